@@ -1,0 +1,153 @@
+"""Where the database is (a URL, or an embedded PostgreSQL), the ORM config, and migrations."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import asyncpg
+from tortoise import Tortoise, connections
+
+from walletql.settings import Settings, SettingsError
+
+log = logging.getLogger("walletql.db")
+
+MODELS = ["walletql.models", "aerich.models"]
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# Any constant works; it only has to be the same in every walletql process.
+MIGRATION_LOCK_KEY = 0x57414C4C4554  # "WALLET"
+
+_embedded = None
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or started; the message is one line saying why."""
+
+
+def _prune_stale_handles(pgdata: Path) -> None:
+    """pgserver stops its server when the last process holding it exits. A process killed with
+    SIGKILL stays in the list forever and the server would never stop: forget dead pids."""
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    try:
+        import psutil
+
+        pids = json.loads(handles.read_text() or "[]")
+        alive = [pid for pid in pids if psutil.pid_exists(pid) and pid != os.getpid()]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
+    except (ValueError, OSError):
+        handles.unlink(missing_ok=True)
+
+
+def embedded_url(data_dir: Path) -> str:
+    """Start (or join) the embedded PostgreSQL in `data_dir`/pg and return its URL."""
+    global _embedded
+    try:
+        import pgserver
+    except ImportError:
+        raise DatabaseUnavailable(
+            "No database configured: set WALLETQL_DATABASE_URL, or install the embedded server "
+            "with: pip install 'walletql[embedded]'"
+        ) from None
+    data_dir = data_dir.expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pgdata = data_dir / "pg"
+    if pgdata.exists():
+        _prune_stale_handles(pgdata)
+    try:
+        _embedded = pgserver.get_server(pgdata, cleanup_mode="stop")
+    except Exception as exc:  # pgserver raises assorted subprocess/OS errors
+        raise DatabaseUnavailable(
+            f"Could not start the embedded PostgreSQL in {pgdata}: {exc}"
+        ) from None
+    return _embedded.get_uri()
+
+
+def stop_embedded() -> None:
+    global _embedded
+    if _embedded is not None:
+        _embedded.cleanup()
+        _embedded = None
+
+
+def database_url(settings: Settings) -> str:
+    return settings.database_url or embedded_url(settings.data_dir)
+
+
+def _with_pool(url: str, size: int) -> str:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("minsize", "1")
+    query.setdefault("maxsize", str(size))
+    scheme = "postgres" if parts.scheme == "postgresql" else parts.scheme
+    return urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def tortoise_config(url: str, pool_size: int) -> dict:
+    return {
+        "connections": {"default": _with_pool(url, pool_size)},
+        "apps": {"models": {"models": MODELS, "default_connection": "default"}},
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The same database as a DSN asyncpg accepts directly (for LISTEN and raw tools)."""
+    parts = urlsplit(url)
+    query = {k: v for k, v in parse_qsl(parts.query) if k not in ("minsize", "maxsize")}
+    scheme = "postgresql" if parts.scheme == "postgres" else parts.scheme
+    return urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+async def check_reachable(url: str) -> None:
+    """Fail fast, in one line, when the database is unreachable."""
+    try:
+        conn = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        shown = urlsplit(url)._replace(netloc=urlsplit(url).hostname or "").geturl()
+        raise DatabaseUnavailable(f"Database unreachable at {shown}: {exc}") from None
+    try:
+        await conn.fetchval("SELECT 1")
+    finally:
+        await conn.close()
+
+
+async def migrate(url: str) -> list[str]:
+    """Apply pending migrations, holding an advisory lock so concurrent starts never race."""
+    from aerich import Command
+
+    lock = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
+    try:
+        await lock.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+        command = Command(
+            tortoise_config=tortoise_config(url, 2), app="models", location=str(MIGRATIONS)
+        )
+        await command.init()
+        applied = await command.upgrade(run_in_transaction=True)
+        await Tortoise.close_connections()
+        return applied
+    finally:
+        try:
+            await lock.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+        finally:
+            await lock.close()
+
+
+async def open_orm(url: str, pool_size: int) -> None:
+    await Tortoise.init(config=tortoise_config(url, pool_size), _enable_global_fallback=True)
+
+
+async def close_orm() -> None:
+    await connections.close_all()
+
+
+def require(settings: Settings) -> None:
+    """Refuse settings that name no usable database before anything starts."""
+    if settings.database_url is None and not settings.data_dir:
+        raise SettingsError("WALLETQL_DATA_DIR: must be set when WALLETQL_DATABASE_URL is not")

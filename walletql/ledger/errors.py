@@ -1,0 +1,88 @@
+"""Domain errors. Each carries a stable code; the API layer maps them to GraphQL in one place."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+
+class LedgerError(Exception):
+    code = "LEDGER_ERROR"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class ValidationError(LedgerError):
+    """Input that can never succeed as given. `code` is specific (BAD_AMOUNT, WEAK_PASSWORD...)."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.code = code
+        self.field = field
+
+
+class NotAuthenticated(LedgerError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(LedgerError):
+    code = "FORBIDDEN"
+
+
+class NotFound(LedgerError):
+    code = "NOT_FOUND"
+
+
+class AlreadyExists(LedgerError):
+    code = "ALREADY_EXISTS"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.field = field
+
+
+class InvalidCredentials(LedgerError):
+    code = "INVALID_CREDENTIALS"
+
+
+class WalletLimitReached(LedgerError):
+    code = "WALLET_LIMIT_REACHED"
+
+    def __init__(self, message: str, limit: int) -> None:
+        super().__init__(message, limit=limit)
+        self.limit = limit
+
+
+class InsufficientFunds(LedgerError):
+    """The debit was declined; `transaction` is the stored REJECTED record."""
+
+    code = "INSUFFICIENT_FUNDS"
+
+    def __init__(
+        self, message: str, available: Decimal, requested: Decimal, transaction: Any
+    ) -> None:
+        super().__init__(message)
+        self.available = available
+        self.requested = requested
+        self.transaction = transaction
+
+
+class CurrencyMismatch(LedgerError):
+    code = "CURRENCY_MISMATCH"
+
+
+class IdempotencyConflict(LedgerError):
+    code = "IDEMPOTENCY_CONFLICT"
+
+
+class WalletInactive(LedgerError):
+    code = "WALLET_INACTIVE"
+
+
+class ConfigurationError(LedgerError):
+    """The currency or operation configuration is unusable; raised at load time."""
+
+    code = "CONFIGURATION_ERROR"

@@ -1,0 +1,102 @@
+"""Currencies and amounts. Amounts are Decimal, checked against their currency, never rounded."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow
+
+from walletql.ledger.errors import ValidationError
+from walletql.settings import MAX_INTEGER_DIGITS, get_settings
+
+# Wide enough for NUMERIC(38, 18) with room to spare; any rounding raises instead of happening.
+MONEY = Context(prec=60, traps=[InvalidOperation, Overflow, Inexact])
+
+_PLAIN_DECIMAL = re.compile(r"^(?P<sign>-)?(?P<int>\d+)(?:\.(?P<frac>\d+))?$")
+
+
+@dataclass(frozen=True)
+class Currency:
+    code: str
+    name: str
+    decimals: int
+
+    @property
+    def unit(self) -> Decimal:
+        """The smallest amount: 0.01 for USD, 1 for CREDIT."""
+        return Decimal(1).scaleb(-self.decimals)
+
+
+def currencies() -> dict[str, Currency]:
+    return {
+        code: Currency(code, spec.name, spec.decimals)
+        for code, spec in get_settings().currencies.items()
+    }
+
+
+def get_currency(code: object, field: str = "currency") -> Currency:
+    if isinstance(code, str):
+        spec = get_settings().currencies.get(code.strip().upper())
+        if spec is not None:
+            return Currency(code.strip().upper(), spec.name, spec.decimals)
+    raise ValidationError("UNKNOWN_CURRENCY", f"Unknown currency: {str(code)[:40]!r}", field)
+
+
+def parse_amount(
+    value: object,
+    currency: Currency,
+    *,
+    field: str = "amount",
+    allow_zero: bool = False,
+    allow_negative: bool = False,
+) -> Decimal:
+    """Turn client input (a decimal string or an integer) into an exact Decimal for `currency`.
+
+    Refuses floats, NaN, Infinity, exponents, blanks, signs and zero where not allowed, more
+    fractional digits than the currency has and more integer digits than the column holds.
+    """
+
+    def bad(reason: str) -> ValidationError:
+        return ValidationError("BAD_AMOUNT", f"Invalid {currency.code} amount: {reason}", field)
+
+    if isinstance(value, bool) or isinstance(value, float):
+        raise bad("send a decimal string such as \"12.50\", not a floating-point number")
+    if isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise bad("not a finite number")
+        text = format(value, "f")
+    elif isinstance(value, str):
+        text = value
+    else:
+        raise bad("expected a decimal string or an integer")
+
+    match = _PLAIN_DECIMAL.match(text)
+    if match is None:
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise bad(f"{shown!r} is not a plain decimal number (digits, one optional point)")
+    fraction = match["frac"] or ""
+    if len(fraction.rstrip("0")) > currency.decimals:
+        raise bad(f"{currency.code} has {currency.decimals} decimal places at most")
+    if len(match["int"].lstrip("0")) > MAX_INTEGER_DIGITS:
+        raise bad(f"more than {MAX_INTEGER_DIGITS} integer digits")
+    amount = Decimal(text)
+    if amount == 0 and not allow_zero:
+        raise bad("must be greater than zero")
+    if amount < 0 and not allow_negative:
+        raise bad("must be positive")
+    return Decimal(0) if amount == 0 else amount  # "-0" is zero, not a negative amount
+
+
+def format_amount(amount: Decimal, currency: Currency) -> str:
+    """Exactly `currency.decimals` fractional digits, never an exponent: "12.50", "3"."""
+    return format(MONEY.quantize(amount, currency.unit), "f")
+
+
+def add(a: Decimal, b: Decimal) -> Decimal:
+    return MONEY.add(a, b)
+
+
+def subtract(a: Decimal, b: Decimal) -> Decimal:
+    return MONEY.subtract(a, b)

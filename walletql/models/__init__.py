@@ -1,0 +1,25 @@
+"""What is stored, nothing else. Money rules live in walletql.ledger; append-only rules in SQL."""
+
+from walletql.models.tables import (
+    AuthToken,
+    Entry,
+    LedgerTransaction,
+    Role,
+    TransactionKind,
+    TransactionStatus,
+    User,
+    Wallet,
+    WalletStatus,
+)
+
+__all__ = [
+    "AuthToken",
+    "Entry",
+    "LedgerTransaction",
+    "Role",
+    "TransactionKind",
+    "TransactionStatus",
+    "User",
+    "Wallet",
+    "WalletStatus",
+]

@@ -1,0 +1,121 @@
+"""Tortoise models for the five tables. Triggers, CHECKs and partial indexes are in migrations/."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+MONEY = {"max_digits": 38, "decimal_places": 18}
+
+
+class Role(StrEnum):
+    CUSTOMER = "CUSTOMER"
+    MERCHANT = "MERCHANT"
+    OPERATOR = "OPERATOR"
+
+
+class WalletStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    FROZEN = "FROZEN"
+
+
+class TransactionKind(StrEnum):
+    DEPOSIT = "DEPOSIT"
+    WITHDRAWAL = "WITHDRAWAL"
+    TRANSFER = "TRANSFER"
+    CHARGE = "CHARGE"
+    OPERATION = "OPERATION"
+
+
+class TransactionStatus(StrEnum):
+    POSTED = "POSTED"
+    REJECTED = "REJECTED"
+
+
+class User(Model):
+    id = fields.BigIntField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True)  # stored lower-cased
+    password_hash = fields.CharField(max_length=255)
+    name = fields.CharField(max_length=200)
+    phone = fields.CharField(max_length=16, null=True, unique=True)
+    role = fields.CharEnumField(Role, max_length=16)
+    company_name = fields.CharField(max_length=200, null=True)
+    company_url = fields.CharField(max_length=500, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "users"
+
+
+class AuthToken(Model):
+    id = fields.BigIntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)  # sha256 hex; never the token
+    user = fields.ForeignKeyField("models.User", related_name="tokens", on_delete=fields.CASCADE)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "auth_tokens"
+
+
+class Wallet(Model):
+    id = fields.BigIntField(primary_key=True)
+    owner = fields.ForeignKeyField("models.User", related_name="wallets", on_delete=fields.RESTRICT)
+    currency = fields.CharField(max_length=32)
+    label = fields.CharField(max_length=100, null=True)
+    payment_token = fields.CharField(max_length=64, unique=True)
+    balance = fields.DecimalField(**MONEY, default=0)
+    minimum_balance = fields.DecimalField(**MONEY, default=0)
+    version = fields.BigIntField(default=0)
+    status = fields.CharEnumField(WalletStatus, max_length=16, default=WalletStatus.ACTIVE)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "wallets"
+        indexes = (("owner_id", "currency"),)
+
+
+class LedgerTransaction(Model):
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharEnumField(TransactionKind, max_length=16)
+    status = fields.CharEnumField(TransactionStatus, max_length=16)
+    operation = fields.CharField(max_length=32, null=True)
+    amount = fields.DecimalField(**MONEY)
+    currency = fields.CharField(max_length=32)
+    source_wallet = fields.ForeignKeyField(
+        "models.Wallet", related_name="debits", null=True, on_delete=fields.RESTRICT
+    )
+    destination_wallet = fields.ForeignKeyField(
+        "models.Wallet", related_name="credits", null=True, on_delete=fields.RESTRICT
+    )
+    description = fields.CharField(max_length=500, null=True)
+    initiator = fields.ForeignKeyField(
+        "models.User", related_name="initiated", on_delete=fields.RESTRICT
+    )
+    idempotency_key = fields.CharField(max_length=200)
+    fingerprint = fields.CharField(max_length=64)
+    failure_reason = fields.CharField(max_length=64, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "transactions"
+        unique_together = (("initiator_id", "idempotency_key"),)
+
+
+class Entry(Model):
+    id = fields.BigIntField(primary_key=True)
+    transaction = fields.ForeignKeyField(
+        "models.LedgerTransaction", related_name="entries", on_delete=fields.RESTRICT
+    )
+    wallet = fields.ForeignKeyField("models.Wallet", related_name="entries", on_delete=fields.RESTRICT)
+    amount = fields.DecimalField(**MONEY)  # signed: + credit, - debit
+    balance_after = fields.DecimalField(**MONEY)
+    version = fields.BigIntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "entries"
+        unique_together = (("wallet_id", "version"),)

@@ -1,0 +1,267 @@
+"""One frozen Settings object, read from `WALLETQL_*` environment variables and an optional TOML file.
+
+A bad value raises SettingsError whose message is one line naming the setting; the CLI prints
+it and exits, so nobody ever sees a traceback for a typo in a configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+
+class SettingsError(Exception):
+    """A setting has a value walletql cannot run with."""
+
+
+@dataclass(frozen=True)
+class CurrencyConfig:
+    name: str
+    decimals: int
+
+
+@dataclass(frozen=True)
+class OperationConfig:
+    amount: Decimal
+    currency: str
+
+
+DEFAULT_CURRENCIES: Mapping[str, CurrencyConfig] = {
+    "BTC": CurrencyConfig("Bitcoin", 8),
+    "ETH": CurrencyConfig("Ether", 18),
+    "MATIC": CurrencyConfig("Polygon", 18),
+    "USD": CurrencyConfig("US dollar", 2),
+    "EUR": CurrencyConfig("Euro", 2),
+    "CREDIT": CurrencyConfig("App credits", 0),
+}
+
+DEFAULT_OPERATIONS: Mapping[str, OperationConfig] = {
+    "DAILY_REWARD": OperationConfig(Decimal("1"), "CREDIT"),
+    "SIGNUP_CREDIT": OperationConfig(Decimal("3"), "CREDIT"),
+    "CREDIT_SPEND": OperationConfig(Decimal("-1"), "CREDIT"),
+    "CREDIT_ADD": OperationConfig(Decimal("10"), "CREDIT"),
+    "CONTENT_CREATION": OperationConfig(Decimal("-5"), "CREDIT"),
+    "CONTENT_ACCESS": OperationConfig(Decimal("0"), "CREDIT"),
+}
+
+# NUMERIC(38, 18): 18 fractional digits (ETH) leave 20 for the integer part.
+MAX_DECIMALS = 18
+MAX_INTEGER_DIGITS = 20
+
+_CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
+_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    data_dir: Path = Path(".walletql")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    db_pool_size: int = 10
+    token_ttl_seconds: int = 86400
+    minimum_balance: Decimal = Decimal("0")
+    max_wallets_per_customer: int = 0
+    max_wallets_per_merchant: int = 1
+    signup_wallet_currency: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    introspection: bool = True
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 5000
+    max_body_bytes: int = 1024 * 1024
+    subscriber_queue_size: int = 256
+    log_level: str = "INFO"
+    config_file: Path | None = None
+    currencies: Mapping[str, CurrencyConfig] = field(default_factory=lambda: DEFAULT_CURRENCIES)
+    operations: Mapping[str, OperationConfig] = field(default_factory=lambda: DEFAULT_OPERATIONS)
+
+    def with_changes(self, **changes) -> Settings:
+        return replace(self, **changes)
+
+
+def _int(name: str, raw: str, low: int, high: int | None = None) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from None
+    if value < low or (high is not None and value > high):
+        bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise SettingsError(f"{name}: expected a whole number {bounds}, got {value}")
+    return value
+
+
+def _bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}: expected true or false, got {raw!r}")
+
+
+def _decimal(name: str, raw: str) -> Decimal:
+    text = raw.strip()
+    if not _DECIMAL.match(text):
+        raise SettingsError(f"{name}: expected a plain decimal number like 20 or -5.50, got {raw!r}")
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern already excludes this
+        raise SettingsError(f"{name}: not a decimal number: {raw!r}") from None
+
+
+def _currencies(path: Path, table: object) -> dict[str, CurrencyConfig]:
+    if not isinstance(table, dict) or not table:
+        raise SettingsError(f"{path}: [currencies] must be a non-empty table")
+    result = {}
+    for code, spec in table.items():
+        where = f"{path}: currencies.{code}"
+        if not _CODE.match(code):
+            raise SettingsError(f"{where}: a code is 1-32 capital letters, digits or _")
+        if not isinstance(spec, dict):
+            raise SettingsError(f"{where}: must be a table with name and decimals")
+        name, decimals = spec.get("name"), spec.get("decimals")
+        if not isinstance(name, str) or not name.strip():
+            raise SettingsError(f"{where}.name: expected a non-empty string")
+        if type(decimals) is not int or not 0 <= decimals <= MAX_DECIMALS:
+            raise SettingsError(f"{where}.decimals: expected a whole number from 0 to 18")
+        unknown = set(spec) - {"name", "decimals"}
+        if unknown:
+            raise SettingsError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+        result[code] = CurrencyConfig(name.strip(), decimals)
+    return result
+
+
+def _operations(path: Path, table: object) -> dict[str, OperationConfig]:
+    if not isinstance(table, dict):
+        raise SettingsError(f"{path}: [operations] must be a table")
+    result = {}
+    for code, spec in table.items():
+        where = f"{path}: operations.{code}"
+        if not _CODE.match(code):
+            raise SettingsError(f"{where}: a code is 1-32 capital letters, digits or _")
+        if not isinstance(spec, dict):
+            raise SettingsError(f"{where}: must be a table with amount and currency")
+        amount, currency = spec.get("amount"), spec.get("currency")
+        if not isinstance(amount, str):
+            raise SettingsError(f'{where}.amount: expected a decimal string such as "-5"')
+        if not isinstance(currency, str):
+            raise SettingsError(f"{where}.currency: expected a currency code string")
+        unknown = set(spec) - {"amount", "currency"}
+        if unknown:
+            raise SettingsError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+        result[code] = OperationConfig(_decimal(f"{where}.amount", amount), currency)
+    return result
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise SettingsError(f"WALLETQL_CONFIG: no such file: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"WALLETQL_CONFIG: {path} is not valid TOML: {exc}") from None
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from the environment (default: os.environ) and the optional TOML file."""
+    env = dict(os.environ if environ is None else environ)
+    values: dict = {}
+
+    def get(name: str) -> str | None:
+        raw = env.get(f"WALLETQL_{name}")
+        return raw if raw is not None and raw.strip() != "" else None
+
+    url = get("DATABASE_URL") or (env.get("DATABASE_URL") or "").strip() or None
+    if url is not None:
+        if not url.startswith(("postgres://", "postgresql://")):
+            raise SettingsError("WALLETQL_DATABASE_URL: expected a postgresql:// URL")
+        values["database_url"] = url
+    if (raw := get("DATA_DIR")) is not None:
+        values["data_dir"] = Path(raw)
+    if (raw := get("HOST")) is not None:
+        values["host"] = raw.strip()
+    ints = {
+        "PORT": ("port", 1, 65535),
+        "WORKERS": ("workers", 1, 64),
+        "DB_POOL_SIZE": ("db_pool_size", 1, 1000),
+        "TOKEN_TTL_SECONDS": ("token_ttl_seconds", 60, None),
+        "MAX_WALLETS_PER_CUSTOMER": ("max_wallets_per_customer", 0, None),
+        "MAX_WALLETS_PER_MERCHANT": ("max_wallets_per_merchant", 0, None),
+        "MAX_QUERY_DEPTH": ("max_query_depth", 1, 100),
+        "MAX_ALIASES": ("max_aliases", 1, 1000),
+        "MAX_TOKENS": ("max_tokens", 10, 1_000_000),
+        "MAX_BODY_BYTES": ("max_body_bytes", 1024, None),
+        "SUBSCRIBER_QUEUE_SIZE": ("subscriber_queue_size", 1, 1_000_000),
+    }
+    for name, (attr, low, high) in ints.items():
+        if (raw := get(name)) is not None:
+            values[attr] = _int(f"WALLETQL_{name}", raw, low, high)
+    if (raw := get("MINIMUM_BALANCE")) is not None:
+        values["minimum_balance"] = _decimal("WALLETQL_MINIMUM_BALANCE", raw)
+    if (raw := get("INTROSPECTION")) is not None:
+        values["introspection"] = _bool("WALLETQL_INTROSPECTION", raw)
+    if (raw := get("CORS_ORIGINS")) is not None:
+        origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+        for origin in origins:
+            if origin != "*" and not origin.startswith(("http://", "https://")):
+                raise SettingsError(f"WALLETQL_CORS_ORIGINS: {origin!r} is not an http(s) origin")
+        values["cors_origins"] = origins
+    if (raw := get("LOG_LEVEL")) is not None:
+        level = raw.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise SettingsError("WALLETQL_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR")
+        values["log_level"] = level
+
+    if (raw := get("CONFIG")) is not None:
+        path = Path(raw)
+        document = _read_toml(path)
+        unknown = set(document) - {"currencies", "operations"}
+        if unknown:
+            raise SettingsError(f"{path}: unknown table [{sorted(unknown)[0]}]")
+        values["config_file"] = path
+        if "currencies" in document:
+            values["currencies"] = _currencies(path, document["currencies"])
+        if "operations" in document:
+            values["operations"] = _operations(path, document["operations"])
+
+    settings = Settings(**values)
+    if settings.signup_wallet_currency is None and (raw := get("SIGNUP_WALLET_CURRENCY")):
+        code = raw.strip().upper()
+        if code not in settings.currencies:
+            raise SettingsError(f"WALLETQL_SIGNUP_WALLET_CURRENCY: unknown currency {code!r}")
+        settings = replace(settings, signup_wallet_currency=code)
+    _check_floor(settings)
+    return settings
+
+
+def _check_floor(settings: Settings) -> None:
+    floor = settings.minimum_balance
+    digits = len(floor.as_tuple().digits) + floor.as_tuple().exponent
+    if -floor.as_tuple().exponent > MAX_DECIMALS or digits > MAX_INTEGER_DIGITS:
+        raise SettingsError("WALLETQL_MINIMUM_BALANCE: out of range for a money amount")
+
+
+_current: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process-wide settings, loaded from the environment on first use."""
+    global _current
+    if _current is None:
+        _current = load()
+    return _current
+
+
+def use_settings(settings: Settings) -> Settings:
+    """Replace the process-wide settings (start-up and tests); returns the previous ones."""
+    global _current
+    previous, _current = _current, settings
+    return previous or settings
