@@ -1,4 +1,4 @@
-"""One frozen Settings object, read from `WALLETQL_*` environment variables and an optional TOML file.
+"""One frozen Settings object, from `WALLETQL_*` environment variables and an optional TOML file.
 
 A bad value raises SettingsError whose message is one line naming the setting; the CLI prints
 it and exits, so nobody ever sees a traceback for a typo in a configuration.
@@ -109,7 +109,9 @@ def _bool(name: str, raw: str) -> bool:
 def _decimal(name: str, raw: str) -> Decimal:
     text = raw.strip()
     if not _DECIMAL.match(text):
-        raise SettingsError(f"{name}: expected a plain decimal number like 20 or -5.50, got {raw!r}")
+        raise SettingsError(
+            f"{name}: expected a plain decimal number like 20 or -5.50, got {raw!r}"
+        )
     try:
         return Decimal(text)
     except InvalidOperation:  # pragma: no cover - the pattern already excludes this

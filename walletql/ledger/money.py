@@ -59,8 +59,8 @@ def parse_amount(
     def bad(reason: str) -> ValidationError:
         return ValidationError("BAD_AMOUNT", f"Invalid {currency.code} amount: {reason}", field)
 
-    if isinstance(value, bool) or isinstance(value, float):
-        raise bad("send a decimal string such as \"12.50\", not a floating-point number")
+    if isinstance(value, (bool, float)):
+        raise bad('send a decimal string such as "12.50", not a floating-point number')
     if isinstance(value, int):
         text = str(value)
     elif isinstance(value, Decimal):

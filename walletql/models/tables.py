@@ -98,6 +98,8 @@ class LedgerTransaction(Model):
     idempotency_key = fields.CharField(max_length=200)
     fingerprint = fields.CharField(max_length=64)
     failure_reason = fields.CharField(max_length=64, null=True)
+    # Funds the decision saw (balance - floor) for a REJECTED debit, so a replay answers the same.
+    available = fields.DecimalField(**MONEY, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -110,7 +112,9 @@ class Entry(Model):
     transaction = fields.ForeignKeyField(
         "models.LedgerTransaction", related_name="entries", on_delete=fields.RESTRICT
     )
-    wallet = fields.ForeignKeyField("models.Wallet", related_name="entries", on_delete=fields.RESTRICT)
+    wallet = fields.ForeignKeyField(
+        "models.Wallet", related_name="entries", on_delete=fields.RESTRICT
+    )
     amount = fields.DecimalField(**MONEY)  # signed: + credit, - debit
     balance_after = fields.DecimalField(**MONEY)
     version = fields.BigIntField()

@@ -1,0 +1,78 @@
+"""One real PostgreSQL database per test run.
+
+With WALLETQL_TEST_DATABASE_URL set, a fresh database is created on that server and dropped at
+the end; otherwise an embedded PostgreSQL (pgserver) runs in a temporary directory, as on a
+fresh machine. Tests never share state through settings: each that changes them uses
+`settings_override`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from walletql import db
+from walletql.settings import Settings, use_settings
+
+
+def _server_url() -> tuple[str, object | None]:
+    url = os.environ.get("WALLETQL_TEST_DATABASE_URL", "").strip()
+    if url:
+        return url, None
+    import pgserver
+
+    server = pgserver.get_server(tempfile.mkdtemp(prefix="walletql-test-"), cleanup_mode="delete")
+    return server.get_uri(), server
+
+
+def _on_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+@pytest.fixture(scope="session")
+async def database_url():
+    server_url, server = _server_url()
+    name = f"walletql_test_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(db.asyncpg_dsn(server_url))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = _on_database(server_url, name)
+    await db.migrate(url)
+    use_settings(Settings(database_url=url))
+    await db.open_orm(url, pool_size=20)
+    try:
+        yield url
+    finally:
+        await db.close_orm()
+        admin = await asyncpg.connect(db.asyncpg_dsn(server_url))
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+        if server is not None:
+            server.cleanup()
+
+
+@pytest.fixture
+def settings_override(database_url):
+    """Change settings for one test: `with settings_override(minimum_balance=Decimal(20)):`."""
+
+    @contextmanager
+    def override(**changes):
+        base = Settings(database_url=database_url)
+        use_settings(base.with_changes(**changes))
+        try:
+            yield
+        finally:
+            use_settings(base)
+
+    return override

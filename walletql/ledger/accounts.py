@@ -1,0 +1,219 @@
+"""Users, sign-in tokens and wallets, with the per-role wallet limits."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from walletql import auth
+from walletql.auth import Principal
+from walletql.ledger.errors import (
+    AlreadyExists,
+    Forbidden,
+    InvalidCredentials,
+    NotFound,
+    ValidationError,
+    WalletLimitReached,
+)
+from walletql.ledger.money import get_currency
+from walletql.models import Role, User, Wallet, WalletStatus
+from walletql.settings import get_settings
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+_PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024  # argon2 hashes anything, but a megabyte password is an attack, not a secret
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    expires_at: datetime
+    user: User
+
+
+def parse_id(value: object) -> int:
+    """IDs are opaque to clients; anything that is not one of ours is simply not found."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        number = int(value)
+        if number > 0:
+            return number
+    raise NotFound("Not found")
+
+
+def _text(value: object, field: str, *, max_length: int, required: bool = True) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ValidationError("BAD_INPUT", f"{field} is required", field)
+        return None
+    if not isinstance(value, str):
+        raise ValidationError("BAD_INPUT", f"{field} must be a string", field)
+    text = value.strip()
+    if len(text) > max_length:
+        raise ValidationError("BAD_INPUT", f"{field} is longer than {max_length} characters", field)
+    if any(ord(ch) < 32 for ch in text):
+        raise ValidationError("BAD_INPUT", f"{field} contains control characters", field)
+    return text
+
+
+def _password(password: object) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise ValidationError(
+            "WEAK_PASSWORD", f"Password must have at least {MIN_PASSWORD} characters", "password"
+        )
+    if password.isdigit():
+        raise ValidationError("WEAK_PASSWORD", "Password must not be all digits", "password")
+    if len(password) > MAX_PASSWORD:
+        raise ValidationError("BAD_INPUT", "Password is too long", "password")
+    return password
+
+
+def normalize_email(email: object) -> str:
+    text = email.strip().lower() if isinstance(email, str) else ""
+    if len(text) > 254 or not _EMAIL.match(text):
+        raise ValidationError("BAD_EMAIL", "Not a valid email address", "email")
+    return text
+
+
+def _taken_field(error: IntegrityError) -> str:
+    text = str(error)
+    for field in ("email", "phone", "label"):
+        if field in text:
+            return field
+    return "email"
+
+
+async def create_user(
+    *,
+    email: object,
+    password: object,
+    name: object,
+    role: Role | str = Role.CUSTOMER,
+    phone: object = None,
+    company_name: object = None,
+    company_url: object = None,
+    allow_operator: bool = False,
+) -> User:
+    """Validate and store a new user. OPERATOR only when `allow_operator` (the CLI)."""
+    email = normalize_email(email)
+    name = _text(name, "name", max_length=200)
+    try:
+        role = Role(role)
+    except ValueError:
+        raise ValidationError("BAD_INPUT", f"Unknown role {role!r}", "role") from None
+    if role == Role.OPERATOR and not allow_operator:
+        raise ValidationError(
+            "BAD_ROLE", "Operator accounts are created by an administrator", "role"
+        )
+    phone = _text(phone, "phone", max_length=16, required=False)
+    if phone is not None and not _PHONE.match(phone):
+        raise ValidationError("BAD_PHONE", "Phone must be E.164, e.g. +34666666666", "phone")
+    if role == Role.MERCHANT:
+        company_name = _text(company_name, "company.name", max_length=200)
+        company_url = _text(company_url, "company.url", max_length=500, required=False)
+        if company_url is not None and not _URL.match(company_url):
+            raise ValidationError("BAD_INPUT", "company.url must be an http(s) URL", "company.url")
+    else:
+        company_name = company_url = None
+    password_hash = await auth.hash_password(_password(password))
+
+    settings = get_settings()
+    try:
+        async with in_transaction():
+            user = await User.create(
+                email=email,
+                password_hash=password_hash,
+                name=name,
+                phone=phone,
+                role=role,
+                company_name=company_name,
+                company_url=company_url,
+            )
+            if settings.signup_wallet_currency and role != Role.OPERATOR:
+                await _insert_wallet(user, settings.signup_wallet_currency, None)
+    except IntegrityError as exc:
+        field = _taken_field(exc)
+        raise AlreadyExists(f"That {field} is already registered", field) from None
+    return user
+
+
+async def signup(**fields) -> Session:
+    user = await create_user(**fields)
+    token, expires_at = await auth.issue_token(user, get_settings().token_ttl_seconds)
+    return Session(token, expires_at, user)
+
+
+async def login(email: object, password: object) -> Session:
+    try:
+        normalized = normalize_email(email)
+    except ValidationError:
+        normalized = None
+    user = await User.get_or_none(email=normalized) if normalized else None
+    ok = await auth.verify_password(user.password_hash if user else None, str(password or ""))
+    if user is None or not ok:
+        raise InvalidCredentials("Email or password is wrong")
+    token, expires_at = await auth.issue_token(user, get_settings().token_ttl_seconds)
+    return Session(token, expires_at, user)
+
+
+def wallet_limit(role: Role) -> int:
+    settings = get_settings()
+    if role == Role.MERCHANT:
+        return settings.max_wallets_per_merchant
+    if role == Role.CUSTOMER:
+        return settings.max_wallets_per_customer
+    return 0
+
+
+async def _insert_wallet(user: User, currency_code: str, label: str | None) -> Wallet:
+    """Insert under the owner's row lock, so concurrent creations cannot pass the limit together."""
+    await User.select_for_update(no_key=True).filter(id=user.id).first()
+    limit = wallet_limit(Role(user.role))
+    if limit and await Wallet.filter(owner_id=user.id).count() >= limit:
+        raise WalletLimitReached(f"A {user.role.lower()} may hold at most {limit} wallet(s)", limit)
+    return await Wallet.create(
+        owner_id=user.id,
+        currency=currency_code,
+        label=label,
+        payment_token=secrets.token_urlsafe(24),  # 192 random bits
+        balance=0,
+        minimum_balance=get_settings().minimum_balance,
+        version=0,
+        status=WalletStatus.ACTIVE,
+    )
+
+
+async def create_wallet(actor: Principal, currency: object, label: object = None) -> Wallet:
+    code = get_currency(currency).code
+    label = _text(label, "label", max_length=100, required=False)
+    user = await User.get_or_none(id=actor.user_id)
+    if user is None:
+        raise Forbidden("Unknown caller")
+    try:
+        async with in_transaction():
+            return await _insert_wallet(user, code, label)
+    except IntegrityError:
+        raise AlreadyExists(f"You already have a wallet labelled {label!r}", "label") from None
+
+
+async def owned_wallet(actor: Principal, wallet_id: object) -> Wallet:
+    """The caller's wallet; someone else's is NotFound, exactly like a missing one."""
+    wallet = await Wallet.get_or_none(id=parse_id(wallet_id), owner_id=actor.user_id)
+    if wallet is None:
+        raise NotFound("Wallet not found")
+    return wallet
+
+
+async def user_wallets(user_id: int, currency: str | None = None) -> list[Wallet]:
+    query = Wallet.filter(owner_id=user_id)
+    if currency is not None:
+        query = query.filter(currency=get_currency(currency).code)
+    return await query.order_by("id")
