@@ -1,0 +1,363 @@
+"""Live balance updates: one LISTEN connection per process, fanned out to bounded subscribers.
+
+The posting SQL queues `pg_notify(BALANCE_CHANNEL, ...)` inside its transaction, so PostgreSQL
+sends a notification only when the posting commits, and (because a wallet's row lock is held
+until commit) in version order per wallet. A notification reaches every process listening on
+the database, so a deposit made through one server instance reaches subscribers of all.
+
+A subscriber never gets a silent gap: when it cannot keep up it is closed with
+SubscriberTooSlow, and when the listening connection dies every active subscriber is closed
+with FeedInterrupted. Either way the client resumes with afterVersion, which replays what it
+missed from the stored entries and then continues live without a duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections import deque
+from dataclasses import dataclass
+from decimal import Decimal
+
+import asyncpg
+
+from walletql.db import asyncpg_dsn
+from walletql.ledger.posting import BALANCE_CHANNEL
+from walletql.models import Entry
+from walletql.settings import get_settings
+
+log = logging.getLogger("walletql.events")
+
+REPLAY_PAGE = 500  # entries per replay query: a long history never sits in memory at once
+_CONNECT_TIMEOUT = 10.0
+
+
+class SubscriberTooSlow(Exception):
+    """The subscriber's queue filled up; it was closed rather than allowed to grow."""
+
+
+class FeedInterrupted(Exception):
+    """The feed lost its database connection (or is not running); events may have been missed."""
+
+
+@dataclass(frozen=True)
+class BalanceEvent:
+    wallet_id: int
+    owner_id: int
+    balance: Decimal
+    version: int
+    transaction_id: int
+
+
+def _parse(payload: str) -> BalanceEvent:
+    data = json.loads(payload)
+    return BalanceEvent(
+        wallet_id=int(data["wallet_id"]),
+        owner_id=int(data["owner_id"]),
+        balance=Decimal(data["balance"]),  # sent as text: no float ever touches money
+        version=int(data["version"]),
+        transaction_id=int(data["transaction_id"]),
+    )
+
+
+class Subscription:
+    """Use as `async with feed.subscribe(...) as sub: async for event in sub:`.
+
+    No task of its own: the feed's notification callback pushes into `_buffer` and sets
+    `_wakeup`; the consumer's `__anext__` does the replay queries and the waiting.
+    """
+
+    def __init__(
+        self,
+        feed: BalanceFeed,
+        owner_id: int,
+        wallet_id: int | None,
+        after_version: int | None,
+        max_queued: int,
+    ) -> None:
+        self._feed = feed
+        self.owner_id = owner_id
+        self.wallet_id = wallet_id
+        self._max_queued = max_queued
+        self._buffer: deque[BalanceEvent] = deque()
+        self._wakeup = asyncio.Event()
+        self._error: Exception | None = None
+        self._ended = False
+        self._registered = False
+        # Last version delivered per wallet: live events at or below it were already replayed.
+        self._last: dict[int, int] = {}
+        self._replaying = after_version is not None
+        self._page: deque[BalanceEvent] = deque()
+        if wallet_id is not None and after_version is not None:
+            self._last[wallet_id] = after_version
+
+    async def __aenter__(self) -> Subscription:
+        # Register for live events BEFORE replaying: anything committed after the replay's
+        # snapshot is then already on its way to the buffer, so the switch leaves no gap.
+        await self._feed._register(self)
+        self._registered = True
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._feed._unregister(self)
+        self._ended = True
+        self._buffer.clear()
+        self._page.clear()
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> BalanceEvent:
+        if not self._registered:
+            raise RuntimeError("Use the subscription inside `async with`")
+        while True:
+            if self._error is not None:
+                raise self._error
+            if self._page:
+                return self._deliver(self._page.popleft())
+            if self._replaying:
+                await self._fetch_page()
+                continue
+            if self._buffer:
+                event = self._buffer.popleft()
+                if event.version <= self._last.get(event.wallet_id, 0):
+                    continue  # already replayed from the database
+                return self._deliver(event)
+            if self._ended:
+                raise StopAsyncIteration
+            self._wakeup.clear()
+            await self._wakeup.wait()
+
+    def _deliver(self, event: BalanceEvent) -> BalanceEvent:
+        self._last[event.wallet_id] = event.version
+        return event
+
+    async def _fetch_page(self) -> None:
+        assert self.wallet_id is not None
+        after = self._last[self.wallet_id]
+        # The owner condition keeps one owner from replaying another's wallet.
+        rows = (
+            await Entry.filter(
+                wallet_id=self.wallet_id, wallet__owner_id=self.owner_id, version__gt=after
+            )
+            .order_by("version")
+            .limit(REPLAY_PAGE)
+            .values_list("version", "balance_after", "transaction_id")
+        )
+        for version, balance, transaction_id in rows:
+            self._page.append(
+                BalanceEvent(self.wallet_id, self.owner_id, balance, version, transaction_id)
+            )
+        if len(rows) < REPLAY_PAGE:
+            self._replaying = False  # after this page, the buffered live events take over
+
+    # Called by the feed, synchronously, from its notification and connection callbacks.
+
+    def _offer(self, event: BalanceEvent) -> bool:
+        if len(self._buffer) >= self._max_queued:
+            return False
+        self._buffer.append(event)
+        self._wakeup.set()
+        return True
+
+    def _fail(self, error: Exception) -> None:
+        if self._error is None and not self._ended:
+            self._error = error
+        self._buffer.clear()  # the error is raised next: free the memory now
+        self._wakeup.set()
+
+    def _end(self) -> None:
+        self._ended = True
+        self._wakeup.set()
+
+
+class BalanceFeed:
+    """One per process: a dedicated LISTEN connection, reconnected with backoff when lost."""
+
+    def __init__(self, *, health_interval: float = 10.0, max_backoff: float = 30.0) -> None:
+        self._health_interval = health_interval
+        self._max_backoff = max_backoff
+        self._dsn: str | None = None
+        self._conn: asyncpg.Connection | None = None
+        self._task: asyncio.Task | None = None
+        self._by_owner: dict[int, set[Subscription]] = {}
+        # Set while listening, or once stopped (so waiters wake). Remade by start(): an Event
+        # binds to the first loop that waits on it, and the feed may outlive a loop (tests).
+        self._ready = asyncio.Event()
+        self._lost = asyncio.Event()
+
+    @property
+    def subscriber_count(self) -> int:
+        return sum(len(subs) for subs in self._by_owner.values())
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None
+
+    @property
+    def backend_pid(self) -> int | None:
+        """The server process of the LISTEN connection (health checks and tests)."""
+        return self._conn.get_server_pid() if self._conn is not None else None
+
+    async def start(self, url: str) -> None:
+        """Connect and LISTEN; raises if the database is unreachable, so start-up fails fast."""
+        if self._task is not None:
+            raise RuntimeError("The balance feed is already running")
+        self._dsn = asyncpg_dsn(url)
+        self._ready, self._lost = asyncio.Event(), asyncio.Event()
+        conn = await self._connect()
+        self._task = asyncio.create_task(self._supervise(conn), name="walletql-balance-feed")
+
+    async def stop(self) -> None:
+        """Close the connection; active subscriptions end normally (StopAsyncIteration)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.wait({task})  # unlike `await task`, keeps our own cancellation visible
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.terminate()  # closes the socket at once; nothing is left to flush
+        for subs in self._by_owner.values():
+            for sub in subs:
+                sub._end()
+        self._by_owner.clear()
+        self._dsn = None
+        self._ready.set()
+
+    def subscribe(
+        self, owner_id: int, wallet_id: int | None = None, after_version: int | None = None
+    ) -> Subscription:
+        if after_version is not None:
+            if wallet_id is None:
+                raise ValueError("afterVersion needs a walletId")
+            if after_version < 0:
+                raise ValueError("afterVersion must not be negative")
+        size = get_settings().subscriber_queue_size
+        return Subscription(self, owner_id, wallet_id, after_version, size)
+
+    async def _register(self, sub: Subscription) -> None:
+        # While reconnecting, wait: registering on a dead connection would miss events silently.
+        while self._dsn is not None and self._conn is None:
+            await self._ready.wait()
+        if self._dsn is None:
+            raise FeedInterrupted("The balance feed is not running")
+        self._by_owner.setdefault(sub.owner_id, set()).add(sub)
+
+    def _unregister(self, sub: Subscription) -> None:
+        subs = self._by_owner.get(sub.owner_id)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._by_owner[sub.owner_id]
+
+    async def _connect(self) -> asyncpg.Connection:
+        assert self._dsn is not None
+        conn = await asyncpg.connect(self._dsn, timeout=_CONNECT_TIMEOUT)
+        try:
+            await conn.add_listener(BALANCE_CHANNEL, self._on_notify)
+        except BaseException:
+            conn.terminate()
+            raise
+        conn.add_termination_listener(self._on_terminated)
+        self._lost.clear()
+        self._conn = conn
+        self._ready.set()
+        return conn
+
+    def _on_notify(self, conn: object, pid: int, channel: str, payload: str) -> None:
+        if conn is not self._conn:
+            return
+        try:
+            event = _parse(payload)
+        except (ValueError, KeyError, TypeError, ArithmeticError):
+            log.warning("Ignoring a malformed notification on %s", BALANCE_CHANNEL)
+            return
+        subs = self._by_owner.get(event.owner_id)
+        if not subs:
+            return
+        for sub in list(subs):
+            if sub.wallet_id is not None and sub.wallet_id != event.wallet_id:
+                continue
+            if not sub._offer(event):
+                # Never block the listener or grow memory for one slow consumer: drop it.
+                self._unregister(sub)
+                sub._fail(
+                    SubscriberTooSlow(
+                        "Too many balance updates were waiting for this subscriber; "
+                        "subscribe again with afterVersion set to the last version received"
+                    )
+                )
+
+    def _on_terminated(self, conn: object) -> None:
+        if conn is self._conn:
+            self._drop()
+
+    def _drop(self) -> None:
+        """The connection is gone: close every active subscriber rather than leave it silent."""
+        self._conn = None
+        self._ready.clear()
+        self._lost.set()
+        subs = [sub for group in self._by_owner.values() for sub in group]
+        self._by_owner.clear()
+        for sub in subs:
+            sub._fail(
+                FeedInterrupted(
+                    "The balance feed lost its database connection and events may have been "
+                    "missed; subscribe again with afterVersion set to the last version received"
+                )
+            )
+
+    async def _watch(self, conn: asyncpg.Connection) -> str:
+        """Wait until `conn` is lost; a periodic query also catches a silently dead peer."""
+        while True:
+            try:
+                # asyncio.timeout, not wait_for: no helper task is created every interval.
+                async with asyncio.timeout(self._health_interval):
+                    await self._lost.wait()
+                return "connection closed"
+            except TimeoutError:
+                pass
+            try:
+                async with asyncio.timeout(_CONNECT_TIMEOUT):
+                    await conn.fetchval("SELECT 1")
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                return f"health check failed: {type(exc).__name__}"
+
+    async def _supervise(self, conn: asyncpg.Connection | None) -> None:
+        delay = 0.0
+        while True:
+            if conn is not None:
+                reason = await self._watch(conn)
+                if self._conn is conn:
+                    self._drop()
+                conn.terminate()
+                conn = None
+                log.warning("Balance feed lost its database connection (%s); reconnecting", reason)
+                delay = 0.0  # a terminated backend usually comes straight back: retry at once
+            await asyncio.sleep(delay)
+            try:
+                conn = await self._connect()
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                # Exponential backoff with jitter, so many workers do not retry in lockstep.
+                delay = min(self._max_backoff, max(0.5, delay * 2)) * random.uniform(0.8, 1.2)
+                log.warning(
+                    "Balance feed could not reconnect (%s: %s); retrying in %.1fs",
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
+                continue
+            log.warning("Balance feed reconnected and is listening again")
+
+
+_feed = BalanceFeed()
+
+
+def get_feed() -> BalanceFeed:
+    """The process-wide feed; the app's lifespan calls `start(url)` and `stop()` on it."""
+    return _feed
