@@ -86,3 +86,12 @@ class ConfigurationError(LedgerError):
     """The currency or operation configuration is unusable; raised at load time."""
 
     code = "CONFIGURATION_ERROR"
+
+
+class ResumeRequired(LedgerError):
+    """A live stream had to stop (the subscriber fell behind, or the feed lost its connection);
+    the client resumes with afterVersion and misses nothing."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

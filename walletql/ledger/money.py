@@ -12,7 +12,9 @@ from walletql.settings import MAX_INTEGER_DIGITS, get_settings
 # Wide enough for NUMERIC(38, 18) with room to spare; any rounding raises instead of happening.
 MONEY = Context(prec=60, traps=[InvalidOperation, Overflow, Inexact])
 
-_PLAIN_DECIMAL = re.compile(r"^(?P<sign>-)?(?P<int>\d+)(?:\.(?P<frac>\d+))?$")
+# ASCII digits only, and \Z rather than $: `\d` also matches other scripts' digits (which
+# Decimal() accepts) and `$` matches before a trailing newline.
+_PLAIN_DECIMAL = re.compile(r"^(?P<sign>-)?(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]+))?\Z")
 
 
 @dataclass(frozen=True)

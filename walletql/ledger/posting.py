@@ -36,7 +36,7 @@ from walletql.ledger.errors import (
     ValidationError,
     WalletInactive,
 )
-from walletql.ledger.money import Currency, add, get_currency, parse_amount, subtract
+from walletql.ledger.money import MONEY, Currency, add, get_currency, parse_amount, subtract
 from walletql.ledger.operations import get_operation
 from walletql.models import LedgerTransaction, Role, TransactionKind, Wallet
 from walletql.settings import MAX_INTEGER_DIGITS
@@ -112,7 +112,9 @@ def fingerprint(kind: TransactionKind, **request: object) -> str:
 def _amount_text(value: object) -> str:
     """Canonical form for the fingerprint, so "10" and "10.00" are the same request."""
     try:
-        return format(Decimal(str(value)).normalize(), "f")
+        # In the exact MONEY context: the default 28 digits would make two amounts that differ
+        # only in their 29th digit the same request.
+        return format(MONEY.normalize(Decimal(str(value))), "f")
     except Exception:
         return repr(value)
 
@@ -165,18 +167,18 @@ WITH tx AS (
     UPDATE wallets AS w SET balance = w.balance + d.delta, version = w.version + 1
     FROM unnest($11::bigint[], $12::numeric[]) AS d(wallet_id, delta), tx
     WHERE w.id = d.wallet_id
-    RETURNING w.id, w.balance, w.version, d.delta
+    RETURNING w.id, w.owner_id, w.balance, w.version, d.delta
 ), appended AS (
     INSERT INTO entries (transaction_id, wallet_id, amount, balance_after, version, created_at)
     SELECT tx.id, moved.id, moved.delta, moved.balance, moved.version, tx.created_at
     FROM moved, tx
     RETURNING wallet_id, balance_after, version, transaction_id
 )
-SELECT transaction_id,
+SELECT a.transaction_id,
        pg_notify($13, json_build_object(
-           'wallet_id', wallet_id, 'balance', balance_after::text,
-           'version', version, 'transaction_id', transaction_id)::text)::text AS notified
-FROM appended
+           'wallet_id', a.wallet_id, 'owner_id', m.owner_id, 'balance', a.balance_after::text,
+           'version', a.version, 'transaction_id', a.transaction_id)::text)::text AS notified
+FROM appended AS a JOIN moved AS m ON m.id = a.wallet_id
 """
 
 
@@ -218,7 +220,8 @@ async def _post_once(p: Posting) -> tuple[int | None, Decimal | None]:
             _check_headroom(add(wallets[p.destination_id]["balance"], p.amount))
         deltas = []
         if p.source_id is not None:
-            deltas.append((p.source_id, -p.amount))
+            # copy_negate is exact; unary minus would round to the default 28 digits.
+            deltas.append((p.source_id, p.amount.copy_negate()))
         if p.destination_id is not None:
             deltas.append((p.destination_id, p.amount))
         _, posted = await conn.execute_query(
@@ -229,7 +232,8 @@ async def _post_once(p: Posting) -> tuple[int | None, Decimal | None]:
 
 
 def _check_headroom(balance: Decimal) -> None:
-    if abs(balance) >= Decimal(10) ** MAX_INTEGER_DIGITS:
+    # copy_abs is exact; abs() rounds to the default 28 digits (38 fit in the column).
+    if balance.copy_abs() >= Decimal(10) ** MAX_INTEGER_DIGITS:
         raise ValidationError("BAD_AMOUNT", "The balance would exceed the largest amount held")
 
 
@@ -273,11 +277,12 @@ async def deposit(
         amount=_amount_text(amount),
         description=description,
     )
-    if (replayed := await _replay_if_known(actor, key, print_)) is not None:
-        return replayed
     wallet = await accounts.owned_wallet(actor, wallet_id)
     currency = get_currency(wallet.currency)
     value = parse_amount(amount, currency)
+    # Replay only a well-formed request: a malformed amount under a used key stays malformed.
+    if (replayed := await _replay_if_known(actor, key, print_)) is not None:
+        return replayed
     return await post(
         Posting(
             TransactionKind.DEPOSIT,
@@ -304,11 +309,12 @@ async def withdraw(
         amount=_amount_text(amount),
         description=description,
     )
-    if (replayed := await _replay_if_known(actor, key, print_)) is not None:
-        return replayed
     wallet = await accounts.owned_wallet(actor, wallet_id)
     currency = get_currency(wallet.currency)
     value = parse_amount(amount, currency)
+    # Replay only a well-formed request: a malformed amount under a used key stays malformed.
+    if (replayed := await _replay_if_known(actor, key, print_)) is not None:
+        return replayed
     return await post(
         Posting(
             TransactionKind.WITHDRAWAL,
@@ -364,11 +370,12 @@ async def transfer(
         amount=_amount_text(amount),
         description=description,
     )
-    if (replayed := await _replay_if_known(actor, key, print_)) is not None:
-        return replayed
     source = await accounts.owned_wallet(actor, from_wallet_id)
     currency = get_currency(source.currency)
     value = parse_amount(amount, currency)
+    # Replay only a well-formed request: a malformed amount under a used key stays malformed.
+    if (replayed := await _replay_if_known(actor, key, print_)) is not None:
+        return replayed
     target = await _recipient_wallet(to_wallet_id, to_user_id, source.currency)
     if target.id == source.id:
         raise ValidationError(
@@ -411,8 +418,6 @@ async def charge(
         amount=_amount_text(amount),
         description=description,
     )
-    if (replayed := await _replay_if_known(actor, key, print_)) is not None:
-        return replayed
     customer = await Wallet.get_or_none(payment_token=token) if 0 < len(token) <= 64 else None
     if customer is None:
         raise NotFound("No wallet has that payment token")
@@ -422,6 +427,9 @@ async def charge(
         )
     currency = get_currency(customer.currency)
     value = parse_amount(amount, currency)
+    # Replay only a well-formed request: a malformed amount under a used key stays malformed.
+    if (replayed := await _replay_if_known(actor, key, print_)) is not None:
+        return replayed
     if to_wallet_id is not None:
         merchant = await accounts.owned_wallet(actor, to_wallet_id)
         if merchant.currency != customer.currency:
@@ -478,7 +486,7 @@ async def apply_operation(
             actor,
             key,
             print_,
-            abs(operation.amount),
+            operation.amount.copy_abs(),
             operation.currency,
             wallet.id if debit else None,
             None if debit else wallet.id,

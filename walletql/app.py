@@ -1,0 +1,131 @@
+"""The Starlette app: /graphql (HTTP and websocket), /healthz, /readyz.
+
+Run it with `walletql serve`, or `uvicorn walletql.app:app --workers 2`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from tortoise import connections
+
+from walletql import auth, db
+from walletql.api import build_schema
+from walletql.events import get_feed
+from walletql.ledger.operations import build_catalog
+from walletql.schema.context import Context
+from walletql.settings import Settings, get_settings
+
+log = logging.getLogger("walletql.app")
+
+
+class WalletGraphQL(GraphQL):
+    """Strawberry's ASGI view with walletql's context: the caller comes from the bearer token."""
+
+    async def get_context(self, request, response) -> Context:
+        context = Context(request=request, response=response, request_id=uuid.uuid4().hex[:16])
+        if isinstance(request, Request):
+            await _sign_in(context, request.headers.get("authorization"))
+        return context
+
+    async def on_ws_connect(self, context: Context):
+        params = getattr(context, "connection_params", None) or {}
+        header = params.get("authorization") or params.get("Authorization")
+        if not isinstance(header, str):
+            header = context.request.headers.get("authorization")
+        await _sign_in(context, header)
+        if context.principal is None:
+            raise ConnectionRejectionError()
+        return None
+
+
+async def _sign_in(context: Context, header: str | None) -> None:
+    found = await auth.authenticate(auth.bearer_token(header))
+    if found is not None:
+        user, digest = found
+        context.principal = auth.principal_of(user)
+        context.token_digest = digest
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+    except Exception:  # any failure means not ready; the reason is in the database's own log
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:
+    """The ASGI app. `manage_database=False` leaves the ORM to the caller (the test suite)."""
+    settings = settings or get_settings()
+    build_catalog(settings)  # a bad operation catalog stops start-up, naming the problem
+    schema = build_schema(settings)
+    graphql = WalletGraphQL(
+        schema,
+        allowed_origins=settings.cors_origins,
+        keep_alive=True,
+        keep_alive_interval=15,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        if not manage_database:
+            yield
+            return
+        url = db.database_url(settings)
+        await db.check_reachable(url)
+        await db.migrate(url)
+        await db.open_orm(url, settings.db_pool_size)
+        await get_feed().start(url)
+        try:
+            yield
+        finally:
+            await get_feed().stop()
+            await db.close_orm()
+
+    middleware = []
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["authorization", "content-type"],
+                max_age=600,
+            )
+        )
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+
+
+def __getattr__(name: str):
+    # `uvicorn walletql.app:app` builds the app on first access, so importing this module
+    # (tests, tools) never reads settings or touches a database.
+    if name == "app":
+        global app
+        app = create_app()
+        return app
+    raise AttributeError(name)

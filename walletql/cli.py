@@ -1,0 +1,180 @@
+"""walletql serve | migrate | create-user | verify.
+
+Every expected failure (a bad setting, an unreachable database, bad user input) is one line on
+stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+
+from walletql import db
+from walletql.ledger.errors import ConfigurationError, LedgerError
+from walletql.ledger.operations import build_catalog
+from walletql.settings import Settings, SettingsError, get_settings
+
+EXIT_USAGE = 2
+
+
+def _fail(message: str) -> int:
+    print(f"walletql: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+async def _with_database(settings: Settings, work: Callable[[], Awaitable[int]]) -> int:
+    url = db.database_url(settings)
+    await db.check_reachable(url)
+    await db.migrate(url)
+    await db.open_orm(url, pool_size=2)
+    try:
+        return await work()
+    finally:
+        await db.close_orm()
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    async def run() -> int:
+        url = db.database_url(settings)
+        await db.check_reachable(url)
+        applied = await db.migrate(url)
+        print(
+            f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else "")
+        )
+        return 0
+
+    return asyncio.run(run())
+
+
+def _verify(settings: Settings, args: argparse.Namespace) -> int:
+    from walletql.ledger.verify import verify
+
+    async def work() -> int:
+        problems = await verify()
+        for problem in problems:
+            print(problem)
+        print(
+            "ledger verified: OK" if not problems else f"ledger verify: {len(problems)} problem(s)"
+        )
+        return 1 if problems else 0
+
+    return asyncio.run(_with_database(settings, work))
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat password: "):
+        raise SettingsError("the two passwords differ")
+    return first
+
+
+def _create_user(settings: Settings, args: argparse.Namespace) -> int:
+    from walletql.ledger.accounts import create_user
+
+    password = _read_password(args)
+
+    async def work() -> int:
+        user = await create_user(
+            email=args.email,
+            password=password,
+            name=args.name,
+            role=args.role,
+            phone=args.phone,
+            company_name=args.company,
+            company_url=args.company_url,
+            allow_operator=True,
+        )
+        print(f"created {user.role} {user.email} (id {user.id})")
+        return 0
+
+    return asyncio.run(_with_database(settings, work))
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    workers = args.workers or settings.workers
+    url = db.database_url(settings)
+
+    async def prepare() -> None:
+        await db.check_reachable(url)
+        await db.migrate(url)
+
+    asyncio.run(prepare())
+    # Workers (and reloads) find the same database, embedded or not, through the environment.
+    os.environ["WALLETQL_DATABASE_URL"] = url
+    print(f"walletql serving GraphQL on http://{host}:{port}/graphql", file=sys.stderr)
+    try:
+        uvicorn.run(
+            "walletql.app:app",
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level.lower(),
+            proxy_headers=True,
+            lifespan="on",
+        )
+    finally:
+        db.stop_embedded()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="walletql", description=__doc__.splitlines()[0])
+    commands = top.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate, then serve the GraphQL API")
+    serve.add_argument("--host", help="default: WALLETQL_HOST or 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default: WALLETQL_PORT or 8000")
+    serve.add_argument("--workers", type=int, help="default: WALLETQL_WORKERS or 1")
+    serve.set_defaults(run=_serve)
+
+    commands.add_parser("migrate", help="apply pending database migrations").set_defaults(
+        run=_migrate
+    )
+    commands.add_parser(
+        "verify", help="check every balance against its entries and per-currency conservation"
+    ).set_defaults(run=_verify)
+
+    create = commands.add_parser("create-user", help="create a user (the only way to an operator)")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", choices=["CUSTOMER", "MERCHANT", "OPERATOR"], default="CUSTOMER")
+    create.add_argument("--phone")
+    create.add_argument("--company", help="company name (merchants)")
+    create.add_argument("--company-url")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    create.set_defaults(run=_create_user)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = get_settings()
+        logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s %(message)s")
+        build_catalog(settings)
+        return args.run(settings, args)
+    except (SettingsError, db.DatabaseUnavailable) as exc:
+        return _fail(str(exc))
+    except ConfigurationError as exc:
+        return _fail(exc.message)
+    except LedgerError as exc:
+        return _fail(f"{exc.code}: {exc.message}")
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The root Query, Mutation and Subscription: GraphQL input -> ledger call -> GraphQL output."""

@@ -1,0 +1,169 @@
+"""Root mutations. Expected failures come back as data: the result union's error types."""
+
+from __future__ import annotations
+
+import functools
+
+import strawberry
+
+from walletql import auth
+from walletql.ledger import accounts, posting
+from walletql.ledger.errors import LedgerError
+from walletql.models import Wallet as WalletRow
+from walletql.schema.context import Context
+from walletql.schema.errors import as_result
+from walletql.schema.inputs import (
+    ApplyOperationInput,
+    ChargeInput,
+    CreateWalletInput,
+    DepositInput,
+    LoginInput,
+    SignupInput,
+    TransferInput,
+    WithdrawInput,
+)
+from walletql.schema.payloads import (
+    AuthPayload,
+    AuthResult,
+    PaymentPayload,
+    PaymentResult,
+    WalletPayload,
+    WalletResult,
+)
+from walletql.schema.transaction import Transaction
+from walletql.schema.user import User
+from walletql.schema.wallet import Wallet
+
+
+def errors_as_data(resolver):
+    @functools.wraps(resolver)
+    async def wrapper(*args, **kwargs):
+        try:
+            return await resolver(*args, **kwargs)
+        except LedgerError as exc:
+            return as_result(exc)
+
+    return wrapper
+
+
+async def _payment(outcome: posting.Outcome) -> PaymentPayload:
+    wallet = await WalletRow.get(id=outcome.wallet_id)
+    return PaymentPayload(
+        transaction=Transaction(row=outcome.transaction),
+        wallet=Wallet(row=wallet),
+        replayed=outcome.replayed,
+    )
+
+
+def _session(session: accounts.Session) -> AuthPayload:
+    return AuthPayload(
+        token=session.token, expires_at=session.expires_at, user=User(row=session.user)
+    )
+
+
+@strawberry.type(description="Change the ledger.")
+class Mutation:
+    @strawberry.mutation(description="Create a customer or merchant account and sign in.")
+    @errors_as_data
+    async def signup(self, input: SignupInput) -> AuthResult:
+        company = input.company
+        return _session(
+            await accounts.signup(
+                email=input.email,
+                password=input.password,
+                name=input.name,
+                phone=input.phone,
+                role=input.role.value,
+                company_name=company.name if company else None,
+                company_url=company.url if company else None,
+            )
+        )
+
+    @strawberry.mutation(description="Sign in with email and password.")
+    @errors_as_data
+    async def login(self, input: LoginInput) -> AuthResult:
+        return _session(await accounts.login(input.email, input.password))
+
+    @strawberry.mutation(description="Revokes the token that made this request.")
+    async def logout(self, info: strawberry.Info[Context]) -> bool:
+        digest = info.context.token_digest
+        return digest is not None and await auth.revoke(digest)
+
+    @strawberry.mutation(description="Open a wallet in a currency.")
+    @errors_as_data
+    async def create_wallet(
+        self, info: strawberry.Info[Context], input: CreateWalletInput
+    ) -> WalletResult:
+        principal = info.context.require_principal()
+        return WalletPayload(
+            wallet=Wallet(row=await accounts.create_wallet(principal, input.currency, input.label))
+        )
+
+    @strawberry.mutation(description="Money in from outside to one of your wallets.")
+    @errors_as_data
+    async def deposit(self, info: strawberry.Info[Context], input: DepositInput) -> PaymentResult:
+        principal = info.context.require_principal()
+        return await _payment(
+            await posting.deposit(
+                principal, input.wallet_id, input.amount, input.idempotency_key, input.description
+            )
+        )
+
+    @strawberry.mutation(description="Money out of one of your wallets to the outside.")
+    @errors_as_data
+    async def withdraw(self, info: strawberry.Info[Context], input: WithdrawInput) -> PaymentResult:
+        principal = info.context.require_principal()
+        return await _payment(
+            await posting.withdraw(
+                principal, input.wallet_id, input.amount, input.idempotency_key, input.description
+            )
+        )
+
+    @strawberry.mutation(description="Move money from one of your wallets to another wallet.")
+    @errors_as_data
+    async def transfer(self, info: strawberry.Info[Context], input: TransferInput) -> PaymentResult:
+        principal = info.context.require_principal()
+        return await _payment(
+            await posting.transfer(
+                principal,
+                input.from_wallet_id,
+                input.amount,
+                input.idempotency_key,
+                to_wallet_id=input.to_wallet_id,
+                to_user_id=input.to_user_id,
+                description=input.description,
+            )
+        )
+
+    @strawberry.mutation(
+        description="Merchants only: pull money from a customer's wallet identified by its "
+        "payment token."
+    )
+    @errors_as_data
+    async def charge(self, info: strawberry.Info[Context], input: ChargeInput) -> PaymentResult:
+        principal = info.context.require_principal()
+        return await _payment(
+            await posting.charge(
+                principal,
+                input.wallet_token,
+                input.amount,
+                input.idempotency_key,
+                input.description,
+                input.to_wallet_id,
+            )
+        )
+
+    @strawberry.mutation(
+        description="Operators only: apply a configured ledger operation (its amount comes from "
+        "configuration, never from the client)."
+    )
+    @errors_as_data
+    async def apply_operation(
+        self, info: strawberry.Info[Context], input: ApplyOperationInput
+    ) -> PaymentResult:
+        principal = info.context.require_principal()
+        return await _payment(
+            await posting.apply_operation(
+                principal, input.wallet_id, input.operation, input.idempotency_key
+            )
+        )

@@ -1,0 +1,52 @@
+"""Root queries. Failures raise domain errors; api.py reports them with extensions.code."""
+
+from __future__ import annotations
+
+import strawberry
+
+from walletql.ledger import accounts, reads
+from walletql.ledger.money import currencies as configured_currencies
+from walletql.ledger.operations import catalog
+from walletql.models import User as UserRow
+from walletql.schema.common import Currency, LedgerOperation
+from walletql.schema.context import Context
+from walletql.schema.transaction import Transaction
+from walletql.schema.user import User
+from walletql.schema.wallet import Wallet
+
+
+@strawberry.type(description="Read the ledger.")
+class Query:
+    @strawberry.field(description="The caller; null when not authenticated.")
+    async def me(self, info: strawberry.Info[Context]) -> User | None:
+        principal = info.context.principal
+        if principal is None:
+            return None
+        row = await UserRow.get_or_none(id=principal.user_id)
+        return User(row=row) if row else None
+
+    @strawberry.field(description="One of the caller's wallets; anyone else's is NOT_FOUND.")
+    async def wallet(self, info: strawberry.Info[Context], id: strawberry.ID) -> Wallet | None:
+        principal = info.context.require_principal()
+        return Wallet(row=await accounts.owned_wallet(principal, id))
+
+    @strawberry.field(
+        description="A transaction the caller initiated or that touches one of the caller's "
+        "wallets; any other is NOT_FOUND."
+    )
+    async def transaction(
+        self, info: strawberry.Info[Context], id: strawberry.ID
+    ) -> Transaction | None:
+        principal = info.context.require_principal()
+        return Transaction(row=await reads.visible_transaction(principal, id))
+
+    @strawberry.field(description="Every configured currency. Public.")
+    def currencies(self) -> list[Currency]:
+        return [
+            Currency(code=c.code, name=c.name, decimals=c.decimals)
+            for c in configured_currencies().values()
+        ]
+
+    @strawberry.field(description="Every configured ledger operation. Public.")
+    def operations(self) -> list[LedgerOperation]:
+        return [LedgerOperation.of(op) for op in catalog().values()]

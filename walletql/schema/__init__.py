@@ -1,0 +1,1 @@
+"""Strawberry types only: scalars, object types, inputs, payloads and error types."""

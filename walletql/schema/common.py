@@ -1,0 +1,83 @@
+"""Enums and the small value types shared by wallets, transactions and users."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from walletql.ledger import money
+from walletql.ledger.operations import Operation
+from walletql.models import Role as RoleValue
+from walletql.models import TransactionKind as KindValue
+from walletql.models import TransactionStatus as StatusValue
+from walletql.models import WalletStatus as WalletStatusValue
+from walletql.schema.scalars import Money
+
+Role = strawberry.enum(RoleValue, name="Role", description="What an account is for.")
+WalletStatus = strawberry.enum(
+    WalletStatusValue, name="WalletStatus", description="ACTIVE, or FROZEN: no postings."
+)
+TransactionKind = strawberry.enum(KindValue, name="TransactionKind", description="What moved.")
+TransactionStatus = strawberry.enum(
+    StatusValue,
+    name="TransactionStatus",
+    description="POSTED moved money; REJECTED was declined and moved nothing.",
+)
+
+
+@strawberry.enum(description="Seen from one wallet: money came in (CREDIT) or went out (DEBIT).")
+class Direction(Enum):
+    CREDIT = "CREDIT"
+    DEBIT = "DEBIT"
+
+
+@strawberry.type(description="A currency walletql keeps accounts in.")
+class Currency:
+    code: str = strawberry.field(description='Currency code, e.g. "BTC".')
+    name: str = strawberry.field(description='Display name, e.g. "Bitcoin".')
+    decimals: int = strawberry.field(description="Decimal places of its amounts (8 for BTC).")
+
+    @classmethod
+    def of(cls, code: str) -> Currency:
+        c = money.get_currency(code)
+        return cls(code=c.code, name=c.name, decimals=c.decimals)
+
+
+def amount(value, code: str) -> str:
+    """A stored amount as served: exactly the currency's decimals."""
+    return money.format_amount(value, money.get_currency(code))
+
+
+@strawberry.type(description="A merchant's company.")
+class Company:
+    name: str = strawberry.field(description="Company name, shown to customers it charges.")
+    url: str | None = strawberry.field(description="Company website.")
+
+
+@strawberry.type(description="Total balance in one currency over a user's wallets.")
+class CurrencyBalance:
+    currency: Currency = strawberry.field(description="The currency.")
+    balance: Money = strawberry.field(description="Sum of the balances of wallets in it.")
+
+
+@strawberry.type(description="A configured ledger operation; operators apply it to a wallet.")
+class LedgerOperation:
+    code: str = strawberry.field(description="Operation code, e.g. DAILY_REWARD.")
+    amount: Money = strawberry.field(
+        description="Signed: positive credits the wallet, negative debits it, zero records an event."
+    )
+    currency: Currency = strawberry.field(description="Currency the operation moves.")
+    shared: bool = strawberry.field(
+        description="True for the operations every deployment must define: DAILY_REWARD, "
+        "SIGNUP_CREDIT, CREDIT_SPEND, CREDIT_ADD."
+    )
+
+    @classmethod
+    def of(cls, op: Operation) -> LedgerOperation:
+        return cls(
+            code=op.code,
+            amount=money.format_amount(op.amount, op.currency),
+            currency=Currency.of(op.currency.code),
+            shared=op.shared,
+        )

@@ -1,0 +1,42 @@
+"""What every resolver may know about the request: who is calling, and per-request loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from walletql.auth import Principal
+from walletql.ledger.errors import NotAuthenticated
+from walletql.models import User, Wallet
+
+
+async def _counterparty_names(wallet_ids: list[int]) -> list[str | None]:
+    """Owner name (company name for merchants) per wallet id, in one query for the batch."""
+    wallets = await Wallet.filter(id__in=set(wallet_ids)).select_related("owner")
+    names = {w.id: (w.owner.company_name or w.owner.name) for w in wallets}
+    return [names.get(i) for i in wallet_ids]
+
+
+async def _users(user_ids: list[int]) -> list[User | None]:
+    users = {u.id: u for u in await User.filter(id__in=set(user_ids))}
+    return [users.get(i) for i in user_ids]
+
+
+@dataclass
+class Context:
+    principal: Principal | None = None
+    token_digest: str | None = None  # the sha256 of the bearer token, so logout can revoke it
+    request_id: str = ""
+    request: Any = None  # the Starlette request or websocket; Strawberry's integrations read it
+    response: Any = None
+    counterparty_names: DataLoader[int, str | None] = field(
+        default_factory=lambda: DataLoader(load_fn=_counterparty_names)
+    )
+    users: DataLoader[int, User | None] = field(default_factory=lambda: DataLoader(load_fn=_users))
+
+    def require_principal(self) -> Principal:
+        if self.principal is None:
+            raise NotAuthenticated("Sign in first: send Authorization: Bearer <token>")
+        return self.principal

@@ -1,0 +1,154 @@
+"""Error types, and the one place that maps domain errors to GraphQL.
+
+Mutations return errors as data (`as_result`); queries raise GraphQL errors whose
+extensions.code is UNAUTHENTICATED, FORBIDDEN, NOT_FOUND or BAD_USER_INPUT (`as_graphql_error`).
+"""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+
+from walletql.ledger import errors as domain
+from walletql.ledger.money import format_amount, get_currency
+from walletql.schema.scalars import Money
+from walletql.schema.transaction import Transaction
+
+
+@strawberry.interface(description="Every expected failure of a mutation; `code` is stable.")
+class Error:
+    code: str = strawberry.field(description="Stable SCREAMING_SNAKE code.")
+    message: str = strawberry.field(description="Human-readable explanation.")
+
+
+@strawberry.type(
+    description="code: BAD_AMOUNT, BAD_INPUT, BAD_EMAIL, BAD_PHONE, BAD_ROLE, BAD_CURSOR, "
+    "SELF_TRANSFER, SELF_CHARGE, UNKNOWN_CURRENCY, UNKNOWN_OPERATION, WEAK_PASSWORD"
+)
+class ValidationError(Error):
+    field: str | None = strawberry.field(
+        description='Input field path, e.g. "amount" or "company.name".'
+    )
+
+
+@strawberry.type(description="code: UNAUTHENTICATED")
+class NotAuthenticated(Error):
+    pass
+
+
+@strawberry.type(description="code: FORBIDDEN")
+class Forbidden(Error):
+    pass
+
+
+@strawberry.type(description="code: NOT_FOUND")
+class NotFound(Error):
+    pass
+
+
+@strawberry.type(description="code: ALREADY_EXISTS (email, phone or wallet label taken)")
+class AlreadyExists(Error):
+    field: str | None = strawberry.field(description="Which input is taken.")
+
+
+@strawberry.type(description="code: INVALID_CREDENTIALS")
+class InvalidCredentials(Error):
+    pass
+
+
+@strawberry.type(description="code: WALLET_LIMIT_REACHED")
+class WalletLimitReached(Error):
+    limit: int = strawberry.field(description="Wallets this role may hold.")
+
+
+@strawberry.type(
+    description="code: INSUFFICIENT_FUNDS. The declined attempt is recorded as a REJECTED "
+    "transaction."
+)
+class InsufficientFunds(Error):
+    available: Money = strawberry.field(
+        description="Balance minus minimumBalance at the moment of the decision; negative when "
+        "already under the floor."
+    )
+    requested: Money = strawberry.field(description="The amount asked for.")
+    transaction: Transaction | None = strawberry.field(description="The REJECTED record.")
+
+
+@strawberry.type(description="code: CURRENCY_MISMATCH")
+class CurrencyMismatch(Error):
+    pass
+
+
+@strawberry.type(
+    description="code: IDEMPOTENCY_CONFLICT: the key was already used by this caller with "
+    "different input."
+)
+class IdempotencyConflict(Error):
+    pass
+
+
+@strawberry.type(description="code: WALLET_INACTIVE")
+class WalletInactive(Error):
+    pass
+
+
+_PLAIN = {
+    domain.NotAuthenticated: NotAuthenticated,
+    domain.Forbidden: Forbidden,
+    domain.NotFound: NotFound,
+    domain.InvalidCredentials: InvalidCredentials,
+    domain.CurrencyMismatch: CurrencyMismatch,
+    domain.IdempotencyConflict: IdempotencyConflict,
+    domain.WalletInactive: WalletInactive,
+}
+
+
+def as_result(exc: domain.LedgerError) -> Error:
+    """The error type a mutation returns for a domain error."""
+    if isinstance(exc, domain.ValidationError):
+        return ValidationError(code=exc.code, message=exc.message, field=exc.field)
+    if isinstance(exc, domain.AlreadyExists):
+        return AlreadyExists(code=exc.code, message=exc.message, field=exc.field)
+    if isinstance(exc, domain.WalletLimitReached):
+        return WalletLimitReached(code=exc.code, message=exc.message, limit=exc.limit)
+    if isinstance(exc, domain.InsufficientFunds):
+        currency = get_currency(exc.transaction.currency)
+        return InsufficientFunds(
+            code=exc.code,
+            message=exc.message,
+            available=format_amount(exc.available, currency),
+            requested=format_amount(exc.requested, currency),
+            transaction=Transaction(row=exc.transaction),
+        )
+    error_type = _PLAIN.get(type(exc))
+    if error_type is None:
+        raise exc  # not an expected outcome of this mutation: masked as an internal error
+    return error_type(code=exc.code, message=exc.message)
+
+
+_QUERY_CODES = {
+    domain.NotAuthenticated: "UNAUTHENTICATED",
+    domain.Forbidden: "FORBIDDEN",
+    domain.NotFound: "NOT_FOUND",
+}
+
+
+def as_graphql_error(exc: domain.LedgerError, template: GraphQLError) -> GraphQLError:
+    """The GraphQL error a query reports for a domain error, at the same place in the result."""
+    if isinstance(exc, domain.ValidationError):
+        code = "BAD_USER_INPUT"
+    else:
+        code = _QUERY_CODES.get(type(exc), exc.code)
+    extensions = {"code": code}
+    if isinstance(exc, domain.ValidationError):
+        extensions["reason"] = exc.code
+        if exc.field:
+            extensions["field"] = exc.field
+    return GraphQLError(
+        exc.message,
+        nodes=template.nodes,
+        source=template.source,
+        positions=template.positions,
+        path=template.path,
+        extensions=extensions,
+    )

@@ -1,0 +1,107 @@
+"""Mutation inputs, named and shaped exactly as in the public contract."""
+
+from __future__ import annotations
+
+import strawberry
+
+from walletql.schema.common import Role
+from walletql.schema.scalars import Money
+
+
+@strawberry.input(description="A merchant's company.")
+class CompanyInput:
+    name: str = strawberry.field(description="Company name, shown on customers' statements.")
+    url: str | None = strawberry.field(default=None, description="Company website (http/https).")
+
+
+@strawberry.input(description="A new customer or merchant account.")
+class SignupInput:
+    email: str = strawberry.field(description="Sign-in email; unique, case-insensitive.")
+    password: str = strawberry.field(description="At least 10 characters, not all digits.")
+    name: str = strawberry.field(description="Display name.")
+    phone: str | None = strawberry.field(
+        default=None, description="E.164, e.g. +34666666666; unique when given."
+    )
+    role: Role = strawberry.field(
+        default=Role.CUSTOMER,
+        description="CUSTOMER or MERCHANT; OPERATOR is refused. A signup wallet "
+        "(WALLETQL_SIGNUP_WALLET_CURRENCY) counts toward the wallet limit.",
+    )
+    company: CompanyInput | None = strawberry.field(
+        default=None, description="Required for MERCHANT."
+    )
+
+
+@strawberry.input(description="Email and password.")
+class LoginInput:
+    email: str = strawberry.field(description="Sign-in email.")
+    password: str = strawberry.field(description="Password.")
+
+
+@strawberry.input(description="A new wallet.")
+class CreateWalletInput:
+    currency: str = strawberry.field(description='Currency code, e.g. "USD".')
+    label: str | None = strawberry.field(
+        default=None, description="Optional name, unique per owner (case-insensitive)."
+    )
+
+
+@strawberry.input(description="Money in from outside, to one of your wallets.")
+class DepositInput:
+    wallet_id: strawberry.ID = strawberry.field(description="Your wallet.")
+    amount: Money = strawberry.field(description="Positive, within the currency's decimals.")
+    idempotency_key: str = strawberry.field(
+        description="Same key and input: replayed, not repeated."
+    )
+    description: str | None = strawberry.field(default=None, description="Free text, <= 500.")
+
+
+@strawberry.input(description="Money out to the outside, from one of your wallets.")
+class WithdrawInput:
+    wallet_id: strawberry.ID = strawberry.field(description="Your wallet.")
+    amount: Money = strawberry.field(description="Positive, within the currency's decimals.")
+    idempotency_key: str = strawberry.field(
+        description="Same key and input: replayed, not repeated."
+    )
+    description: str | None = strawberry.field(default=None, description="Free text, <= 500.")
+
+
+@strawberry.input(
+    description="Exactly one of toWalletId and toUserId. With toUserId the recipient's oldest "
+    "ACTIVE wallet in the source wallet's currency is used."
+)
+class TransferInput:
+    from_wallet_id: strawberry.ID = strawberry.field(description="Your wallet to debit.")
+    to_wallet_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Any wallet in the same currency."
+    )
+    to_user_id: strawberry.ID | None = strawberry.field(default=None, description="A user.")
+    amount: Money = strawberry.field(description="Positive, within the currency's decimals.")
+    idempotency_key: str = strawberry.field(
+        description="Same key and input: replayed, not repeated."
+    )
+    description: str | None = strawberry.field(default=None, description="Free text, <= 500.")
+
+
+@strawberry.input(description="A merchant pulling money from a customer's wallet.")
+class ChargeInput:
+    wallet_token: str = strawberry.field(description="The customer's wallet payment token.")
+    amount: Money = strawberry.field(description="Positive, within the currency's decimals.")
+    idempotency_key: str = strawberry.field(
+        description="Same key and input: replayed, not repeated."
+    )
+    description: str = strawberry.field(
+        description="Shown on the customer's statement; 1 to 140 characters."
+    )
+    to_wallet_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The merchant's own wallet to credit; default: the merchant's oldest ACTIVE "
+        "wallet in the charged currency.",
+    )
+
+
+@strawberry.input(description="Apply a configured ledger operation to a wallet (operators).")
+class ApplyOperationInput:
+    wallet_id: strawberry.ID = strawberry.field(description="The target wallet.")
+    operation: str = strawberry.field(description="A configured operation code.")
+    idempotency_key: str = strawberry.field(description="The nonce: same key, same outcome.")

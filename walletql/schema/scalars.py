@@ -1,0 +1,62 @@
+"""The Decimal (money) and DateTime scalars.
+
+Money goes out as a string that resolvers have already formatted to its currency's decimals.
+Money comes in untouched: the ledger validates it against the currency of the wallet it moves,
+so a bad amount is a ValidationError (BAD_AMOUNT) in the mutation's result, never rounded.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import NewType
+
+import strawberry
+
+
+def _serialize_money(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Decimal) and value.is_finite():
+        return format(value, "f")
+    raise TypeError("Money must be formatted for its currency before it is served")
+
+
+Money = NewType("Money", object)
+DateTime = NewType("DateTime", datetime)
+
+MONEY_SCALAR = strawberry.scalar(
+    name="Decimal",
+    description=(
+        "An exact amount of money: a JSON string with exactly its currency's decimals and no "
+        'exponent ("12.50", "0.10000000", "3"). Accepted as a string or an integer; never a float.'
+    ),
+    serialize=_serialize_money,
+    parse_value=lambda value: value,
+)
+
+
+def _parse_datetime(value: object) -> datetime:
+    if not isinstance(value, str) or len(value) > 64:
+        raise ValueError("DateTime must be an ISO-8601 string with an offset")
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"Invalid DateTime {value!r}: use ISO-8601 with an offset") from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValueError(f"DateTime {value!r} has no offset: add one, e.g. Z or +02:00")
+    return parsed
+
+
+def _serialize_datetime(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+DATETIME_SCALAR = strawberry.scalar(
+    name="DateTime",
+    description="ISO-8601 date and time, always with an offset; the server answers in UTC.",
+    serialize=_serialize_datetime,
+    parse_value=_parse_datetime,
+)
+
+SCALARS = {Money: MONEY_SCALAR, DateTime: DATETIME_SCALAR}
