@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 from tortoise import Tortoise, connections
 
-from walletql.settings import Settings, SettingsError
+from walletql.settings import Settings
 
 log = logging.getLogger("walletql.db")
 
@@ -37,7 +36,7 @@ def _prune_stale_handles(pgdata: Path) -> None:
         import psutil
 
         pids = json.loads(handles.read_text() or "[]")
-        alive = [pid for pid in pids if psutil.pid_exists(pid) and pid != os.getpid()]
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
         if alive != pids:
             handles.write_text(json.dumps(alive))
     except (ValueError, OSError):
@@ -47,6 +46,8 @@ def _prune_stale_handles(pgdata: Path) -> None:
 def embedded_url(data_dir: Path) -> str:
     """Start (or join) the embedded PostgreSQL in `data_dir`/pg and return its URL."""
     global _embedded
+    if _embedded is not None:
+        return _embedded.get_uri()
     try:
         import pgserver
     except ImportError:
@@ -145,9 +146,3 @@ async def open_orm(url: str, pool_size: int) -> None:
 
 async def close_orm() -> None:
     await connections.close_all()
-
-
-def require(settings: Settings) -> None:
-    """Refuse settings that name no usable database before anything starts."""
-    if settings.database_url is None and not settings.data_dir:
-        raise SettingsError("WALLETQL_DATA_DIR: must be set when WALLETQL_DATABASE_URL is not")
