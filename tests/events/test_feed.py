@@ -10,6 +10,7 @@ import asyncio
 import json
 import random
 import secrets
+from contextlib import AsyncExitStack
 from decimal import Decimal
 
 import asyncpg
@@ -157,54 +158,47 @@ async def test_wallet_and_owner_filters(feed, database_url):
 async def test_concurrent_transfers_arrive_once_and_in_order(feed, settings_override):
     users = [await _customer() for _ in range(2)]
     wallets = [await accounts.create_wallet(users[i % 2], "USD", f"w{i}") for i in range(4)]
-    for i, wallet in enumerate(wallets):
-        await posting.deposit(users[i % 2], wallet.id, "10000", f"seed{i}")
     rng = random.Random(7)
     pairs = [rng.sample(range(4), 2) for _ in range(200)]
     # Each owner subscription may see up to 400 events, and one socket read can hold hundreds
     # of notifications delivered before the consumer runs: the queue bound is not under test.
     with settings_override(subscriber_queue_size=10_000):
-        async with (
-            feed.subscribe(users[0].user_id) as owner0,
-            feed.subscribe(users[1].user_id) as owner1,
-        ):
-            per_wallet = [feed.subscribe(users[i % 2].user_id, w.id) for i, w in enumerate(wallets)]
-            for sub in per_wallet:
-                await sub.__aenter__()
-            try:
-                results = await asyncio.gather(
-                    *[
-                        posting.transfer(
-                            users[s % 2],
-                            wallets[s].id,
-                            f"{rng.randint(1, 9)}.{rng.randint(0, 99):02d}",
-                            f"t{n}",
-                            to_wallet_id=wallets[d].id,
-                        )
-                        for n, (s, d) in enumerate(pairs)
-                    ]
-                )
-                assert len({r.transaction.id for r in results}) == 200
-                finals = {w.id: (await Wallet.get(id=w.id)).version for w in wallets}
-                for wallet, sub in zip(wallets, per_wallet, strict=True):
-                    expected = await _history(wallet.id, after=1)
-                    got = await _collect(sub, wallet.id, finals[wallet.id])
-                    assert _triples(got) == expected
-                    assert {e.wallet_id for e in got} == {wallet.id}
-                for owner, sub in ((0, owner0), (1, owner1)):
-                    mine = [w for i, w in enumerate(wallets) if i % 2 == owner]
-                    by_wallet: dict[int, list[BalanceEvent]] = {w.id: [] for w in mine}
-                    while any(
-                        not by_wallet[w.id] or by_wallet[w.id][-1].version < finals[w.id]
-                        for w in mine
-                    ):
-                        event = await _next(sub)
-                        by_wallet[event.wallet_id].append(event)
-                    for w in mine:
-                        assert _triples(by_wallet[w.id]) == await _history(w.id, after=1)
-            finally:
-                for sub in per_wallet:
-                    await sub.__aexit__(None, None, None)
+        async with AsyncExitStack() as stack:
+            owners = [await stack.enter_async_context(feed.subscribe(u.user_id)) for u in users]
+            per_wallet = [
+                await stack.enter_async_context(feed.subscribe(users[i % 2].user_id, w.id))
+                for i, w in enumerate(wallets)
+            ]
+            # Subscribed before the first posting: every version of every wallet must arrive.
+            for i, wallet in enumerate(wallets):
+                await posting.deposit(users[i % 2], wallet.id, "10000", f"seed{i}")
+            results = await asyncio.gather(
+                *[
+                    posting.transfer(
+                        users[s % 2],
+                        wallets[s].id,
+                        f"{rng.randint(1, 9)}.{rng.randint(0, 99):02d}",
+                        f"t{n}",
+                        to_wallet_id=wallets[d].id,
+                    )
+                    for n, (s, d) in enumerate(pairs)
+                ]
+            )
+            assert len({r.transaction.id for r in results}) == 200
+            finals = {w.id: (await Wallet.get(id=w.id)).version for w in wallets}
+            assert sum(finals.values()) == 4 + 2 * 200
+            for wallet, sub in zip(wallets, per_wallet, strict=True):
+                got = await _collect(sub, wallet.id, finals[wallet.id])
+                assert {e.wallet_id for e in got} == {wallet.id}
+                assert _triples(got) == await _history(wallet.id)
+            for owner, sub in enumerate(owners):
+                mine = [w.id for i, w in enumerate(wallets) if i % 2 == owner]
+                by_wallet: dict[int, list[BalanceEvent]] = {w: [] for w in mine}
+                while any(not by_wallet[w] or by_wallet[w][-1].version < finals[w] for w in mine):
+                    event = await _next(sub)
+                    by_wallet[event.wallet_id].append(event)
+                for w in mine:
+                    assert _triples(by_wallet[w]) == await _history(w)
     assert feed.subscriber_count == 0
     assert await verify() == []
 
@@ -212,21 +206,23 @@ async def test_concurrent_transfers_arrive_once_and_in_order(feed, settings_over
 async def test_replay_then_live_skips_what_was_replayed(feed):
     alice = await _customer()
     wallet = await accounts.create_wallet(alice, "USD")
-    for n in range(3):
-        await posting.deposit(alice, wallet.id, "1", f"before{n}")
-    async with (
-        feed.subscribe(alice.user_id, wallet.id, after_version=1) as resumed,
-        feed.subscribe(alice.user_id, wallet.id) as witness,
-    ):
-        # Registered, not yet replayed: these reach `resumed` live AND lie in the database.
-        for n in range(4):
-            await posting.deposit(alice, wallet.id, "2", f"between{n}")
-        assert [e.version for e in [await _next(witness) for _ in range(4)]] == [4, 5, 6, 7]
-        await posting.deposit(alice, wallet.id, "3", "after")
-        got = await _collect(resumed, wallet.id, 8)
+    async with feed.subscribe(alice.user_id, wallet.id) as witness:
+        for n in range(3):
+            await posting.deposit(alice, wallet.id, "1", f"before{n}")
+        assert [(await _next(witness)).version for _ in range(3)] == [1, 2, 3]
+        async with feed.subscribe(alice.user_id, wallet.id, after_version=1) as resumed:
+            # Registered, not yet replayed: these reach `resumed` live AND lie in the database.
+            for n in range(4):
+                await posting.deposit(alice, wallet.id, "2", f"between{n}")
+            assert [(await _next(witness)).version for _ in range(4)] == [4, 5, 6, 7]
+            await posting.deposit(alice, wallet.id, "3", "after")
+            got = await _collect(resumed, wallet.id, 8)
+            # 4..8 also sit in the live buffer: the next event must be new, not one of those.
+            await posting.deposit(alice, wallet.id, "4", "later")
+            got.append(await _next(resumed))
     assert _triples(got) == await _history(wallet.id, after=1)
-    assert [e.version for e in got] == list(range(2, 9))
-    assert got[-1].balance == Decimal("14")
+    assert [e.version for e in got] == list(range(2, 10))
+    assert got[-1].balance == Decimal("18")
     assert await verify() == []
 
 
@@ -251,13 +247,19 @@ async def test_resume_while_postings_continue(feed):
         ):
             first = await _collect(early, wallet.id, 30)
             # Resume again, mid-stream, from the last version the first one delivered.
-            async with feed.subscribe(alice.user_id, wallet.id, first[-1].version) as later:
+            resume_from = first[-1].version
+            async with feed.subscribe(alice.user_id, wallet.id, resume_from) as later:
                 await asyncio.wait_for(writer, WAIT * 3)
-                rest = await _collect(later, wallet.id, total)
-                everything = await _collect(from_start, wallet.id, total)
+                # One more, so any duplicate still queued would surface before it.
+                await posting.deposit(alice, wallet.id, "0.01", "last")
+                end = total + 1
+                rest = await _collect(later, wallet.id, end)
+                everything = await _collect(from_start, wallet.id, end)
+                first += await _collect(early, wallet.id, end)
     finally:
         writer.cancel()
-    assert [e.version for e in first + rest] == list(range(11, total + 1))
+    assert [e.version for e in first] == list(range(11, end + 1))
+    assert [e.version for e in rest] == list(range(resume_from + 1, end + 1))
     assert _triples(everything) == await _history(wallet.id)
     assert await verify() == []
 
@@ -315,23 +317,22 @@ async def test_slow_subscriber_is_closed_and_others_continue(feed, settings_over
 async def test_terminated_connection_interrupts_and_recovers(feed, database_url):
     alice = await _customer()
     wallet = await accounts.create_wallet(alice, "USD")
-    await posting.deposit(alice, wallet.id, "1", "r0")
     old_pid = feed.backend_pid
     assert old_pid is not None
     admin = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
-        async with (
-            feed.subscribe(alice.user_id) as waiting,
-            feed.subscribe(alice.user_id, wallet.id, after_version=0) as replayed,
-        ):
-            assert (await _next(replayed)).version == 1
-            consumer = asyncio.create_task(_next(waiting))
-            assert await admin.fetchval("SELECT pg_terminate_backend($1)", old_pid)
-            with pytest.raises(FeedInterrupted, match="afterVersion"):
-                await consumer
-            with pytest.raises(FeedInterrupted):
-                await _next(replayed)
-            assert feed.subscriber_count == 0
+        async with feed.subscribe(alice.user_id) as waiting:
+            await posting.deposit(alice, wallet.id, "1", "r0")
+            assert (await _next(waiting)).version == 1
+            async with feed.subscribe(alice.user_id, wallet.id, after_version=0) as replayed:
+                assert (await _next(replayed)).version == 1
+                consumer = asyncio.create_task(_next(waiting))
+                assert await admin.fetchval("SELECT pg_terminate_backend($1)", old_pid)
+                with pytest.raises(FeedInterrupted, match="afterVersion"):
+                    await consumer
+                with pytest.raises(FeedInterrupted):
+                    await _next(replayed)
+                assert feed.subscriber_count == 0
             # Posted while the feed may still be reconnecting: a resume finds it.
             await posting.deposit(alice, wallet.id, "2", "r1")
         async with feed.subscribe(alice.user_id, wallet.id, after_version=1) as resumed:
