@@ -164,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = get_settings()
         logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s %(message)s")
+        if settings.log_level != "DEBUG":
+            # Tortoise announces every init and shutdown at INFO; on stderr that would turn a
+            # one-line failure (a weak password, a taken email) into several lines.
+            logging.getLogger("tortoise").setLevel(logging.WARNING)
         build_catalog(settings)
         return args.run(settings, args)
     except (SettingsError, db.DatabaseUnavailable) as exc:

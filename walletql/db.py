@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -49,14 +50,23 @@ def embedded_url(data_dir: Path) -> str:
     if _embedded is not None:
         return _embedded.get_uri()
     try:
-        import pgserver
+        with warnings.catch_warnings():
+            # Its import asks platformdirs for a runtime dir, which warns on stderr when
+            # XDG_RUNTIME_DIR is unset (containers, CI): nothing a user can act on.
+            warnings.simplefilter("ignore")
+            import pgserver
     except ImportError:
         raise DatabaseUnavailable(
             "No database configured: set WALLETQL_DATABASE_URL, or install the embedded server "
             "with: pip install 'walletql[embedded]'"
         ) from None
     data_dir = data_dir.expanduser().resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a path through a file, a read-only disk: a bad setting, not a crash
+        raise DatabaseUnavailable(
+            f"WALLETQL_DATA_DIR: cannot create {data_dir}: {exc.strerror or exc}"
+        ) from None
     pgdata = data_dir / "pg"
     if pgdata.exists():
         _prune_stale_handles(pgdata)
@@ -110,6 +120,8 @@ async def check_reachable(url: str) -> None:
     """Fail fast, in one line, when the database is unreachable."""
     try:
         conn = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
+    except ValueError as exc:  # asyncpg and urlsplit refuse a malformed URL (port "abc", "[::1")
+        raise DatabaseUnavailable(f"WALLETQL_DATABASE_URL: not a usable URL: {exc}") from None
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         shown = urlsplit(url)._replace(netloc=urlsplit(url).hostname or "").geturl()
         raise DatabaseUnavailable(f"Database unreachable at {shown}: {exc}") from None

@@ -46,7 +46,10 @@ async def test_withdrawing_exactly_the_balance_then_one_unit_more(customer, fund
         await posting.withdraw(owner, wallet.id, "10.01", "w3")
     assert again.value.transaction.id == stored.id
     assert (again.value.available, again.value.requested) == (Decimal(10), Decimal("10.01"))
-    assert await LedgerTransaction.filter(idempotency_key="w3").count() == 1
+    assert (
+        await LedgerTransaction.filter(initiator_id=owner.user_id, idempotency_key="w3").count()
+        == 1
+    )
 
 
 async def test_floor_of_twenty_is_kept_per_wallet(customer, settings_override):

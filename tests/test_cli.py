@@ -1,0 +1,130 @@
+"""`walletql` as a user runs it: a subprocess, real database, one clear line for every failure."""
+
+import os
+import secrets
+import subprocess
+import sys
+
+import pytest
+
+from walletql.ledger import accounts
+from walletql.models import Role, User
+
+PASSWORD = "a long operator passphrase"
+
+
+@pytest.fixture
+def cli(database_url):
+    def run(*args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess:
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("WALLETQL_")}
+        clean.pop("DATABASE_URL", None)
+        return subprocess.run(
+            [sys.executable, "-m", "walletql.cli", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env={**clean, "WALLETQL_DATABASE_URL": database_url, **env},
+            timeout=120,
+        )
+
+    return run
+
+
+def one_line_failure(result: subprocess.CompletedProcess, *needles: str) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+def create_user_args(email: str, *extra: str) -> list[str]:
+    return ["create-user", "--email", email, "--name", "Root", "--password-stdin", *extra]
+
+
+async def test_create_user_makes_an_operator_from_stdin(cli):
+    email = f"ops{secrets.token_hex(4)}@example.com"
+    result = cli(*create_user_args(email, "--role", "OPERATOR"), stdin=PASSWORD + "\n")
+    assert result.returncode == 0, result.stderr
+    assert "OPERATOR" in result.stdout and email in result.stdout
+    user = await User.get(email=email)
+    assert user.role == Role.OPERATOR
+    # The password is exactly what was typed, without the newline.
+    session = await accounts.login(email, PASSWORD)
+    assert session.user.id == user.id
+
+    again = cli(*create_user_args(email.upper(), "--role", "OPERATOR"), stdin=PASSWORD + "\n")
+    assert again.returncode == 2
+    one_line_failure(again, "ALREADY_EXISTS")
+    assert await User.filter(email=email).count() == 1
+
+
+@pytest.mark.parametrize("password", ["short", "1234567890123", ""])
+async def test_create_user_with_a_weak_password_fails_in_one_line(cli, password):
+    email = f"weak{secrets.token_hex(4)}@example.com"
+    result = cli(*create_user_args(email, "--role", "OPERATOR"), stdin=password + "\n")
+    one_line_failure(result, "WEAK_PASSWORD")
+    assert not await User.filter(email=email).exists()
+
+
+async def test_create_merchant_needs_a_company(cli):
+    email = f"shop{secrets.token_hex(4)}@example.com"
+    one_line_failure(cli(*create_user_args(email, "--role", "MERCHANT"), stdin=PASSWORD), "company")
+    result = cli(
+        *create_user_args(email, "--role", "MERCHANT", "--company", "Shop"), stdin=PASSWORD
+    )
+    assert result.returncode == 0, result.stderr
+    assert (await User.get(email=email)).company_name == "Shop"
+
+
+def test_migrate_on_a_migrated_database_applies_nothing(cli):
+    result = cli("migrate")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "applied 0 migration(s)"
+
+
+def test_verify_on_a_clean_ledger_exits_zero(cli):
+    result = cli("verify")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("ledger verified: OK")
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("postgresql://127.0.0.1:1/walletql", "unreachable"),
+        ("postgresql://127.0.0.1:notaport/walletql", "WALLETQL_DATABASE_URL"),
+        ("postgresql://[::1/walletql", "WALLETQL_DATABASE_URL"),
+    ],
+)
+def test_unusable_database_fails_in_one_line(cli, url, needle):
+    assert one_line_failure(cli("verify", WALLETQL_DATABASE_URL=url), needle)
+
+
+def test_missing_database_on_the_server_fails_in_one_line(cli, database_url):
+    url = database_url.replace("walletql_test_", "walletql_absent_")
+    one_line_failure(cli("migrate", WALLETQL_DATABASE_URL=url), "unreachable")
+
+
+def test_unusable_data_dir_fails_in_one_line(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("WALLETQL_")}
+    clean.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "walletql.cli", "migrate"],
+        capture_output=True,
+        text=True,
+        env={**clean, "WALLETQL_DATA_DIR": str(blocker / "data")},
+        timeout=60,
+    )
+    assert result.returncode == 2
+    one_line_failure(result, "WALLETQL_DATA_DIR")
+
+
+def test_usage_errors_are_not_tracebacks(cli):
+    result = cli()
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "usage" in result.stderr

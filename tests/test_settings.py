@@ -1,0 +1,182 @@
+"""Settings: the documented defaults, and every bad value refused in one line naming the setting."""
+
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from walletql.settings import (
+    CurrencyConfig,
+    OperationConfig,
+    SettingsError,
+    load,
+)
+
+
+def test_defaults_match_the_design():
+    s = load(environ={})
+    assert s.database_url is None and s.host == "127.0.0.1" and s.port == 8000
+    assert s.token_ttl_seconds == 86400 and s.minimum_balance == Decimal(0)
+    assert (s.max_wallets_per_customer, s.max_wallets_per_merchant) == (0, 1)
+    assert s.signup_wallet_currency is None and s.cors_origins == () and s.introspection is True
+    assert (s.max_query_depth, s.max_aliases, s.max_tokens) == (12, 30, 5000)
+    assert s.max_body_bytes == 1024 * 1024
+    assert {code: c.decimals for code, c in s.currencies.items()} == {
+        "BTC": 8,
+        "ETH": 18,
+        "MATIC": 18,
+        "USD": 2,
+        "EUR": 2,
+        "CREDIT": 0,
+    }
+    assert dict(s.operations) == {
+        "DAILY_REWARD": OperationConfig(Decimal(1), "CREDIT"),
+        "SIGNUP_CREDIT": OperationConfig(Decimal(3), "CREDIT"),
+        "CREDIT_SPEND": OperationConfig(Decimal(-1), "CREDIT"),
+        "CREDIT_ADD": OperationConfig(Decimal(10), "CREDIT"),
+        "CONTENT_CREATION": OperationConfig(Decimal(-5), "CREDIT"),
+        "CONTENT_ACCESS": OperationConfig(Decimal(0), "CREDIT"),
+    }
+
+
+def test_good_values_are_parsed():
+    s = load(
+        environ={
+            "WALLETQL_PORT": " 9000 ",
+            "WALLETQL_MINIMUM_BALANCE": "-5.50",
+            "WALLETQL_INTROSPECTION": "false",
+            "WALLETQL_SIGNUP_WALLET_CURRENCY": "usd",
+            "WALLETQL_CORS_ORIGINS": "https://a.example/, http://b.example:8080",
+            "WALLETQL_MAX_WALLETS_PER_CUSTOMER": "3",
+            "WALLETQL_HOST": "0.0.0.0",
+        }
+    )
+    assert (s.port, s.minimum_balance, s.introspection) == (9000, Decimal("-5.50"), False)
+    assert s.signup_wallet_currency == "USD" and s.max_wallets_per_customer == 3
+    assert s.cors_origins == ("https://a.example", "http://b.example:8080")
+    assert s.host == "0.0.0.0"
+
+
+def test_database_url_forms():
+    socket = "postgresql://user@/walletql?host=/var/run/postgresql"
+    assert load(environ={"WALLETQL_DATABASE_URL": socket}).database_url == socket
+    assert load(environ={"DATABASE_URL": "postgres://h/db"}).database_url == "postgres://h/db"
+    both = {"DATABASE_URL": "postgres://h/other", "WALLETQL_DATABASE_URL": "postgres://h/db"}
+    assert load(environ=both).database_url == "postgres://h/db"
+    assert load(environ={"WALLETQL_DATABASE_URL": "   "}).database_url is None
+
+
+BAD_ENV = [
+    ("WALLETQL_PORT", "abc"),
+    ("WALLETQL_PORT", "70000"),
+    ("WALLETQL_PORT", "0"),
+    ("WALLETQL_PORT", "80.5"),
+    ("WALLETQL_WORKERS", "0"),
+    ("WALLETQL_DB_POOL_SIZE", "many"),
+    ("WALLETQL_TOKEN_TTL_SECONDS", "10"),
+    ("WALLETQL_MAX_WALLETS_PER_MERCHANT", "-1"),
+    ("WALLETQL_MAX_WALLETS_PER_CUSTOMER", "two"),
+    ("WALLETQL_MINIMUM_BALANCE", "1e3"),
+    ("WALLETQL_MINIMUM_BALANCE", "NaN"),
+    ("WALLETQL_MINIMUM_BALANCE", "1,5"),
+    ("WALLETQL_MINIMUM_BALANCE", "0.0000000000000000001"),
+    ("WALLETQL_MINIMUM_BALANCE", "1" * 21),
+    ("WALLETQL_INTROSPECTION", "maybe"),
+    ("WALLETQL_SIGNUP_WALLET_CURRENCY", "XXX"),
+    ("WALLETQL_CORS_ORIGINS", "ftp://files.example"),
+    ("WALLETQL_LOG_LEVEL", "LOUD"),
+    ("WALLETQL_DATABASE_URL", "mysql://h/db"),
+    ("DATABASE_URL", "sqlite:///walletql.db"),
+    ("WALLETQL_CONFIG", "/nonexistent/walletql.toml"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_ENV)
+def test_bad_environment_value_names_the_setting(name, value):
+    with pytest.raises(SettingsError) as info:
+        load(environ={name: value})
+    message = str(info.value)
+    named = "WALLETQL_DATABASE_URL" if name == "DATABASE_URL" else name
+    assert named in message and "\n" not in message
+
+
+BAD_TOML = [
+    ("[currencies.GEMS]\nname = 'Gems'\ndecimals = 19\n", "currencies.GEMS.decimals"),
+    ("[currencies.GEMS]\nname = 'Gems'\ndecimals = -1\n", "currencies.GEMS.decimals"),
+    ("[currencies.GEMS]\nname = 'Gems'\ndecimals = '2'\n", "currencies.GEMS.decimals"),
+    ("[currencies.GEMS]\nname = ''\ndecimals = 0\n", "currencies.GEMS.name"),
+    ("[currencies.GEMS]\nname = 'Gems'\ndecimals = 0\nsymbol = 'G'\n", "currencies.GEMS"),
+    ("[currencies.gems]\nname = 'Gems'\ndecimals = 0\n", "currencies.gems"),
+    ("[currencies]\n", "[currencies]"),
+    ("[operations.BONUS]\namount = 5\ncurrency = 'CREDIT'\n", "operations.BONUS.amount"),
+    ("[operations.BONUS]\namount = '1e3'\ncurrency = 'CREDIT'\n", "operations.BONUS.amount"),
+    ("[operations.BONUS]\namount = '5'\n", "operations.BONUS.currency"),
+    ("[extras]\nx = 1\n", "[extras]"),
+    ("this is = not toml [", "WALLETQL_CONFIG"),
+]
+
+
+@pytest.mark.parametrize(("text", "named"), BAD_TOML)
+def test_bad_config_file_names_the_setting(tmp_path, text, named):
+    path = tmp_path / "walletql.toml"
+    path.write_text(text)
+    with pytest.raises(SettingsError) as info:
+        load(environ={"WALLETQL_CONFIG": str(path)})
+    assert named in str(info.value) and "\n" not in str(info.value)
+
+
+def test_config_file_tables_replace_the_defaults(tmp_path):
+    path = tmp_path / "walletql.toml"
+    path.write_text("[currencies.GEMS]\nname = ' Gems '\ndecimals = 0\n")
+    s = load(environ={"WALLETQL_CONFIG": str(path)})
+    assert dict(s.currencies) == {"GEMS": CurrencyConfig("Gems", 0)}
+    assert s.operations["DAILY_REWARD"] == OperationConfig(Decimal(1), "CREDIT")
+    assert s.config_file == path
+    # The signup currency must exist in the configured currencies, not the defaults.
+    with pytest.raises(SettingsError, match="WALLETQL_SIGNUP_WALLET_CURRENCY"):
+        load(environ={"WALLETQL_CONFIG": str(path), "WALLETQL_SIGNUP_WALLET_CURRENCY": "USD"})
+    s = load(environ={"WALLETQL_CONFIG": str(path), "WALLETQL_SIGNUP_WALLET_CURRENCY": "gems"})
+    assert s.signup_wallet_currency == "GEMS"
+
+
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("WALLETQL_")}
+    clean.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "walletql.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**clean, **env},
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("WALLETQL_PORT", "abc"),
+        ("WALLETQL_INTROSPECTION", "maybe"),
+        ("WALLETQL_MINIMUM_BALANCE", "1e3"),
+        ("WALLETQL_CONFIG", "/nonexistent/walletql.toml"),
+        ("WALLETQL_DATABASE_URL", "mysql://h/db"),
+    ],
+)
+def test_cli_with_a_bad_setting_prints_one_line(name, value):
+    result = run_cli("migrate", **{name: value})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and name in lines[0], result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_cli_with_a_bad_config_file_prints_one_line(tmp_path):
+    path = Path(tmp_path) / "walletql.toml"
+    path.write_text("[currencies.GEMS]\nname = 'Gems'\ndecimals = 19\n")
+    result = run_cli("verify", WALLETQL_CONFIG=str(path))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "currencies.GEMS.decimals" in lines[0]
+    assert "Traceback" not in result.stderr
