@@ -7,9 +7,48 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from tortoise import connections
 
 from walletql.app import create_app
+from walletql.ledger import accounts
 from walletql.settings import get_settings
+
+PASSWORD = "correct horse battery"
+
+# Every field a PaymentResult can carry. InsufficientFunds.transaction is nullable while
+# PaymentPayload.transaction is not, so it is aliased `rejected` (GraphQL refuses to merge them).
+PAYMENT_FIELDS = """
+    __typename
+    ... on PaymentPayload {
+        replayed
+        transaction {
+            id kind status operation amount currency { code } description idempotencyKey
+            failureReason createdAt source { walletId name } destination { walletId name }
+        }
+        wallet { id token balance minimumBalance version status currency { code } }
+    }
+    ... on Error { code message }
+    ... on ValidationError { field }
+    ... on InsufficientFunds {
+        available requested rejected: transaction { id status failureReason amount }
+    }
+"""
+
+INPUT_TYPES = {
+    "deposit": "DepositInput",
+    "withdraw": "WithdrawInput",
+    "transfer": "TransferInput",
+    "charge": "ChargeInput",
+    "applyOperation": "ApplyOperationInput",
+}
+
+
+def new_key() -> str:
+    return secrets.token_hex(8)
+
+
+def new_email() -> str:
+    return f"u{secrets.token_hex(6)}@example.com"
 
 
 @dataclass
@@ -30,11 +69,11 @@ class GraphQLClient:
 
     async def signup(self, role: str = "CUSTOMER", **extra) -> dict:
         """A new user; returns {"token", "id", "email"}."""
-        email = f"u{secrets.token_hex(6)}@example.com"
+        email = extra.pop("email", None) or new_email()
         variables = {
             "input": {
                 "email": email,
-                "password": "correct horse battery",
+                "password": PASSWORD,
                 "name": extra.pop("name", "Test User"),
                 "role": role,
                 **({"company": {"name": "Acme Ltd"}} if role == "MERCHANT" else {}),
@@ -78,6 +117,64 @@ class GraphQLClient:
             token,
         )
         return body["data"]["deposit"]
+
+    async def funded(
+        self, amount: str | None = "100", currency: str = "USD", role: str = "CUSTOMER", **extra
+    ) -> tuple[dict, dict]:
+        """A new user with one wallet, after an optional deposit: (user, wallet)."""
+        user = await self.signup(role, **extra)
+        wallet = await self.wallet(user["token"], currency)
+        if amount:
+            result = await self.deposit(user["token"], wallet["id"], amount)
+            assert result["__typename"] == "PaymentPayload", result
+        return user, wallet
+
+    async def ok(self, query: str, variables: dict | None = None, token: str | None = None):
+        """`data` of a request that must not fail."""
+        body = await self(query, variables, token)
+        assert "errors" not in body, body
+        return body["data"]
+
+    async def pay(self, mutation: str, token: str | None, **fields) -> dict:
+        """Run a payment mutation with `fields` as its input; returns the PaymentResult."""
+        query = (
+            f"mutation($input: {INPUT_TYPES[mutation]}!) "
+            f"{{ {mutation}(input: $input) {{ {PAYMENT_FIELDS} }} }}"
+        )
+        fields.setdefault("idempotencyKey", new_key())
+        data = await self.ok(query, {"input": fields}, token)
+        return data[mutation]
+
+    async def get_wallet(self, token: str, wallet_id: str) -> dict:
+        data = await self.ok(
+            """query($id: ID!) { wallet(id: $id) {
+                id token label balance minimumBalance version status currency { code } } }""",
+            {"id": wallet_id},
+            token,
+        )
+        return data["wallet"]
+
+    async def login(self, email: str, password: str = PASSWORD) -> str:
+        data = await self.ok(
+            """mutation($input: LoginInput!) { login(input: $input) {
+                __typename ... on AuthPayload { token } ... on Error { code } } }""",
+            {"input": {"email": email, "password": password}},
+        )
+        assert data["login"]["__typename"] == "AuthPayload", data
+        return data["login"]["token"]
+
+    async def operator(self) -> dict:
+        """An OPERATOR account (only the CLI may create one), signed in through `login`."""
+        email = new_email()
+        user = await accounts.create_user(
+            email=email, password=PASSWORD, name="Back Office", role="OPERATOR", allow_operator=True
+        )
+        return {"token": await self.login(email), "id": str(user.id), "email": email}
+
+    @staticmethod
+    async def sql(script: str) -> None:
+        """Raw SQL on the test database, for states no API call can produce (expiry, FROZEN)."""
+        await connections.get("default").execute_script(script)
 
 
 @pytest.fixture(scope="session")

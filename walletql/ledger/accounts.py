@@ -38,15 +38,18 @@ class Session:
     user: User
 
 
-def parse_id(value: object) -> int:
-    """IDs are opaque to clients; anything that is not one of ours is simply not found."""
+def parse_id(value: object, message: str = "Not found") -> int:
+    """IDs are opaque to clients; anything that is not one of ours is simply not found.
+
+    `message` is the caller's own not-found message: a malformed id must answer exactly like a
+    missing one (same code and same message), or the difference is an oracle."""
     if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
         return value
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
         number = int(value)
         if number > 0:
             return number
-    raise NotFound("Not found")
+    raise NotFound(message)
 
 
 def _text(value: object, field: str, *, max_length: int, required: bool = True) -> str | None:
@@ -206,7 +209,9 @@ async def create_wallet(actor: Principal, currency: object, label: object = None
 
 async def owned_wallet(actor: Principal, wallet_id: object) -> Wallet:
     """The caller's wallet; someone else's is NotFound, exactly like a missing one."""
-    wallet = await Wallet.get_or_none(id=parse_id(wallet_id), owner_id=actor.user_id)
+    wallet = await Wallet.get_or_none(
+        id=parse_id(wallet_id, "Wallet not found"), owner_id=actor.user_id
+    )
     if wallet is None:
         raise NotFound("Wallet not found")
     return wallet

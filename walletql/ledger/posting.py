@@ -330,23 +330,28 @@ async def withdraw(
     )
 
 
+_NO_RECIPIENT = "Recipient wallet not found"
+
+
 async def _recipient_wallet(to_wallet_id: object, to_user_id: object, currency: str) -> Wallet:
     if (to_wallet_id is None) == (to_user_id is None):
         raise ValidationError(
             "BAD_INPUT", "Give exactly one of toWalletId and toUserId", "toWalletId"
         )
     if to_wallet_id is not None:
-        wallet = await Wallet.get_or_none(id=accounts.parse_id(to_wallet_id))
+        wallet = await Wallet.get_or_none(id=accounts.parse_id(to_wallet_id, _NO_RECIPIENT))
     else:
         wallet = (
             await Wallet.filter(
-                owner_id=accounts.parse_id(to_user_id), currency=currency, status="ACTIVE"
+                owner_id=accounts.parse_id(to_user_id, _NO_RECIPIENT),
+                currency=currency,
+                status="ACTIVE",
             )
             .order_by("id")
             .first()
         )
     if wallet is None:
-        raise NotFound("Recipient wallet not found")
+        raise NotFound(_NO_RECIPIENT)
     return wallet
 
 
@@ -472,7 +477,7 @@ async def apply_operation(
     print_ = fingerprint(TransactionKind.OPERATION, wallet=str(wallet_id), op=operation.code)
     if (replayed := await _replay_if_known(actor, key, print_)) is not None:
         return replayed
-    wallet = await Wallet.get_or_none(id=accounts.parse_id(wallet_id))
+    wallet = await Wallet.get_or_none(id=accounts.parse_id(wallet_id, "Wallet not found"))
     if wallet is None:
         raise NotFound("Wallet not found")
     if wallet.currency != operation.currency.code:

@@ -174,7 +174,7 @@ async def balance_at(wallet_id: int, at: datetime) -> Decimal:
 
 async def visible_transaction(actor: Principal, transaction_id: object) -> LedgerTransaction:
     """A transaction its initiator or an owner of one of its wallets may see; else NotFound."""
-    tx = await LedgerTransaction.get_or_none(id=parse_id(transaction_id))
+    tx = await LedgerTransaction.get_or_none(id=parse_id(transaction_id, "Transaction not found"))
     if tx is None:
         raise NotFound("Transaction not found")
     if tx.initiator_id == actor.user_id:
