@@ -8,12 +8,30 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
+from tortoise.transactions import in_transaction
 
 from walletql.ledger import accounts, posting
 from walletql.ledger.errors import IdempotencyConflict, InsufficientFunds, WalletLimitReached
 from walletql.ledger.posting import Outcome
 from walletql.ledger.verify import verify
 from walletql.models import Entry, LedgerTransaction, Wallet
+
+POOL_SIZE = 20  # the fixture's ORM pool
+
+
+@pytest.fixture(autouse=True)
+async def warm_pool(database_url):
+    """Open every pool connection before the test: connections are made lazily, and a request
+    that waits for a new connection lets the others finish first, hiding a race."""
+    barrier = asyncio.Barrier(POOL_SIZE)
+
+    async def hold() -> None:
+        async with in_transaction() as conn:
+            await conn.execute_query("SELECT 1")
+            await barrier.wait()  # all connections are open at once
+
+    async with asyncio.timeout(60):  # a guard against a smaller pool, not a timing assertion
+        await asyncio.gather(*[hold() for _ in range(POOL_SIZE)])
 
 
 async def gather(*calls):
