@@ -1,14 +1,12 @@
 """Live balance updates: one LISTEN connection per process, fanned out to bounded subscribers.
 
-The posting SQL queues `pg_notify(BALANCE_CHANNEL, ...)` inside its transaction, so PostgreSQL
-sends a notification only when the posting commits, and (because a wallet's row lock is held
-until commit) in version order per wallet. A notification reaches every process listening on
-the database, so a deposit made through one server instance reaches subscribers of all.
+Posting queues `pg_notify(BALANCE_CHANNEL, ...)` inside its transaction, so a notification
+leaves only on commit and, as the wallet's row lock is held until then, in version order per
+wallet; it reaches every process listening on the database, whichever instance posted.
 
-A subscriber never gets a silent gap: when it cannot keep up it is closed with
-SubscriberTooSlow, and when the listening connection dies every active subscriber is closed
-with FeedInterrupted. Either way the client resumes with afterVersion, which replays what it
-missed from the stored entries and then continues live without a duplicate.
+No silent gaps: a subscriber that cannot keep up is closed with SubscriberTooSlow, and when the
+connection dies every active one is closed with FeedInterrupted. The client then resumes with
+afterVersion: stored entries are replayed, then live events follow without a duplicate.
 """
 
 from __future__ import annotations
@@ -32,6 +30,11 @@ log = logging.getLogger("walletql.events")
 
 REPLAY_PAGE = 500  # entries per replay query: a long history never sits in memory at once
 _CONNECT_TIMEOUT = 10.0
+_RESUME = "subscribe again with afterVersion set to the last version received"
+_TOO_SLOW = f"Too many balance updates were waiting for this subscriber; {_RESUME}"
+_INTERRUPTED = (
+    f"The balance feed lost its database connection; events may have been missed; {_RESUME}"
+)
 
 
 class SubscriberTooSlow(Exception):
@@ -53,13 +56,10 @@ class BalanceEvent:
 
 def _parse(payload: str) -> BalanceEvent:
     data = json.loads(payload)
-    return BalanceEvent(
-        wallet_id=int(data["wallet_id"]),
-        owner_id=int(data["owner_id"]),
-        balance=Decimal(data["balance"]),  # sent as text: no float ever touches money
-        version=int(data["version"]),
-        transaction_id=int(data["transaction_id"]),
-    )
+    ids = (int(data[k]) for k in ("wallet_id", "owner_id", "version", "transaction_id"))
+    wallet_id, owner_id, version, transaction_id = ids
+    # The balance travels as text: no float ever touches money.
+    return BalanceEvent(wallet_id, owner_id, Decimal(data["balance"]), version, transaction_id)
 
 
 class Subscription:
@@ -70,17 +70,10 @@ class Subscription:
     """
 
     def __init__(
-        self,
-        feed: BalanceFeed,
-        owner_id: int,
-        wallet_id: int | None,
-        after_version: int | None,
-        max_queued: int,
+        self, feed: BalanceFeed, owner_id: int, wallet_id: int | None, after: int | None, size: int
     ) -> None:
-        self._feed = feed
-        self.owner_id = owner_id
-        self.wallet_id = wallet_id
-        self._max_queued = max_queued
+        self._feed, self.owner_id, self.wallet_id = feed, owner_id, wallet_id
+        self._max_queued = size
         self._buffer: deque[BalanceEvent] = deque()
         self._wakeup = asyncio.Event()
         self._error: Exception | None = None
@@ -88,10 +81,10 @@ class Subscription:
         self._registered = False
         # Last version delivered per wallet: live events at or below it were already replayed.
         self._last: dict[int, int] = {}
-        self._replaying = after_version is not None
+        self._replaying = after is not None
         self._page: deque[BalanceEvent] = deque()
-        if wallet_id is not None and after_version is not None:
-            self._last[wallet_id] = after_version
+        if wallet_id is not None and after is not None:
+            self._last[wallet_id] = after
 
     async def __aenter__(self) -> Subscription:
         # Register for live events BEFORE replaying: anything committed after the replay's
@@ -149,10 +142,8 @@ class Subscription:
             .limit(REPLAY_PAGE)
             .values_list("version", "balance_after", "transaction_id")
         )
-        for version, balance, transaction_id in rows:
-            self._page.append(
-                BalanceEvent(self.wallet_id, self.owner_id, balance, version, transaction_id)
-            )
+        for version, balance, tx_id in rows:
+            self._page.append(BalanceEvent(self.wallet_id, self.owner_id, balance, version, tx_id))
         if len(rows) < REPLAY_PAGE:
             self._replaying = False  # after this page, the buffered live events take over
 
@@ -196,10 +187,6 @@ class BalanceFeed:
         return sum(len(subs) for subs in self._by_owner.values())
 
     @property
-    def connected(self) -> bool:
-        return self._conn is not None
-
-    @property
     def backend_pid(self) -> int | None:
         """The server process of the LISTEN connection (health checks and tests)."""
         return self._conn.get_server_pid() if self._conn is not None else None
@@ -210,7 +197,11 @@ class BalanceFeed:
             raise RuntimeError("The balance feed is already running")
         self._dsn = asyncpg_dsn(url)
         self._ready, self._lost = asyncio.Event(), asyncio.Event()
-        conn = await self._connect()
+        try:
+            conn = await self._connect()
+        except BaseException:
+            self._dsn = None  # not running: subscribers get FeedInterrupted, not a hang
+            raise
         self._task = asyncio.create_task(self._supervise(conn), name="walletql-balance-feed")
 
     async def stop(self) -> None:
@@ -286,12 +277,7 @@ class BalanceFeed:
             if not sub._offer(event):
                 # Never block the listener or grow memory for one slow consumer: drop it.
                 self._unregister(sub)
-                sub._fail(
-                    SubscriberTooSlow(
-                        "Too many balance updates were waiting for this subscriber; "
-                        "subscribe again with afterVersion set to the last version received"
-                    )
-                )
+                sub._fail(SubscriberTooSlow(_TOO_SLOW))
 
     def _on_terminated(self, conn: object) -> None:
         if conn is self._conn:
@@ -305,12 +291,7 @@ class BalanceFeed:
         subs = [sub for group in self._by_owner.values() for sub in group]
         self._by_owner.clear()
         for sub in subs:
-            sub._fail(
-                FeedInterrupted(
-                    "The balance feed lost its database connection and events may have been "
-                    "missed; subscribe again with afterVersion set to the last version received"
-                )
-            )
+            sub._fail(FeedInterrupted(_INTERRUPTED))
 
     async def _watch(self, conn: asyncpg.Connection) -> str:
         """Wait until `conn` is lost; a periodic query also catches a silently dead peer."""
@@ -323,9 +304,9 @@ class BalanceFeed:
             except TimeoutError:
                 pass
             try:
-                async with asyncio.timeout(_CONNECT_TIMEOUT):
+                async with asyncio.timeout(self._health_interval):
                     await conn.fetchval("SELECT 1")
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:  # any failure means this connection cannot be trusted
                 return f"health check failed: {type(exc).__name__}"
 
     async def _supervise(self, conn: asyncpg.Connection | None) -> None:
@@ -342,15 +323,12 @@ class BalanceFeed:
             await asyncio.sleep(delay)
             try:
                 conn = await self._connect()
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:  # whatever the cause, this loop must never die
                 # Exponential backoff with jitter, so many workers do not retry in lockstep.
                 delay = min(self._max_backoff, max(0.5, delay * 2)) * random.uniform(0.8, 1.2)
-                log.warning(
-                    "Balance feed could not reconnect (%s: %s); retrying in %.1fs",
-                    type(exc).__name__,
-                    exc,
-                    delay,
-                )
+                # The exception, not the DSN: asyncpg's messages carry no password.
+                msg = "Balance feed could not reconnect (%s: %s); retrying in %.1fs"
+                log.warning(msg, type(exc).__name__, exc, delay)
                 continue
             log.warning("Balance feed reconnected and is listening again")
 

@@ -346,6 +346,28 @@ async def test_terminated_connection_interrupts_and_recovers(feed, database_url)
     assert await verify() == []
 
 
+async def test_silent_dead_connection_is_found_by_the_health_check(database_url):
+    alice = await _customer()
+    wallet = await accounts.create_wallet(alice, "USD")
+    feed = BalanceFeed(health_interval=0.2)
+    await feed.start(database_url)
+    try:
+        async with feed.subscribe(alice.user_id) as sub:
+            old_pid = feed.backend_pid
+            # A peer that went silent (no data, no FIN) is invisible to the termination
+            # listener; stop reading the socket to make the feed's connection look like one.
+            feed._conn._transport.pause_reading()
+            with pytest.raises(FeedInterrupted):
+                await _next(sub)
+        async with feed.subscribe(alice.user_id) as sub:
+            assert feed.backend_pid not in (None, old_pid)
+            await posting.deposit(alice, wallet.id, "1", "after-health-check")
+            assert (await _next(sub)).version == 1
+    finally:
+        await feed.stop()
+    assert await verify() == []
+
+
 async def test_stop_ends_subscriptions_and_restart_works(database_url):
     alice = await _customer()
     wallet = await accounts.create_wallet(alice, "USD")
