@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 
@@ -69,6 +70,22 @@ class ClientErrors(SchemaExtension):
         )
 
 
+class RequestParserCache(ParserCache):
+    """ParserCache, except that a document that does not parse is left to Strawberry's own
+    parse step. ParserCache raises the syntax error (or the token-limit error) from its hook,
+    outside Strawberry's error handling, after ClientErrors has finished: clients then got the
+    message without extensions.code. Strawberry's parse step reports it as a request error,
+    which ClientErrors codes BAD_USER_INPUT like any other."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with contextlib.suppress(GraphQLError):
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        yield
+
+
 def _validation_rules(settings: Settings) -> list:
     """Built once: rule classes made per request would defeat the validation cache."""
     depth = QueryDepthLimiter(max_depth=settings.max_query_depth)
@@ -83,7 +100,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         ClientErrors,
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: AddValidationRules(rules),
-        lambda: ParserCache(maxsize=1024),
+        lambda: RequestParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
     ]
     if not settings.introspection:

@@ -1,0 +1,163 @@
+"""Security limits and error masking, as a client sees them; CORS; health endpoints."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+
+from walletql.app import create_app
+from walletql.ledger import reads
+from walletql.settings import Settings
+
+
+def readable(body: dict) -> list[dict]:
+    """The errors of a refused request: coded BAD_USER_INPUT, never masked."""
+    assert body.get("data") is None, body
+    assert body["errors"], body
+    for error in body["errors"]:
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+        assert error["message"] != "Internal server error"
+    return body["errors"]
+
+
+async def test_depth_limit(gql):
+    # No real path in the schema is deeper than about 8 levels, so nest an unknown field: the
+    # depth rule still measures it (and the unknown field is reported next to it).
+    deep = "{ me { wallets { " + "x { " * 12 + "id" + " }" * 12 + " } } }"
+    body = await gql(deep)
+    errors = readable(body)
+    assert any("exceeds maximum operation depth of 12" in e["message"] for e in errors), errors
+    # introspection cycles are capped as well
+    cyclic = "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }"
+    assert readable(await gql(cyclic))
+    # and a legitimate deep query is fine
+    ok = "{ me { wallets { history { edges { node { transaction { source { name } } } } } } } }"
+    assert "errors" not in await gql(ok)
+
+
+async def test_alias_limit(gql):
+    body = await gql("{ " + " ".join(f"a{i}: currencies {{ code }}" for i in range(31)) + " }")
+    (error,) = readable(body)
+    assert "aliases" in error["message"].lower() and "30" in error["message"], error
+    body = await gql("{ " + " ".join(f"a{i}: currencies {{ code }}" for i in range(30)) + " }")
+    assert "errors" not in body and len(body["data"]) == 30
+
+
+async def test_token_limit(gql):
+    body = await gql("{ currencies { " + "code " * 5000 + "} }")
+    (error,) = readable(body)
+    assert "5000 tokens" in error["message"], error
+
+
+async def test_request_body_limit(gql):
+    query = "{ currencies { code } }" + " " * (1024 * 1024)
+    response = await gql.post(query)
+    assert response.status_code == 413
+    assert "currencies" not in response.text
+
+
+async def test_no_mutation_over_get(gql):
+    user = await gql.signup()
+    response = await gql.http.get(
+        "/graphql",
+        params={"query": "mutation { logout }"},
+        headers={"authorization": f"Bearer {user['token']}"},
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert '"logout"' not in response.text
+    # nothing changed: the token still works
+    assert (await gql.ok("{ me { id } }", token=user["token"]))["me"]["id"] == user["id"]
+    # queries over GET are fine
+    response = await gql.http.get("/graphql", params={"query": "{ currencies { code } }"})
+    assert response.status_code == 200 and len(response.json()["data"]["currencies"]) == 6
+
+
+async def test_syntax_and_unknown_field_errors_stay_readable(gql):
+    (error,) = readable(await gql("{ currencies { code }"))
+    assert "Syntax Error" in error["message"]
+    (error,) = readable(await gql("{ currencies { code colour } }"))
+    assert "Cannot query field 'colour' on type 'Currency'" in error["message"]
+    (error,) = readable(await gql("query($n: Int!) { currencies { code } }"))
+    assert "$n" in error["message"]
+    (error,) = readable(await gql('{ wallet(id: 1, extra: "x") { id } }'))
+    assert "extra" in error["message"]
+
+
+async def test_unexpected_errors_are_masked_and_logged(gql, monkeypatch, caplog):
+    user, wallet = await gql.funded("1")
+
+    async def broken(wallet_id, at):
+        raise RuntimeError("secret sql detail")
+
+    monkeypatch.setattr(reads, "balance_at", broken)
+    caplog.set_level(logging.ERROR, logger="walletql.api")
+    response = await gql.post(
+        'query($id: ID!) { wallet(id: $id) { id balanceAt(at: "2030-01-01T00:00:00Z") } }',
+        {"id": wallet["id"]},
+        user["token"],
+    )
+    assert response.status_code == 200
+    assert "secret" not in response.text and "RuntimeError" not in response.text
+    body = response.json()
+    assert body["data"] == {"wallet": None}
+    (error,) = body["errors"]
+    assert error["message"] == "Internal server error"
+    assert error["path"] == ["wallet", "balanceAt"]
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    request_id = error["extensions"]["requestId"]
+    assert request_id
+    logged = [r for r in caplog.records if r.name == "walletql.api"]
+    assert any(request_id in r.getMessage() for r in logged), logged
+    assert any("secret sql detail" in str(r.exc_info[1]) for r in logged if r.exc_info)
+
+
+async def test_cors(database_url):
+    settings = Settings(database_url=database_url, cors_origins=("https://app.example",))
+    app = create_app(settings, manage_database=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://walletql.test") as http:
+
+        async def preflight(origin):
+            return await http.options(
+                "/graphql",
+                headers={
+                    "origin": origin,
+                    "access-control-request-method": "POST",
+                    "access-control-request-headers": "authorization, content-type",
+                },
+            )
+
+        allowed = await preflight("https://app.example")
+        assert allowed.status_code == 200
+        assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+        assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
+        refused = await preflight("https://evil.example")
+        assert "access-control-allow-origin" not in refused.headers
+        response = await http.post(
+            "/graphql",
+            json={"query": "{ currencies { code } }"},
+            headers={"origin": "https://app.example"},
+        )
+        assert response.headers["access-control-allow-origin"] == "https://app.example"
+        response = await http.post(
+            "/graphql",
+            json={"query": "{ currencies { code } }"},
+            headers={"origin": "https://evil.example"},
+        )
+        assert "access-control-allow-origin" not in response.headers
+
+
+async def test_no_cors_headers_by_default(gql):
+    response = await gql.http.options(
+        "/graphql",
+        headers={"origin": "https://app.example", "access-control-request-method": "POST"},
+    )
+    assert "access-control-allow-origin" not in response.headers
+
+
+async def test_health_endpoints(gql):
+    response = await gql.http.get("/healthz")
+    assert (response.status_code, response.json()["status"]) == (200, "ok")
+    response = await gql.http.get("/readyz")
+    assert (response.status_code, response.json()["status"]) == (200, "ready")
