@@ -100,8 +100,16 @@ def build_catalog(settings: Settings) -> dict[str, Operation]:
     return catalog
 
 
+_built: tuple[Settings, dict[str, Operation]] | None = None
+
+
 def catalog() -> dict[str, Operation]:
-    return build_catalog(get_settings())
+    """The validated catalog for the current settings, built once per settings object."""
+    global _built
+    settings = get_settings()
+    if _built is None or _built[0] is not settings:
+        _built = (settings, build_catalog(settings))
+    return _built[1]
 
 
 def get_operation(code: object) -> Operation:

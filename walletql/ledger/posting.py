@@ -266,16 +266,19 @@ async def post(p: Posting) -> Outcome:
 # --- the five movements -------------------------------------------------------------------
 
 
-async def deposit(
-    actor: Principal, wallet_id: object, amount: object, key: object, description: object = None
+async def _outside(
+    kind: TransactionKind,
+    actor: Principal,
+    wallet_id: object,
+    amount: object,
+    key: object,
+    description: object,
 ) -> Outcome:
+    """A deposit (money in from outside) or a withdrawal (money out), on the caller's wallet."""
     key = _key(key)
     description = _description(description, MAX_DESCRIPTION)
     print_ = fingerprint(
-        TransactionKind.DEPOSIT,
-        wallet=str(wallet_id),
-        amount=_amount_text(amount),
-        description=description,
+        kind, wallet=str(wallet_id), amount=_amount_text(amount), description=description
     )
     wallet = await accounts.owned_wallet(actor, wallet_id)
     currency = get_currency(wallet.currency)
@@ -283,51 +286,32 @@ async def deposit(
     # Replay only a well-formed request: a malformed amount under a used key stays malformed.
     if (replayed := await _replay_if_known(actor, key, print_)) is not None:
         return replayed
+    incoming = kind == TransactionKind.DEPOSIT
     return await post(
         Posting(
-            TransactionKind.DEPOSIT,
-            actor,
-            key,
-            print_,
-            value,
-            currency,
-            None,
-            wallet.id,
-            description,
-        ),
+            kind=kind,
+            initiator=actor,
+            key=key,
+            fingerprint=print_,
+            amount=value,
+            currency=currency,
+            source_id=None if incoming else wallet.id,
+            destination_id=wallet.id if incoming else None,
+            description=description,
+        )
     )
+
+
+async def deposit(
+    actor: Principal, wallet_id: object, amount: object, key: object, description: object = None
+) -> Outcome:
+    return await _outside(TransactionKind.DEPOSIT, actor, wallet_id, amount, key, description)
 
 
 async def withdraw(
     actor: Principal, wallet_id: object, amount: object, key: object, description: object = None
 ) -> Outcome:
-    key = _key(key)
-    description = _description(description, MAX_DESCRIPTION)
-    print_ = fingerprint(
-        TransactionKind.WITHDRAWAL,
-        wallet=str(wallet_id),
-        amount=_amount_text(amount),
-        description=description,
-    )
-    wallet = await accounts.owned_wallet(actor, wallet_id)
-    currency = get_currency(wallet.currency)
-    value = parse_amount(amount, currency)
-    # Replay only a well-formed request: a malformed amount under a used key stays malformed.
-    if (replayed := await _replay_if_known(actor, key, print_)) is not None:
-        return replayed
-    return await post(
-        Posting(
-            TransactionKind.WITHDRAWAL,
-            actor,
-            key,
-            print_,
-            value,
-            currency,
-            wallet.id,
-            None,
-            description,
-        ),
-    )
+    return await _outside(TransactionKind.WITHDRAWAL, actor, wallet_id, amount, key, description)
 
 
 _NO_RECIPIENT = "Recipient wallet not found"
@@ -390,15 +374,15 @@ async def transfer(
         raise CurrencyMismatch(f"Cannot transfer {source.currency} to a {target.currency} wallet")
     return await post(
         Posting(
-            TransactionKind.TRANSFER,
-            actor,
-            key,
-            print_,
-            value,
-            currency,
-            source.id,
-            target.id,
-            description,
+            kind=TransactionKind.TRANSFER,
+            initiator=actor,
+            key=key,
+            fingerprint=print_,
+            amount=value,
+            currency=currency,
+            source_id=source.id,
+            destination_id=target.id,
+            description=description,
         ),
     )
 
@@ -454,15 +438,15 @@ async def charge(
             )
     return await post(
         Posting(
-            TransactionKind.CHARGE,
-            actor,
-            key,
-            print_,
-            value,
-            currency,
-            customer.id,
-            merchant.id,
-            description,
+            kind=TransactionKind.CHARGE,
+            initiator=actor,
+            key=key,
+            fingerprint=print_,
+            amount=value,
+            currency=currency,
+            source_id=customer.id,
+            destination_id=merchant.id,
+            description=description,
         ),
     )
 
@@ -487,14 +471,14 @@ async def apply_operation(
     debit = operation.amount < 0
     return await post(
         Posting(
-            TransactionKind.OPERATION,
-            actor,
-            key,
-            print_,
-            operation.amount.copy_abs(),
-            operation.currency,
-            wallet.id if debit else None,
-            None if debit else wallet.id,
+            kind=TransactionKind.OPERATION,
+            initiator=actor,
+            key=key,
+            fingerprint=print_,
+            amount=operation.amount.copy_abs(),
+            currency=operation.currency,
+            source_id=wallet.id if debit else None,
+            destination_id=None if debit else wallet.id,
             operation=operation.code,
         ),
     )
