@@ -1,0 +1,1 @@
+"""walletql load benchmark (not run by CI). Entry point: `python -m bench.run`."""

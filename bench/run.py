@@ -1,0 +1,699 @@
+"""walletql load benchmark: `python -m bench.run` (full, ~10 min) or `python -m bench.run --quick`.
+
+Drops and recreates its own database, seeds it, measures the database ceiling with a minimal
+asyncpg client, starts real uvicorn workers, runs scenarios a-e, runs `walletql verify` after
+every write scenario, prints a table and writes bench/results/<timestamp>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+
+from bench import ceiling, fanout, load, monitor, seed, wire
+from bench.monitor import Window, background_load, machine
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+HOST = "127.0.0.1"
+
+
+def _log(message: str) -> None:
+    print(message, flush=True)
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="smoke run, about 3 minutes")
+    p.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    p.add_argument("--database", default="walletql_bench")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    p.add_argument("--pool", type=int, default=10, help="WALLETQL_DB_POOL_SIZE per worker")
+    p.add_argument("--levels", help="concurrency levels for postings, e.g. 1,4,16,64")
+    p.add_argument("--read-levels", help="concurrency levels for reads")
+    p.add_argument("--duration", type=float, help="seconds measured per level")
+    p.add_argument("--customers", type=int, default=10_000)
+    p.add_argument("--history", type=int, help="entries in the history wallet")
+    p.add_argument("--subscribers", type=int)
+    p.add_argument("--rates", help="posting rates for the fan-out scenario, per second")
+    p.add_argument(
+        "--only", default="abcde", help="scenarios to run (letters), e.g. --only ab; ceiling always"
+    )
+    p.add_argument("--out", type=Path, help="JSON path (default bench/results/<timestamp>.json)")
+    p.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0,
+        metavar="MINUTES",
+        help="first wait up to this long for the machine to be idle (< 0.2 busy cores)",
+    )
+    args = p.parse_args(argv)
+    quick = args.quick
+
+    def ints(text: str | None, default: list[int]) -> list[int]:
+        return [int(x) for x in text.split(",")] if text else default
+
+    args.levels = ints(args.levels, [1, 8, 32] if quick else [1, 4, 16, 64])
+    args.read_levels = ints(args.read_levels, [16] if quick else [1, 16, 64])
+    args.duration = args.duration or (3.0 if quick else 8.0)
+    args.warmup = 1.0 if quick else 2.0
+    args.history = args.history or (100_000 if quick else 1_000_000)
+    args.subscribers = args.subscribers or (200 if quick else 1000)
+    args.rates = (
+        [float(x) for x in args.rates.split(",")]
+        if args.rates
+        else ([5.0] if quick else [2.0, 10.0])
+    )
+    args.fanout_duration = 5.0 if quick else 15.0
+    args.open_duration = 5.0 if quick else 12.0
+    return args
+
+
+# --- database helpers -------------------------------------------------------------------------
+
+
+def _env(dsn: str, args: argparse.Namespace) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WALLETQL_")}
+    env.pop("DATABASE_URL", None)
+    env.update(
+        WALLETQL_DATABASE_URL=dsn,
+        WALLETQL_DB_POOL_SIZE=str(args.pool),
+        WALLETQL_LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def walletql_cli(command: str, env: dict) -> tuple[int, str, float]:
+    t = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "walletql.cli", command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    return done.returncode, (done.stdout + done.stderr).strip(), time.perf_counter() - t
+
+
+async def ledger_state(dsn: str, db: str) -> dict:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SELECT pg_stat_force_next_flush()")
+        row = await conn.fetchrow(
+            """
+            SELECT (SELECT deadlocks FROM pg_stat_database WHERE datname = $1) AS deadlocks,
+                   (SELECT count(*) FROM wallets WHERE balance < minimum_balance) AS overdrawn,
+                   (SELECT count(*) FROM transactions WHERE status = 'REJECTED') AS rejected,
+                   (SELECT count(*) FROM transactions) AS transactions,
+                   (SELECT count(*) FROM entries) AS entries
+            """,
+            db,
+        )
+        return dict(row)
+    finally:
+        await conn.close()
+
+
+async def verify(label: str, dsn: str, db: str, env: dict, before: dict | None) -> dict:
+    await asyncio.sleep(1.0)  # let pg_stat_database catch up
+    code, output, seconds = await asyncio.to_thread(walletql_cli, "verify", env)
+    state = await ledger_state(dsn, db)
+    verdict = output.splitlines()[-1] if output else "(no output)"
+    result = {
+        "after": label,
+        "exit_code": code,
+        "verdict": verdict,
+        "ok": code == 0,
+        "problems": output.splitlines()[:20] if code else [],
+        "seconds": seconds,
+        **state,
+    }
+    if before is not None:
+        result["new_deadlocks"] = state["deadlocks"] - before["deadlocks"]
+        result["new_rejected"] = state["rejected"] - before["rejected"]
+        result["new_transactions"] = state["transactions"] - before["transactions"]
+    _log(
+        f"  walletql verify after {label}: {verdict} (exit {code}, {seconds:.1f}s); "
+        f"deadlocks {result.get('new_deadlocks', state['deadlocks'])}, overdrawn wallets "
+        f"{state['overdrawn']}, rejected {result.get('new_rejected', state['rejected'])}"
+    )
+    return result
+
+
+# --- server -----------------------------------------------------------------------------------
+
+
+class Server:
+    def __init__(self, args: argparse.Namespace, env: dict, log_path: Path) -> None:
+        self.args, self.env, self.log_path = args, env, log_path
+        self.proc: subprocess.Popen | None = None
+
+    async def start(self) -> None:
+        self.log = self.log_path.open("w")
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "walletql.app:app",
+            "--host",
+            HOST,
+            "--port",
+            str(self.args.port),
+            "--workers",
+            str(self.args.workers),
+            "--no-access-log",
+            "--timeout-keep-alive",
+            "30",
+            "--log-level",
+            "warning",
+        ]
+        self.command = " ".join(cmd[1:])
+        self.proc = subprocess.Popen(  # noqa: ASYNC220 (Popen returns at once)
+            cmd, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT
+        )
+        deadline = time.perf_counter() + 60
+        ok = 0
+        while time.perf_counter() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"uvicorn exited with {self.proc.returncode}: see {self.log_path}"
+                )
+            try:
+                status, _ = await wire.one_shot(
+                    HOST, self.args.port, wire.get_request(HOST, self.args.port, "/readyz"), 2
+                )
+                ok = ok + 1 if status == 200 else 0
+            except (OSError, TimeoutError, wire.HTTPError):
+                ok = 0
+            if ok >= 10 * self.args.workers:
+                await asyncio.sleep(1.0)
+                return
+            await asyncio.sleep(0.1)
+        raise RuntimeError("uvicorn did not become ready in 60 s")
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.log.close()
+
+
+# --- scenarios --------------------------------------------------------------------------------
+
+
+def _row(scenario: str, name: str, mode: str, level, summary: dict, stats: dict, **extra) -> dict:
+    return {
+        "scenario": scenario,
+        "name": name,
+        "mode": mode,
+        "level": level,
+        **summary,
+        **stats,
+        **extra,
+    }
+
+
+def _brief(r: dict) -> str:
+    def ms(v):
+        return "-" if v is None else f"{v:.1f}"
+
+    return (
+        f"{r['throughput']:8.1f}/s p50 {ms(r['p50_ms'])} p95 {ms(r['p95_ms'])} p99 {ms(r['p99_ms'])} ms, "
+        f"errors {r['errors']}" + (f" {r['error_codes']}" if r["errors"] else "")
+    )
+
+
+async def run_ceiling(args, dsn: str, seeded, run_id: str) -> list[dict]:
+    await ceiling.install(dsn)
+    rows = []
+    n = len(seeded.wallet_ids)
+
+    def uniform(seed_: int):
+        rng = random.Random(seed_)
+
+        def pick(i: int):
+            a = rng.randrange(n)
+            b = rng.randrange(n - 1)
+            b = b + 1 if b >= a else b
+            return (
+                "TRANSFER",
+                seeded.wallet_ids[a],
+                seeded.wallet_ids[b],
+                seeded.customer_ids[a],
+                ceiling.amount_cents(rng),
+            )
+
+        return pick
+
+    def hot(seed_: int):
+        rng = random.Random(seed_)
+
+        def pick(i: int):
+            a = rng.randrange(n)
+            return (
+                "CHARGE",
+                seeded.wallet_ids[a],
+                seeded.merchant_wallet,
+                seeded.merchant_id,
+                ceiling.amount_cents(rng),
+            )
+
+        return pick
+
+    for scenario, name, make in (("a", "uniform transfers", uniform), ("b", "hot merchant", hot)):
+        for form in ("fn", "multi"):
+            for level in args.levels:
+                op = ceiling.posting_op(
+                    form, make(level), f"{run_id}-ceil-{scenario}-{form}-{level}"
+                )
+                window = Window(None).start()
+                raw = await ceiling.closed_loop(dsn, op, level, args.duration, args.warmup)
+                stats = window.stop()
+                row = _row(scenario, name, f"ceiling-{form}", level, load.summarize(raw), stats)
+                rows.append(row)
+                _log(f"  ceiling {form:5} {scenario} c={level:<3} {_brief(row)}")
+    digests = [
+        __import__("walletql.auth", fromlist=["token_digest"]).token_digest(t)
+        for t in seeded.customer_tokens
+    ]
+    reads = [
+        ("c", "balance reads", ceiling.balances_op(digests)),
+        ("d1", "history first page", ceiling.history_op(seeded.history_wallet, [2**63 - 1])),
+        ("d2", "history deep page", ceiling.history_op(seeded.history_wallet, seeded.deep_befores)),
+    ]
+    for scenario, name, op in reads:
+        for level in args.read_levels:
+            window = Window(None).start()
+            raw = await ceiling.closed_loop(dsn, op, level, args.duration, args.warmup)
+            stats = window.stop()
+            row = _row(scenario, name, "ceiling-sql", level, load.summarize(raw), stats)
+            rows.append(row)
+            _log(f"  ceiling sql   {scenario:2} c={level:<3} {_brief(row)}")
+    return rows
+
+
+async def sweep(args, server: Server, scenario: str, name: str, work, levels) -> list[dict]:
+    rows = []
+    for level in levels:
+        window = Window(server.pid).start()
+        raw = await load.closed_loop(HOST, args.port, work, level, args.duration, args.warmup)
+        stats = window.stop()
+        row = _row(scenario, name, "closed", level, load.summarize(raw), stats)
+        rows.append(row)
+        _log(
+            f"  api {scenario:2} c={level:<3} {_brief(row)}; server CPU {stats['server_cpu_cores']:.2f}"
+            f" RSS {stats['server_peak_rss_mb']:.0f} MB, pg CPU {stats['postgres_cpu_cores']:.2f},"
+            f" loadgen CPU {stats['loadgen_cpu_cores']:.2f}"
+        )
+    return rows
+
+
+async def at_fraction_of_peak(args, server, scenario, name, work, peak: float) -> dict:
+    rate = max(1.0, round(0.7 * peak))
+    window = Window(server.pid).start()
+    raw = await load.open_loop(HOST, args.port, work, rate, args.open_duration)
+    stats = window.stop()
+    row = _row(scenario, name, "open-70%", rate, load.summarize(raw), stats, peak=peak)
+    _log(f"  api {scenario:2} fixed {rate:.0f}/s (70% of peak {peak:.0f}/s) {_brief(row)}")
+    return row
+
+
+def history_cursors(seeded, count: int = 200) -> None:
+    """Deep cursors: random positions in the older half of the history wallet."""
+    from walletql.ledger.reads import encode_cursor
+
+    rng = random.Random(5)
+    n = seeded.history_size
+    newest = seeded.history_newest_id
+    depths = [rng.randint(n // 2, n - 21) for _ in range(count)]
+    seeded.deep_befores = [newest - d + 1 for d in depths]  # page starts right below this id
+    seeded.deep_cursors = [encode_cursor(b) for b in seeded.deep_befores]
+
+
+async def main_async(args: argparse.Namespace) -> dict:
+    started = datetime.now(UTC)
+    run_id = f"r{started.strftime('%H%M%S')}{random.randrange(1000):03d}"
+    dsn = args.admin_url.rsplit("/", 1)[0] + "/" + args.database
+    env = _env(dsn, args)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    out_path = args.out or RESULTS / f"{stamp}.json"
+    result: dict = {
+        "started": started.isoformat(),
+        "quick": args.quick,
+        "machine": machine(),
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "git": _git(),
+        "rows": [],
+        "verify": [],
+    }
+    t_all = time.perf_counter()
+    monitor.BENCH_DATABASE = args.database
+    _log(f"walletql bench {'(quick) ' if args.quick else ''}on {result['machine']}")
+    quiet_deadline = time.perf_counter() + args.wait_quiet * 60
+    while True:
+        idle_load = await asyncio.to_thread(background_load, 3.0)
+        if idle_load < 0.2 or time.perf_counter() >= quiet_deadline:
+            break
+        _log(f"  waiting for a quiet machine: {idle_load:.2f} busy cores")
+    result["background_load_cores"] = idle_load
+    _log(
+        f"background load before start: {idle_load:.2f} busy cores"
+        + (
+            "  (WARNING: something else is using the CPU; figures will be low)"
+            if idle_load > 0.2
+            else ""
+        )
+    )
+    _log(f"database {dsn}: recreate, migrate, seed")
+    await seed.recreate_database(args.admin_url, args.database)
+    code, output, seconds = await asyncio.to_thread(walletql_cli, "migrate", env)
+    if code:
+        raise SystemExit(f"walletql migrate failed: {output}")
+    seeded = await seed.seed(dsn, args.customers, args.history, log=_log)
+    conn = await asyncpg.connect(dsn)
+    seeded.history_newest_id = await conn.fetchval(
+        "SELECT max(id) FROM transactions WHERE destination_wallet_id = $1", seeded.history_wallet
+    )
+    await conn.close()
+    history_cursors(seeded)
+    result["seed"] = {
+        "customers": args.customers,
+        "history_entries": args.history,
+        **seeded.timings,
+    }
+    # For bench.profile (same database, same tokens). Throwaway local credentials, gitignored.
+    (RESULTS / "seeded.json").write_text(json.dumps(vars(seeded)))
+    state = await verify("seeding", dsn, args.database, env, None)
+    result["verify"].append(state)
+
+    _log("ceiling: minimal asyncpg client on the same database")
+    result["rows"] += await run_ceiling(args, dsn, seeded, run_id)
+    state = await verify("ceiling postings", dsn, args.database, env, state)
+    result["verify"].append(state)
+
+    server = Server(args, env, RESULTS / f"server-{stamp}.log")
+    _log(
+        f"server: uvicorn, {args.workers} worker(s), pool {args.pool} per worker, port {args.port}"
+    )
+    await server.start()
+    result["server_command"] = server.command
+    try:
+        if "a" in args.only:
+            work = load.transfers(HOST, args.port, seeded, f"{run_id}-a")
+            rows = await sweep(args, server, "a", "uniform transfers", work, args.levels)
+            peak = max(r["throughput"] for r in rows)
+            rows.append(
+                await at_fraction_of_peak(args, server, "a", "uniform transfers", work, peak)
+            )
+            result["rows"] += rows
+            state = await verify("a (uniform transfers)", dsn, args.database, env, state)
+            result["verify"].append(state)
+        if "b" in args.only:
+            work = load.charges(HOST, args.port, seeded, f"{run_id}-b")
+            rows = await sweep(args, server, "b", "hot merchant", work, args.levels)
+            peak = max(r["throughput"] for r in rows)
+            rows.append(await at_fraction_of_peak(args, server, "b", "hot merchant", work, peak))
+            result["rows"] += rows
+            state = await verify("b (hot merchant)", dsn, args.database, env, state)
+            result["verify"].append(state)
+        if "c" in args.only:
+            work = load.balances(HOST, args.port, seeded)
+            result["rows"] += await sweep(
+                args, server, "c", "balance reads", work, args.read_levels
+            )
+        if "d" in args.only:
+            first = load.history_pages(HOST, args.port, seeded, [None])
+            deep = load.history_pages(HOST, args.port, seeded, seeded.deep_cursors)
+            counted = load.history_pages(HOST, args.port, seeded, [None], count=True)
+            result["rows"] += await sweep(
+                args, server, "d1", "history first page", first, args.read_levels
+            )
+            result["rows"] += await sweep(
+                args, server, "d2", "history deep page", deep, args.read_levels
+            )
+            result["rows"] += await sweep(
+                args, server, "d3", "history first page + totalCount", counted, args.read_levels[:1]
+            )
+        if "e" in args.only:
+            result["rows"] += await fanout.run(
+                HOST,
+                args.port,
+                dsn,
+                seeded,
+                server.pid,
+                args.subscribers,
+                args.rates,
+                args.fanout_duration,
+                run_id,
+                log=_log,
+            )
+            state = await verify("e (fan-out postings)", dsn, args.database, env, state)
+            result["verify"].append(state)
+    finally:
+        server.stop()
+    attach_ratios(result["rows"])
+    attach_costs(result["rows"])
+    result["targets"] = targets(result)
+    result["elapsed_s"] = time.perf_counter() - t_all
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(result, indent=1, default=str))
+    print_table(result)
+    _log(f"\nwrote {out_path} ({result['elapsed_s'] / 60:.1f} min)")
+    return result
+
+
+def _git() -> dict:
+    def git(*a):
+        try:
+            return subprocess.run(
+                ["git", *a], cwd=ROOT, capture_output=True, text=True
+            ).stdout.strip()
+        except OSError:
+            return ""
+
+    return {
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "dirty": bool(git("status", "--porcelain", "walletql")),
+    }
+
+
+# --- ratios, targets, table -------------------------------------------------------------------
+
+
+def attach_costs(rows: list[dict]) -> None:
+    """CPU milliseconds per answered request: robust to other load on the machine."""
+    for r in rows:
+        rate = r.get("throughput") or (r.get("posting_rate") if r["scenario"] == "e" else None)
+        if not rate:
+            continue
+        for who in ("server", "postgres", "loadgen"):
+            cores = r.get(f"{who}_cpu_cores")
+            if cores is not None:
+                r[f"{who}_cpu_ms_per_request"] = cores / rate * 1000
+
+
+def attach_ratios(rows: list[dict]) -> None:
+    ceil = {
+        (r["scenario"], r["mode"], r["level"]): r for r in rows if r["mode"].startswith("ceiling")
+    }
+    peak = {}
+    for r in rows:
+        if r["mode"].startswith("ceiling"):
+            key = (r["scenario"], r["mode"])
+            peak[key] = max(peak.get(key, 0.0), r["throughput"])
+    for r in rows:
+        if r["mode"] == "closed":
+            forms = ("ceiling-fn", "ceiling-multi") if r["scenario"] in "ab" else ("ceiling-sql",)
+            for form in forms:
+                c = ceil.get((r["scenario"], form, r["level"]))
+                if c and c["throughput"]:
+                    r[f"{form}_throughput"] = c["throughput"]
+                    r[f"ratio_{form}"] = r["throughput"] / c["throughput"]
+                    if c["p99_ms"] and r["p99_ms"]:
+                        r[f"p99_x_{form}"] = r["p99_ms"] / c["p99_ms"]
+        elif r["mode"] == "open-70%":
+            for form in ("ceiling-fn", "ceiling-multi"):
+                if (r["scenario"], form) in peak:
+                    r[f"{form}_throughput"] = peak[(r["scenario"], form)]
+                    r[f"ratio_{form}"] = r["throughput"] / peak[(r["scenario"], form)]
+
+
+def targets(result: dict) -> list[dict]:
+    rows = result["rows"]
+    out = []
+
+    def add(name, ok, detail):
+        out.append({"target": name, "met": ok, "detail": detail})
+
+    def closed(s):
+        return [r for r in rows if r["scenario"] == s and r["mode"] == "closed"]
+
+    a, b = closed("a"), closed("b")
+    if a:
+        peak_a = max(r["throughput"] for r in a)
+        add("a: uniform transfers >= 1,000/s", peak_a >= 1000, f"peak {peak_a:.0f}/s")
+        open_a = next((r for r in rows if r["scenario"] == "a" and r["mode"] == "open-70%"), None)
+        if open_a:
+            p99 = open_a["p99_ms"]
+            add(
+                "a: p99 <= 25 ms at 70% of peak",
+                p99 is not None and p99 <= 25 and open_a["errors"] == 0,
+                f"p99 {p99:.1f} ms at {open_a['level']:.0f}/s" if p99 else "no answers",
+            )
+    if a and b:
+        peak_b = max(r["throughput"] for r in b)
+        add(
+            "b: hot merchant >= 70% of uniform",
+            peak_b >= 0.7 * peak_a,
+            f"{peak_b:.0f}/s = {peak_b / peak_a:.0%} of {peak_a:.0f}/s",
+        )
+        vb = next((v for v in result["verify"] if v["after"].startswith("b")), None)
+        if vb:
+            add(
+                "b: zero deadlocks, zero overdrafts, verify OK",
+                vb["new_deadlocks"] == 0 and vb["overdrawn"] == 0 and vb["ok"],
+                f"deadlocks {vb['new_deadlocks']}, overdrawn {vb['overdrawn']}, {vb['verdict']}",
+            )
+    for s, label in (("d1", "first"), ("d2", "deep")):
+        d = closed(s)
+        if d:
+            good = [
+                r["level"]
+                for r in d
+                if r["p99_ms"] is not None and r["p99_ms"] <= 20 and not r["errors"]
+            ]
+            worst = max(d, key=lambda r: r["level"])
+            add(
+                f"d: history {label} page p99 <= 20 ms ({result['config']['history']:,} entries)",
+                len(good) == len(d),
+                ", ".join(f"c={r['level']}: {r['p99_ms']:.1f} ms" for r in d if r["p99_ms"])
+                + f" (met at c in {good})"
+                if worst
+                else "",
+            )
+    e = [r for r in rows if r["scenario"] == "e"]
+    for r in e:
+        add(
+            f"e: delivery p99 <= 100 ms, {r['subscribers']} subscribers, {r['level']:g}/s",
+            r["p99_ms"] is not None
+            and r["p99_ms"] <= 100
+            and r["missing_deliveries"] == 0
+            and r["subscribers"] >= 1000,
+            f"p99 {r['p99_ms']:.1f} ms, missing {r['missing_deliveries']}"
+            if r["p99_ms"]
+            else "none delivered",
+        )
+    rss = [r.get("server_peak_rss_mb") for r in rows if r.get("server_peak_rss_mb")]
+    proc = [
+        r.get("server_peak_process_rss_mb") for r in rows if r.get("server_peak_process_rss_mb")
+    ]
+    if rss:
+        add(
+            "server RSS <= 200 MB under load (all workers together)",
+            max(rss) <= 200,
+            f"peak {max(rss):.0f} MB total, {max(proc):.0f} MB largest process",
+        )
+    bad = [v for v in result["verify"] if not v["ok"]]
+    add(
+        "walletql verify clean after every write scenario",
+        not bad,
+        "; ".join(f"{v['after']}: {v['verdict']}" for v in result["verify"]),
+    )
+    return out
+
+
+TABLE_HEAD = (
+    f"{'sc':3} {'what':20} {'mode':13} {'level':>6} {'ok/s':>8} {'p50':>7} {'p95':>7} {'p99':>7} "
+    f"{'err':>5} {'srvCPU':>6} {'ms/req':>6} {'srvMB':>5} {'pgCPU':>5} {'gen':>4} {'other':>5} "
+    f"{'ceil/s':>8} {'ratio':>5} {'multi':>5}"
+)
+
+
+def table_lines(result: dict) -> list[str]:
+    def f(v, fmt="{:.1f}"):
+        return "-" if v is None else fmt.format(v)
+
+    lines = [TABLE_HEAD, "-" * len(TABLE_HEAD)]
+    for r in result["rows"]:
+        level = f"{r['level']:g}/s" if r["mode"] in ("fixed-rate", "open-70%") else str(r["level"])
+        ceil_key = "ceiling-sql" if r["scenario"] in ("c", "d1", "d2", "d3") else "ceiling-fn"
+        thr = r.get("throughput", r.get("deliveries_per_s"))
+        lines.append(
+            f"{r['scenario']:3} {r['name'][:20]:20} {r['mode'][:13]:13} {level:>6} {f(thr):>8} "
+            f"{f(r['p50_ms']):>7} {f(r['p95_ms']):>7} {f(r['p99_ms']):>7} {r['errors']:>5} "
+            f"{f(r.get('server_cpu_cores'), '{:.2f}'):>6} "
+            f"{f(r.get('server_cpu_ms_per_request'), '{:.2f}'):>6} "
+            f"{f(r.get('server_peak_rss_mb'), '{:.0f}'):>5} "
+            f"{f(r.get('postgres_cpu_cores'), '{:.2f}'):>5} {f(r.get('loadgen_cpu_cores'), '{:.2f}'):>4} "
+            f"{f(r.get('other_cpu_cores'), '{:.2f}'):>5} "
+            f"{f(r.get(f'{ceil_key}_throughput')):>8} {f(r.get(f'ratio_{ceil_key}'), '{:.2f}'):>5} "
+            f"{f(r.get('ratio_ceiling-multi'), '{:.2f}'):>5}"
+        )
+    return lines
+
+
+def print_table(result: dict) -> None:
+    print()
+    for line in table_lines(result):
+        print(line)
+    print(
+        "\nlatency in ms; CPU in cores over the window; ms/req = server CPU ms per answered request"
+        " (e: per posting);\ngen = the load generator's own CPU; other = CPU used by anything else"
+        " on the machine;\nratio = API / ceiling at the same concurrency (a, b: one-round-trip SQL"
+        " function; c, d: one SQL query;\nopen-70%: / the ceiling's peak); multi = API /"
+        " multi-statement ceiling; e rows: ok/s = deliveries/s,\nlatency = commit (seen by a bare"
+        " LISTEN connection) to delivery on the subscriber's websocket"
+    )
+    print("\nwalletql verify:")
+    for v in result["verify"]:
+        print(
+            f"  after {v['after']:28} {v['verdict']} (exit {v['exit_code']}); "
+            f"deadlocks {v.get('new_deadlocks', v['deadlocks'])}, overdrawn {v['overdrawn']}, "
+            f"rejected {v.get('new_rejected', v['rejected'])}"
+        )
+    print("\ntargets:")
+    for t in result["targets"]:
+        print(f"  [{'MET ' if t['met'] else 'MISS'}] {t['target']}: {t['detail']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main_async(args))
+    else:
+        uvloop.run(main_async(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
