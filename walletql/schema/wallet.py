@@ -145,6 +145,7 @@ class Wallet:
     )
     async def history(
         self,
+        info: strawberry.Info[Context],
         first: int | None = 20,
         after: str | None = None,
         filter: HistoryFilter | None = None,
@@ -153,6 +154,8 @@ class Wallet:
         page = await reads.history(
             self.row.id, 20 if first is None else first, after, ledger_filter
         )
+        # The page brought its counterparties' names: no query per page to load them.
+        info.context.counterparty_names.prime_many(page.counterparty_names)
         edges = [
             HistoryEdge(
                 cursor=item.cursor,

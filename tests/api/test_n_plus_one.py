@@ -1,0 +1,105 @@
+"""A nested history query runs a bounded number of SQL statements, whatever the history size.
+
+Statements are counted where they reach PostgreSQL: asyncpg.Connection.fetch / fetchrow /
+fetchval / execute / executemany, during the one request. The pool's own RESET statement on
+releasing a connection is not a query the resolvers make and is not counted.
+"""
+
+from __future__ import annotations
+
+from asyncpg.connection import Connection
+
+QUERY = """{ me { wallets { history(first: 20) { edges { node {
+    transaction { source { name } destination { name } } } } } } } }"""
+METHODS = ("fetch", "fetchrow", "fetchval", "execute", "executemany")
+WALLETS = 10
+
+# From the code, per request: auth 1 (token and user in one query), me 1, wallets 1, then per
+# wallet page 2 (the keyset page, which also reads the counterparties' names and primes the
+# per-request DataLoader with them; then the page's transactions). The counterparty loader then
+# finds every name cached and queries nothing. Observed: exactly 23, with 3 or with 9 postings
+# per wallet. (Before the names came with the page, the loader ran one query per page that came
+# back in a different event-loop turn: between 24 and 33 here, depending on timing.)
+EXPECTED = 1 + 1 + 1 + WALLETS * 2
+
+
+async def count_statements(gql, monkeypatch, token) -> tuple[int, dict]:
+    statements: list[str] = []
+
+    def counting(name):
+        original = getattr(Connection, name)
+
+        async def wrapper(self, query, *args, **kwargs):
+            if query != self.get_reset_query():
+                statements.append(query)
+            return await original(self, query, *args, **kwargs)
+
+        return wrapper
+
+    with monkeypatch.context() as patch:
+        for name in METHODS:
+            patch.setattr(Connection, name, counting(name))
+        data = await gql.ok(QUERY, token=token)
+    return len(statements), data
+
+
+async def ring(gql, user, wallets, offset):
+    """Every wallet sends 1 to the wallet `offset` places further on."""
+    for i, wallet in enumerate(wallets):
+        target = wallets[(i + offset) % len(wallets)]
+        result = await gql.pay(
+            "transfer",
+            user["token"],
+            fromWalletId=wallet["id"],
+            toWalletId=target["id"],
+            amount="1",
+        )
+        assert result["__typename"] == "PaymentPayload", result
+
+
+async def test_history_of_every_wallet_in_bounded_queries(gql, monkeypatch):
+    user = await gql.signup(name="Nadia")
+    wallets = [await gql.wallet(user["token"], "USD", f"w{i}") for i in range(WALLETS)]
+    for wallet in wallets:
+        await gql.deposit(user["token"], wallet["id"], "100")
+    await ring(gql, user, wallets, 1)  # 3 postings per wallet: deposit, one out, one in
+
+    small, data = await count_statements(gql, monkeypatch, user["token"])
+    pages = [w["history"]["edges"] for w in data["me"]["wallets"]]
+    assert [len(edges) for edges in pages] == [3] * WALLETS
+    transfer = pages[0][0]["node"]["transaction"]
+    assert transfer["source"]["name"] == transfer["destination"]["name"] == "Nadia"
+    deposit = pages[0][-1]["node"]["transaction"]
+    assert (deposit["source"], deposit["destination"]["name"]) == (None, "Nadia")
+
+    for wallet in wallets:
+        await gql.deposit(user["token"], wallet["id"], "100")
+        await gql.deposit(user["token"], wallet["id"], "100")
+    await ring(gql, user, wallets, 3)
+    await ring(gql, user, wallets, 7)  # now 9 postings per wallet: three times as many
+
+    large, data = await count_statements(gql, monkeypatch, user["token"])
+    assert [len(w["history"]["edges"]) for w in data["me"]["wallets"]] == [9] * WALLETS
+    assert small == large == EXPECTED, (small, large)
+
+
+async def test_counterparty_names_on_history_pages(gql):
+    """Names read with a page: the owner's name, the company name for a merchant."""
+    ann, card = await gql.funded("50", name="Ann")
+    shop, _ = await gql.funded(None, role="MERCHANT", company={"name": "Bakery Co"})
+    _, bobs = await gql.funded(None, name="Bob")
+    await gql.pay("charge", shop["token"], walletToken=card["token"], amount="2", description="Bun")
+    await gql.pay(
+        "transfer", ann["token"], fromWalletId=card["id"], toWalletId=bobs["id"], amount="1"
+    )
+    data = await gql.ok(QUERY, token=ann["token"])
+    (wallet,) = data["me"]["wallets"]
+    names = [
+        (e["node"]["transaction"]["source"], e["node"]["transaction"]["destination"])
+        for e in wallet["history"]["edges"]
+    ]
+    assert names == [
+        ({"name": "Ann"}, {"name": "Bob"}),
+        ({"name": "Ann"}, {"name": "Bakery Co"}),
+        (None, {"name": "Ann"}),
+    ]
