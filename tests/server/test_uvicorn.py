@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from tests.server.clients import Api
+from walletql.ledger.verify import verify
 
 HISTORY = """query($id: ID!) { wallet(id: $id) {
   balance version
@@ -101,6 +102,7 @@ async def test_money_path_over_http_with_two_workers(start_server, make_api):
     for _ in range(6):
         me = await api.data("{ me { id } }", token=customer["token"])
         assert me["me"] == {"id": customer["id"]}
+    assert await verify() == []
 
 
 async def test_walletql_serve_cli_starts_a_working_server(start_server):
