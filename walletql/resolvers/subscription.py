@@ -12,7 +12,7 @@ from graphql import GraphQLError
 
 from walletql.events import FeedInterrupted, SubscriberTooSlow, get_feed
 from walletql.ledger import accounts
-from walletql.ledger.errors import LedgerError, NotFound, ResumeRequired, ValidationError
+from walletql.ledger.errors import LedgerError, ResumeRequired, ValidationError
 from walletql.ledger.money import format_amount, get_currency
 from walletql.models import LedgerTransaction
 from walletql.schema.context import Context
@@ -59,12 +59,7 @@ class Subscription:
             principal = info.context.require_principal()
             wallet = None
             if wallet_id is not None:
-                try:
-                    wallet = await accounts.owned_wallet(principal, wallet_id)
-                except NotFound:
-                    # parse_id says "Not found" for a malformed id, owned_wallet "Wallet not
-                    # found" for a missing or foreign one: answer all alike (no oracle).
-                    raise NotFound("Wallet not found") from None
+                wallet = await accounts.owned_wallet(principal, wallet_id)
             if after_version is not None and (wallet is None or after_version < 0):
                 raise ValidationError(
                     "BAD_INPUT", "afterVersion needs a walletId and is >= 0", "afterVersion"
