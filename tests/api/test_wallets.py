@@ -127,6 +127,9 @@ async def test_frozen_wallet_refuses_postings_but_reads_work(gql):
         result = await gql.pay(mutation, ann["token"], **fields)
         assert result["__typename"] == "WalletInactive", (mutation, result)
         assert result["code"] == "WALLET_INACTIVE"
+    shop, _ = await gql.funded(None, role="MERCHANT")
+    charge = {"walletToken": frozen["token"], "amount": "1", "description": "Tea"}
+    assert (await gql.pay("charge", shop["token"], **charge))["__typename"] == "WalletInactive"
     state = await gql.get_wallet(ann["token"], frozen["id"])
     assert (state["status"], state["balance"], state["version"]) == ("FROZEN", "10.00", 1)
     assert (await gql.get_wallet(ann["token"], other["id"]))["balance"] == "10.00"
