@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterator
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -40,16 +40,43 @@ class ClientErrors(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        if result is None or not getattr(result, "errors", None):
-            return
-        result.errors = [self._client_error(error) for error in result.errors]
+        self._rewrite(self.execution_context.result)
 
-    def _client_error(self, error: GraphQLError) -> GraphQLError:
+    def on_stream_result(self, result) -> Iterator[None]:
+        # Subscription results take this path, including errors raised while the subscription
+        # runs, which graphql-core reports without a path: they belong to the root field.
+        self._rewrite(result, default_path=self._root_field())
+        yield
+
+    def _rewrite(self, result, default_path: list | None = None) -> None:
+        if result is not None and getattr(result, "errors", None):
+            result.errors = [self._client_error(error, default_path) for error in result.errors]
+
+    def _root_field(self) -> list | None:
+        document = self.execution_context.graphql_document
+        for definition in document.definitions if document else ():
+            if isinstance(definition, OperationDefinitionNode):
+                field = definition.selection_set.selections[0]
+                return [(field.alias or field.name).value]
+        return None
+
+    def _client_error(self, error: GraphQLError, default_path: list | None) -> GraphQLError:
         original = error.original_error
+        if error.path is None and default_path is not None and original is not None:
+            error = GraphQLError(
+                error.message,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=default_path,
+                original_error=original,
+                extensions=error.extensions,
+            )
         if isinstance(original, LedgerError):
             return as_graphql_error(original, error)
-        if original is None or isinstance(original, GraphQLError) or error.path is None:
+        # Syntax, validation, limits and bad variables are GraphQLErrors raised by graphql-core
+        # or by our scalars; any other exception is ours, and its text must not leak.
+        if original is None or isinstance(original, GraphQLError):
             if not (error.extensions or {}).get("code"):
                 error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
             return error
@@ -57,7 +84,7 @@ class ClientErrors(SchemaExtension):
         log.error(
             "request %s: unexpected error at %s",
             request_id,
-            ".".join(map(str, error.path)),
+            ".".join(map(str, error.path or ["?"])),
             exc_info=(type(original), original, original.__traceback__),
         )
         return GraphQLError(
@@ -86,6 +113,12 @@ class RequestParserCache(ParserCache):
         yield
 
 
+class WalletSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        """Strawberry logs every error at ERROR, expected ones included; ClientErrors logs the
+        unexpected ones, with their request id, and nothing else belongs in the log."""
+
+
 def _validation_rules(settings: Settings) -> list:
     """Built once: rule classes made per request would defeat the validation cache."""
     depth = QueryDepthLimiter(max_depth=settings.max_query_depth)
@@ -105,7 +138,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return WalletSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import OrderedDict
 from collections.abc import AsyncGenerator
 
 import strawberry
-from graphql import GraphQLError
 
 from walletql.events import FeedInterrupted, SubscriberTooSlow, get_feed
 from walletql.ledger import accounts
-from walletql.ledger.errors import LedgerError, ResumeRequired, ValidationError
+from walletql.ledger.errors import ResumeRequired, ValidationError
 from walletql.ledger.money import format_amount, get_currency
 from walletql.models import LedgerTransaction
 from walletql.schema.context import Context
-from walletql.schema.errors import as_graphql_error
 from walletql.schema.payloads import BalanceUpdate
 from walletql.schema.transaction import Transaction
 
 # Every subscriber of a wallet needs the same transaction at the same moment: share one load.
 _recent: OrderedDict[int, asyncio.Future] = OrderedDict()
 _RECENT_MAX = 2048
-
-log = logging.getLogger("walletql.subscription")
 
 
 async def _transaction(transaction_id: int) -> LedgerTransaction:
@@ -55,49 +50,30 @@ class Subscription:
         wallet_id: strawberry.ID | None = None,
         after_version: int | None = None,
     ) -> AsyncGenerator[BalanceUpdate, None]:
-        try:
-            principal = info.context.require_principal()
-            wallet = None
-            if wallet_id is not None:
-                wallet = await accounts.owned_wallet(principal, wallet_id)
-            if after_version is not None and (wallet is None or after_version < 0):
-                raise ValidationError(
-                    "BAD_INPUT", "afterVersion needs a walletId and is >= 0", "afterVersion"
-                )
-            subscription = get_feed().subscribe(
-                owner_id=principal.user_id,
-                wallet_id=wallet.id if wallet else None,
-                after_version=after_version,
+        principal = info.context.require_principal()
+        wallet = None
+        if wallet_id is not None:
+            wallet = await accounts.owned_wallet(principal, wallet_id)
+        if after_version is not None and (wallet is None or after_version < 0):
+            raise ValidationError(
+                "BAD_INPUT", "afterVersion needs a walletId and is >= 0", "afterVersion"
             )
-            try:
-                async with subscription as events:
-                    async for event in events:
-                        row = await _transaction(event.transaction_id)
-                        yield BalanceUpdate(
-                            wallet_id=strawberry.ID(str(event.wallet_id)),
-                            balance=format_amount(event.balance, get_currency(row.currency)),
-                            version=event.version,
-                            transaction=Transaction(row=row),
-                        )
-            except SubscriberTooSlow as exc:
-                raise ResumeRequired("SUBSCRIBER_TOO_SLOW", str(exc)) from None
-            except FeedInterrupted as exc:
-                raise ResumeRequired("FEED_INTERRUPTED", str(exc)) from None
-        except LedgerError as exc:
-            # An error raised while a subscription runs reaches the client through Strawberry's
-            # stream path, which the ClientErrors extension (api.py, on_operation) never sees:
-            # without this it arrived with no extensions.code (NOT_FOUND, UNAUTHENTICATED,
-            # SUBSCRIBER_TOO_SLOW...), and an unexpected error's text went out unmasked.
-            raise as_graphql_error(exc, _where(info)) from None
-        except Exception as exc:
-            request_id = getattr(info.context, "request_id", "")
-            log.error("request %s: unexpected error in balanceUpdates", request_id, exc_info=exc)
-            raise GraphQLError(
-                "Internal server error",
-                path=info.path.as_list(),
-                extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
-            ) from None
-
-
-def _where(info: strawberry.Info) -> GraphQLError:
-    return GraphQLError("", path=info.path.as_list())
+        subscription = get_feed().subscribe(
+            owner_id=principal.user_id,
+            wallet_id=wallet.id if wallet else None,
+            after_version=after_version,
+        )
+        try:
+            async with subscription as events:
+                async for event in events:
+                    row = await _transaction(event.transaction_id)
+                    yield BalanceUpdate(
+                        wallet_id=strawberry.ID(str(event.wallet_id)),
+                        balance=format_amount(event.balance, get_currency(row.currency)),
+                        version=event.version,
+                        transaction=Transaction(row=row),
+                    )
+        except SubscriberTooSlow as exc:
+            raise ResumeRequired("SUBSCRIBER_TOO_SLOW", str(exc)) from None
+        except FeedInterrupted as exc:
+            raise ResumeRequired("FEED_INTERRUPTED", str(exc)) from None

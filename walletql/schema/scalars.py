@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import NewType
 
 import strawberry
+from graphql import GraphQLError
 
 
 def _serialize_money(value: object) -> str:
@@ -37,14 +38,15 @@ MONEY_SCALAR = strawberry.scalar(
 
 
 def _parse_datetime(value: object) -> datetime:
+    # GraphQLError, not ValueError: it marks the failure as the client's input, not our bug.
     if not isinstance(value, str) or len(value) > 64:
-        raise ValueError("DateTime must be an ISO-8601 string with an offset")
+        raise GraphQLError("DateTime must be an ISO-8601 string with an offset")
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"Invalid DateTime {value!r}: use ISO-8601 with an offset") from None
+        raise GraphQLError(f"Invalid DateTime {value!r}: use ISO-8601 with an offset") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise ValueError(f"DateTime {value!r} has no offset: add one, e.g. Z or +02:00")
+        raise GraphQLError(f"DateTime {value!r} has no offset: add one, e.g. Z or +02:00")
     return parsed
 
 

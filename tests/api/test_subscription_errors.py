@@ -1,0 +1,44 @@
+"""Errors raised while a subscription runs go through the same mapping as queries."""
+
+from __future__ import annotations
+
+import logging
+
+from walletql import auth
+from walletql.api import build_schema
+from walletql.resolvers import subscription
+from walletql.schema.context import Context
+
+QUERY = "subscription { balanceUpdates { walletId version } }"
+
+
+async def _first_result(principal):
+    stream = await build_schema().subscribe(QUERY, context_value=Context(principal=principal))
+    async for result in stream:
+        return result
+
+
+async def test_unexpected_error_in_a_subscription_is_masked(gql, monkeypatch, caplog):
+    user = await gql.signup()
+    principal = auth.Principal(user_id=int(user["id"]), role="CUSTOMER")
+
+    def broken_feed():
+        raise RuntimeError("secret detail: SELECT * FROM wallets")
+
+    monkeypatch.setattr(subscription, "get_feed", broken_feed)
+    with caplog.at_level(logging.ERROR, logger="walletql.api"):
+        result = await _first_result(principal)
+    (error,) = result.errors
+    assert error.message == "Internal server error"
+    assert error.extensions["code"] == "INTERNAL_SERVER_ERROR"
+    assert error.path == ["balanceUpdates"]
+    request_id = error.extensions["requestId"]
+    assert "secret" not in str(error.formatted)
+    assert any(request_id in record.getMessage() for record in caplog.records)
+
+
+async def test_anonymous_subscription_is_unauthenticated():
+    result = await _first_result(None)
+    (error,) = result.errors
+    assert error.extensions == {"code": "UNAUTHENTICATED"}
+    assert error.path == ["balanceUpdates"]
