@@ -9,7 +9,6 @@ import strawberry
 from walletql import auth
 from walletql.ledger import accounts, posting
 from walletql.ledger.errors import LedgerError
-from walletql.models import Wallet as WalletRow
 from walletql.schema.context import Context
 from walletql.schema.errors import as_result
 from walletql.schema.inputs import (
@@ -46,11 +45,10 @@ def errors_as_data(resolver):
     return wrapper
 
 
-async def _payment(outcome: posting.Outcome) -> PaymentPayload:
-    wallet = await WalletRow.get(id=outcome.wallet_id)
+def _payment(outcome: posting.Outcome) -> PaymentPayload:
     return PaymentPayload(
         transaction=Transaction(row=outcome.transaction),
-        wallet=Wallet(row=wallet),
+        wallet_id=outcome.wallet_id,
         replayed=outcome.replayed,
     )
 
@@ -103,7 +101,7 @@ class Mutation:
     @errors_as_data
     async def deposit(self, info: strawberry.Info[Context], input: DepositInput) -> PaymentResult:
         principal = info.context.require_principal()
-        return await _payment(
+        return _payment(
             await posting.deposit(
                 principal, input.wallet_id, input.amount, input.idempotency_key, input.description
             )
@@ -113,7 +111,7 @@ class Mutation:
     @errors_as_data
     async def withdraw(self, info: strawberry.Info[Context], input: WithdrawInput) -> PaymentResult:
         principal = info.context.require_principal()
-        return await _payment(
+        return _payment(
             await posting.withdraw(
                 principal, input.wallet_id, input.amount, input.idempotency_key, input.description
             )
@@ -123,7 +121,7 @@ class Mutation:
     @errors_as_data
     async def transfer(self, info: strawberry.Info[Context], input: TransferInput) -> PaymentResult:
         principal = info.context.require_principal()
-        return await _payment(
+        return _payment(
             await posting.transfer(
                 principal,
                 input.from_wallet_id,
@@ -142,7 +140,7 @@ class Mutation:
     @errors_as_data
     async def charge(self, info: strawberry.Info[Context], input: ChargeInput) -> PaymentResult:
         principal = info.context.require_principal()
-        return await _payment(
+        return _payment(
             await posting.charge(
                 principal,
                 input.wallet_token,
@@ -162,7 +160,7 @@ class Mutation:
         self, info: strawberry.Info[Context], input: ApplyOperationInput
     ) -> PaymentResult:
         principal = info.context.require_principal()
-        return await _payment(
+        return _payment(
             await posting.apply_operation(
                 principal, input.wallet_id, input.operation, input.idempotency_key
             )

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import strawberry
 
+from walletql.models import Wallet as WalletRow
 from walletql.schema.errors import (
     AlreadyExists,
     CurrencyMismatch,
@@ -40,10 +41,16 @@ class WalletPayload:
 @strawberry.type(description="A posted movement of money.")
 class PaymentPayload:
     transaction: Transaction = strawberry.field(description="The POSTED transaction.")
-    wallet: Wallet = strawberry.field(
+    wallet_id: strawberry.Private[int]
+
+    @strawberry.field(
         description="The wallet the caller acted on, after the posting: the deposited, withdrawn, "
         "source (transfer), merchant (charge) or target (operation) wallet."
     )
+    async def wallet(self) -> Wallet:
+        # Loaded only when selected: many clients need just the transaction.
+        return Wallet(row=await WalletRow.get(id=self.wallet_id))
+
     replayed: bool = strawberry.field(
         description="True when this answer replays an earlier request with the same idempotency key."
     )
