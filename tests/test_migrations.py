@@ -1,0 +1,60 @@
+"""Migrations run at every start; several processes starting at once must not race."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+
+import asyncpg
+
+from tests.conftest import _on_database
+from walletql import db
+
+PROCESSES = 6
+
+
+async def _run_migrate(url: str) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WALLETQL_")}
+    env["WALLETQL_DATABASE_URL"] = url
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "walletql.cli",
+        "migrate",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 120)
+    return process.returncode, output.decode()
+
+
+async def test_concurrent_starts_apply_each_migration_once(database_url):
+    name = f"walletql_migrate_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(db.asyncpg_dsn(database_url))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = _on_database(database_url, name)
+    try:
+        results = await asyncio.gather(*(_run_migrate(url) for _ in range(PROCESSES)))
+        assert [code for code, _ in results] == [0] * PROCESSES, results
+        applied = [out for _, out in results if "applied 0 migration(s)" not in out]
+        assert len(applied) == 1, results  # one process did the work, the others found it done
+        conn = await asyncpg.connect(db.asyncpg_dsn(url))
+        try:
+            versions = await conn.fetch("SELECT version FROM aerich ORDER BY id")
+            triggers = await conn.fetchval(
+                "SELECT count(*) FROM pg_trigger WHERE tgname = 'entries_append_only'"
+            )
+        finally:
+            await conn.close()
+        assert (
+            len(versions)
+            == len({v["version"] for v in versions})
+            == len(list(db.MIGRATIONS.glob("models/*.py")))
+        )
+        assert triggers == 1
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
