@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 from tortoise import Tortoise, connections
+from tortoise.backends.base.config_generator import expand_db_url
 
 from walletql.settings import Settings
 
@@ -99,9 +100,18 @@ def _with_pool(url: str, size: int) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Release a pooled connection without asyncpg's default reset query (RESET ALL, UNLISTEN,
+    ...), which costs one round trip per query. Pooled connections never hold session state:
+    LISTEN and the migration lock use connections of their own, and asyncpg still rolls back
+    a transaction left open before this runs."""
+
+
 def tortoise_config(url: str, pool_size: int) -> dict:
+    connection = expand_db_url(_with_pool(url, pool_size))
+    connection["credentials"]["reset"] = _keep_session
     return {
-        "connections": {"default": _with_pool(url, pool_size)},
+        "connections": {"default": connection},
         "apps": {"models": {"models": MODELS, "default_connection": "default"}},
         "use_tz": True,
         "timezone": "UTC",
