@@ -32,7 +32,10 @@ def _postgres() -> list[psutil.Process]:
         title = " ".join(p.info["cmdline"] or [])
         rest = title.split(": ", 2)[-1].split() if title.count(": ") >= 2 else []
         is_backend = len(rest) >= 3 and ("(" in rest[2] or rest[2] == "[local]")
-        if not is_backend or rest[1] == BENCH_DATABASE:
+        if rest[:2] == ["autovacuum", "worker"]:  # "autovacuum worker <database>"
+            if len(rest) >= 3 and rest[2] == BENCH_DATABASE:
+                found.append(p)
+        elif not is_backend or rest[1] == BENCH_DATABASE:
             found.append(p)
     return found
 
@@ -105,6 +108,12 @@ class Window:
             server1 = _cpu(_tree(self.server_pid))
             used = sum(v - self.server0.get(pid, 0.0) for pid, v in server1.items())
             result["server_cpu_cores"] = used / wall
+            # Per process, busiest first: shows whether the kernel spread the keep-alive
+            # connections over the workers (one saturated worker and one idle = imbalance).
+            result["server_cpu_by_process"] = sorted(
+                (round((v - self.server0.get(pid, 0.0)) / wall, 3) for pid, v in server1.items()),
+                reverse=True,
+            )
             result["server_peak_rss_mb"] = self.peak_total_rss / 2**20
             result["server_peak_process_rss_mb"] = self.peak_process_rss / 2**20
         self.pg_last.update(_cpu(_postgres()))

@@ -44,6 +44,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     p.add_argument("--pool", type=int, default=10, help="WALLETQL_DB_POOL_SIZE per worker")
+    p.add_argument(
+        "--app",
+        default="walletql.app:app",
+        help="ASGI app to serve (compare a patched variant on PYTHONPATH against the stock one)",
+    )
     p.add_argument("--levels", help="concurrency levels for postings, e.g. 1,4,16,64")
     p.add_argument("--read-levels", help="concurrency levels for reads")
     p.add_argument("--duration", type=float, help="seconds measured per level")
@@ -54,6 +59,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--only", default="abcde", help="scenarios to run (letters), e.g. --only ab; ceiling always"
     )
+    p.add_argument("--skip-ceiling", action="store_true", help="A/B runs: no ceiling phase")
     p.add_argument("--out", type=Path, help="JSON path (default bench/results/<timestamp>.json)")
     p.add_argument(
         "--wait-quiet",
@@ -171,7 +177,7 @@ class Server:
             sys.executable,
             "-m",
             "uvicorn",
-            "walletql.app:app",
+            getattr(self.args, "app", "walletql.app:app"),
             "--host",
             HOST,
             "--port",
@@ -414,10 +420,11 @@ async def main_async(args: argparse.Namespace) -> dict:
     state = await verify("seeding", dsn, args.database, env, None)
     result["verify"].append(state)
 
-    _log("ceiling: minimal asyncpg client on the same database")
-    result["rows"] += await run_ceiling(args, dsn, seeded, run_id)
-    state = await verify("ceiling postings", dsn, args.database, env, state)
-    result["verify"].append(state)
+    if not args.skip_ceiling:
+        _log("ceiling: minimal asyncpg client on the same database")
+        result["rows"] += await run_ceiling(args, dsn, seeded, run_id)
+        state = await verify("ceiling postings", dsn, args.database, env, state)
+        result["verify"].append(state)
 
     server = Server(args, env, RESULTS / f"server-{stamp}.log")
     _log(
@@ -501,7 +508,7 @@ def _git() -> dict:
 
     return {
         "commit": git("rev-parse", "--short", "HEAD"),
-        "dirty": bool(git("status", "--porcelain", "walletql")),
+        "dirty": bool(git("status", "--porcelain", "walletql", "migrations")),
     }
 
 
@@ -656,6 +663,7 @@ def table_lines(result: dict) -> list[str]:
             f"{f(r.get('other_cpu_cores'), '{:.2f}'):>5} "
             f"{f(r.get(f'{ceil_key}_throughput')):>8} {f(r.get(f'ratio_{ceil_key}'), '{:.2f}'):>5} "
             f"{f(r.get('ratio_ceiling-multi'), '{:.2f}'):>5}"
+            + (" !" if (r.get("other_cpu_cores") or 0) > 0.3 else "")
         )
     return lines
 
@@ -667,7 +675,7 @@ def print_table(result: dict) -> None:
     print(
         "\nlatency in ms; CPU in cores over the window; ms/req = server CPU ms per answered request"
         " (e: per posting);\ngen = the load generator's own CPU; other = CPU used by anything else"
-        " on the machine;\nratio = API / ceiling at the same concurrency (a, b: one-round-trip SQL"
+        " on the machine (! = more than 0.3 cores:\nthat row was measured on a busy machine); ratio = API / ceiling at the same concurrency (a, b: one-round-trip SQL"
         " function; c, d: one SQL query;\nopen-70%: / the ceiling's peak); multi = API /"
         " multi-statement ceiling; e rows: ok/s = deliveries/s,\nlatency = commit (seen by a bare"
         " LISTEN connection) to delivery on the subscriber's websocket"
