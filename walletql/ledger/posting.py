@@ -1,12 +1,16 @@
 """The one write path for money. Every deposit, withdrawal, transfer, charge and operation
-goes through `post()`, in one database transaction:
+goes through `post()`:
 
 1. idempotency: a known (initiator, key) replays its stored outcome, or is a conflict;
+   every check that needs no lock (ownership, amount, currencies) is done before step 2;
+then, in one statement and so one database transaction (the walletql_post SQL function):
 2. lock the wallets that move, FOR NO KEY UPDATE, in ascending id order (no deadlocks);
 3. check status, currency and funds against the floor; a failed funds check stores a
    REJECTED transaction and commits it;
-4. post: one statement inserts the transaction, moves the balances, bumps versions, appends
-   the entries and queues pg_notify, so the notification leaves exactly when the commit does.
+4. post: insert the transaction, move the balances, bump versions, append the entries and
+   queue pg_notify, so the notification leaves exactly when the commit does.
+A request whose key a concurrent request committed first loses on the unique index and
+answers with the winner's outcome.
 
 Invariants (checked by `walletql verify`): for every wallet, its entries ordered by version
 replay its balance exactly and the newest balance_after equals the balance; per currency, the
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from asyncpg.exceptions import DeadlockDetectedError, SerializationError
-from tortoise.transactions import in_transaction
+from tortoise import connections
 
 from walletql.auth import Principal
 from walletql.ledger import accounts
@@ -36,7 +40,7 @@ from walletql.ledger.errors import (
     ValidationError,
     WalletInactive,
 )
-from walletql.ledger.money import MONEY, Currency, add, get_currency, parse_amount, subtract
+from walletql.ledger.money import MONEY, Currency, get_currency, parse_amount
 from walletql.ledger.operations import get_operation
 from walletql.models import LedgerTransaction, Role, TransactionKind, Wallet
 from walletql.settings import MAX_INTEGER_DIGITS
@@ -141,64 +145,19 @@ async def _replay_if_known(initiator: Principal, key: str, print_: str) -> Outco
     return None if stored is None else _replay(stored, print_)
 
 
-_LOCK = """
-SELECT id, currency, balance, minimum_balance, status
-FROM wallets WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE
-"""
-
-_REJECT = """
-INSERT INTO transactions (kind, status, operation, amount, currency, source_wallet_id,
-    destination_wallet_id, description, initiator_id, idempotency_key, fingerprint,
-    failure_reason, available)
-VALUES ($1, 'REJECTED', $2, $3, $4, $5, $6, $7, $8, $9, $10, 'INSUFFICIENT_FUNDS', $11)
-ON CONFLICT (initiator_id, idempotency_key) DO NOTHING
-RETURNING id
-"""
-
-# One round trip while the locks are held: transaction, balances, entries, notifications.
+# Steps 2-4 run inside PostgreSQL (migrations/models/2_*_posting_function.py), in the one
+# implicit transaction of this statement, so the row locks never wait on the network.
 _POST = """
-WITH tx AS (
-    INSERT INTO transactions (kind, status, operation, amount, currency, source_wallet_id,
-        destination_wallet_id, description, initiator_id, idempotency_key, fingerprint)
-    VALUES ($1, 'POSTED', $2, $3, $4, $5, $6, $7, $8, $9, $10)
-    ON CONFLICT (initiator_id, idempotency_key) DO NOTHING
-    RETURNING id, created_at
-), moved AS (
-    UPDATE wallets AS w SET balance = w.balance + d.delta, version = w.version + 1
-    FROM unnest($11::bigint[], $12::numeric[]) AS d(wallet_id, delta), tx
-    WHERE w.id = d.wallet_id
-    RETURNING w.id, w.owner_id, w.balance, w.version, d.delta
-), appended AS (
-    INSERT INTO entries (transaction_id, wallet_id, amount, balance_after, version, created_at)
-    SELECT tx.id, moved.id, moved.delta, moved.balance, moved.version, tx.created_at
-    FROM moved, tx
-    RETURNING wallet_id, balance_after, version, transaction_id
-)
-SELECT a.transaction_id,
-       pg_notify($13, json_build_object(
-           'wallet_id', a.wallet_id, 'owner_id', m.owner_id, 'balance', a.balance_after::text,
-           'version', a.version, 'transaction_id', a.transaction_id)::text)::text AS notified
-FROM appended AS a JOIN moved AS m ON m.id = a.wallet_id
+SELECT outcome, transaction_id, detail, available
+FROM walletql_post($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 """
+_MAX_BALANCE = Decimal(10) ** MAX_INTEGER_DIGITS  # NUMERIC(38, 18) holds 20 integer digits
 
 
-async def _post_once(p: Posting) -> tuple[int | None, Decimal | None]:
-    """One attempt: (transaction id, or None when a concurrent request with the same key
-    committed first; the available funds when the debit was REJECTED, else None)."""
-    wallet_ids = sorted(i for i in (p.source_id, p.destination_id) if i is not None)
-    async with in_transaction() as conn:
-        _, rows = await conn.execute_query(_LOCK, [wallet_ids])
-        wallets = {row["id"]: row for row in rows}
-        if len(wallets) != len(wallet_ids):
-            raise NotFound("Wallet not found")
-        for row in wallets.values():
-            if row["status"] != "ACTIVE":
-                raise WalletInactive(f"Wallet {row['id']} is {row['status'].lower()}")
-            if row["currency"] != p.currency.code:
-                raise CurrencyMismatch(
-                    f"Wallet {row['id']} holds {row['currency']}, not {p.currency.code}"
-                )
-        common = [
+async def _post_once(p: Posting) -> tuple[str, int | None, str | None, Decimal | None]:
+    (row,) = await connections.get("default").execute_query_dict(
+        _POST,
+        [
             p.kind.value,
             p.operation,
             p.amount,
@@ -209,32 +168,19 @@ async def _post_once(p: Posting) -> tuple[int | None, Decimal | None]:
             p.initiator.user_id,
             p.key,
             p.fingerprint,
-        ]
-        if p.source_id is not None:
-            source = wallets[p.source_id]
-            available = subtract(source["balance"], source["minimum_balance"])
-            if p.amount > available:
-                _, inserted = await conn.execute_query(_REJECT, [*common, available])
-                return (inserted[0]["id"] if inserted else None), available
-        if p.destination_id is not None:
-            _check_headroom(add(wallets[p.destination_id]["balance"], p.amount))
-        deltas = []
-        if p.source_id is not None:
-            # copy_negate is exact; unary minus would round to the default 28 digits.
-            deltas.append((p.source_id, p.amount.copy_negate()))
-        if p.destination_id is not None:
-            deltas.append((p.destination_id, p.amount))
-        _, posted = await conn.execute_query(
-            _POST,
-            [*common, [w for w, _ in deltas], [d for _, d in deltas], BALANCE_CHANNEL],
-        )
-        return (posted[0]["transaction_id"], None) if posted else (None, None)
+            BALANCE_CHANNEL,
+            _MAX_BALANCE,
+        ],
+    )
+    return row["outcome"], row["transaction_id"], row["detail"], row["available"]
 
 
-def _check_headroom(balance: Decimal) -> None:
-    # copy_abs is exact; abs() rounds to the default 28 digits (38 fit in the column).
-    if balance.copy_abs() >= Decimal(10) ** MAX_INTEGER_DIGITS:
-        raise ValidationError("BAD_AMOUNT", "The balance would exceed the largest amount held")
+_REFUSALS = {
+    "NOT_FOUND": NotFound,
+    "WALLET_INACTIVE": WalletInactive,
+    "CURRENCY_MISMATCH": CurrencyMismatch,
+    "TOO_LARGE": lambda detail: ValidationError("BAD_AMOUNT", detail, "amount"),
+}
 
 
 async def post(p: Posting) -> Outcome:
@@ -242,23 +188,22 @@ async def post(p: Posting) -> Outcome:
     attempt = 0
     while True:
         try:
-            transaction_id, rejected_available = await _post_once(p)
+            outcome, transaction_id, detail, available = await _post_once(p)
             break
         except (DeadlockDetectedError, SerializationError):
             attempt += 1
             if attempt >= MAX_RETRIES:
                 raise
             await asyncio.sleep(random.uniform(0.001, 0.01) * attempt)
-    if transaction_id is None:
+    if outcome in _REFUSALS:
+        raise _REFUSALS[outcome](detail)
+    if outcome == "DUPLICATE":
         # A concurrent request with the same key committed first: answer with its outcome.
         return _replay(await _stored(p.initiator, p.key), p.fingerprint)
     stored = await LedgerTransaction.get(id=transaction_id)
-    if rejected_available is not None:
+    if outcome == "REJECTED":
         raise InsufficientFunds(
-            "Insufficient funds",
-            available=rejected_available,
-            requested=p.amount,
-            transaction=stored,
+            "Insufficient funds", available=available, requested=p.amount, transaction=stored
         )
     return Outcome(stored, replayed=False)
 
