@@ -6,8 +6,8 @@ versions, append the entries, pg_notify), so their rows pass `walletql verify`:
 
 - `fn`: one round trip, `SELECT bench_post(...)`, a PL/pgSQL function created by the bench in
   the bench database only (never in migrations);
-- `multi`: BEGIN; walletql's own _LOCK statement; the funds check in Python; walletql's own
-  _POST CTE; COMMIT (4 round trips, like walletql's `_post_once`, minus the ORM).
+- `multi`: BEGIN; walletql's _LOCK statement; the funds check in Python; walletql's _POST CTE;
+  COMMIT (4 round trips, like walletql's `_post_once` at commit 1e8de79, minus the ORM).
 
 Reads, one round trip each: the caller's wallet balances from the bearer token's digest (what
 `me { wallets { balance } }` needs) and walletql's own history keyset SQL joined to the
@@ -24,7 +24,40 @@ from decimal import Decimal
 
 import asyncpg
 
-from walletql.ledger.posting import _LOCK, _POST, BALANCE_CHANNEL
+BALANCE_CHANNEL = "walletql_balance"
+
+# walletql's own lock and posting statements (walletql/ledger/posting.py, `_LOCK` and `_POST` at
+# commit 1e8de79), copied so the multi-statement ceiling stays the same yardstick while the
+# application's posting path changes.
+_LOCK = """
+SELECT id, currency, balance, minimum_balance, status
+FROM wallets WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE
+"""
+
+_POST = """
+WITH tx AS (
+    INSERT INTO transactions (kind, status, operation, amount, currency, source_wallet_id,
+        destination_wallet_id, description, initiator_id, idempotency_key, fingerprint)
+    VALUES ($1, 'POSTED', $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    ON CONFLICT (initiator_id, idempotency_key) DO NOTHING
+    RETURNING id, created_at
+), moved AS (
+    UPDATE wallets AS w SET balance = w.balance + d.delta, version = w.version + 1
+    FROM unnest($11::bigint[], $12::numeric[]) AS d(wallet_id, delta), tx
+    WHERE w.id = d.wallet_id
+    RETURNING w.id, w.owner_id, w.balance, w.version, d.delta
+), appended AS (
+    INSERT INTO entries (transaction_id, wallet_id, amount, balance_after, version, created_at)
+    SELECT tx.id, moved.id, moved.delta, moved.balance, moved.version, tx.created_at
+    FROM moved, tx
+    RETURNING wallet_id, balance_after, version, transaction_id
+)
+SELECT a.transaction_id,
+       pg_notify($13, json_build_object(
+           'wallet_id', a.wallet_id, 'owner_id', m.owner_id, 'balance', a.balance_after::text,
+           'version', a.version, 'transaction_id', a.transaction_id)::text)::text AS notified
+FROM appended AS a JOIN moved AS m ON m.id = a.wallet_id
+"""
 
 FUNCTION = """
 CREATE OR REPLACE FUNCTION bench_post(

@@ -49,11 +49,53 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+def readme_section(result: dict) -> str:
+    """The project README's Performance section for this run."""
+    m, cfg, git = result["machine"], result["config"], result.get("git", {})
+    mode = "quick " if result.get("quick") else ""
+    return f"""## Performance
+
+Measured by [`bench/`](bench/README.md) with one command, which recreates its own database,
+seeds it, measures the database ceiling, starts real uvicorn workers and runs every scenario,
+`walletql verify` after each write phase:
+
+```sh
+pip install -e '.[bench]' && python -m bench.run     # about 10 minutes; --quick: about 3
+```
+
+Machine: {m.get("cpus")} vCPUs ({m.get("cpu_model", "?")}, a VM), {m.get("memory_gb")} GB,
+Linux {m.get("kernel")}; PostgreSQL 15 on the same two cores (default settings,
+`synchronous_commit = on`); `uvicorn walletql.app:app --workers {cfg["workers"]}`, pool
+{cfg["pool"]} per worker; load generator: the bench's raw asyncio HTTP/1.1 and websocket client on
+the same machine (its CPU is the `loadgen CPU` column). walletql at commit `{git.get("commit")}`
+({mode}run of {result["started"][:16].replace("T", " ")} UTC, {result["elapsed_s"] / 60:.0f} min,
+the machine otherwise idle). Data: {result["seed"]["customers"]:,} customers with a funded USD
+wallet each, one merchant, one wallet with {result["seed"]["history_entries"]:,} entries.
+
+`ratio` is the API's throughput over the ceiling's at the same concurrency, measured minutes
+earlier on the same database: for postings, a minimal asyncpg client calling a one-round-trip
+PL/pgSQL function doing the same posting (`ratio (multi)`: walletql's own lock and posting SQL
+in BEGIN/COMMIT, four round trips); for reads, one SQL query. Latencies are client-side;
+`server ms/req` is server CPU per answered request; scenario e measures from commit (seen by a
+bare `LISTEN` connection) to delivery on each subscriber's websocket.
+
+![throughput against concurrency, scenarios a and b](bench/throughput.png)
+
+{markdown(result)}
+
+Every write phase ended with `ledger verified: OK`, no deadlock and no overdrawn wallet. Where
+the time goes and what to change is in [bench/FINDINGS.md](bench/FINDINGS.md); the raw figures
+are in [bench/latest.json](bench/latest.json).
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.report")
     p.add_argument("results", nargs="?", type=Path)
+    p.add_argument("--readme", action="store_true", help="the whole README Performance section")
     args = p.parse_args(argv)
-    print(markdown(json.loads((args.results or newest()).read_text())))
+    result = json.loads((args.results or newest()).read_text())
+    print(readme_section(result) if args.readme else markdown(result))
     return 0
 
 
