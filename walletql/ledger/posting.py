@@ -23,6 +23,7 @@ import asyncio
 import hashlib
 import json
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -140,9 +141,20 @@ def _replay(stored: LedgerTransaction, print_: str) -> Outcome:
     return Outcome(stored, replayed=True)
 
 
-async def _replay_if_known(initiator: Principal, key: str, print_: str) -> Outcome | None:
-    stored = await _stored(initiator, key)
-    return None if stored is None else _replay(stored, print_)
+async def _post_or_replay(
+    actor: Principal, key: str, print_: str, resolve: Callable[[], Awaitable[Posting]]
+) -> Outcome:
+    """Post what `resolve` builds. A used key is found without a look-up of its own: the
+    insert loses on the unique index and post() replays. A refusal that depends on the
+    ledger's current state (a wallet frozen since, a recipient without an active wallet) first
+    looks for an earlier request with this key, so a retry replays what happened then."""
+    try:
+        return await post(await resolve())
+    except (NotFound, WalletInactive, CurrencyMismatch, ValidationError):
+        stored = await _stored(actor, key)
+        if stored is None:
+            raise
+        return _replay(stored, print_)
 
 
 # Steps 2-4 run inside PostgreSQL (migrations/models/2_*_posting_function.py), in the one
@@ -228,12 +240,10 @@ async def _outside(
     wallet = await accounts.owned_wallet(actor, wallet_id)
     currency = get_currency(wallet.currency)
     value = parse_amount(amount, currency)
-    # Replay only a well-formed request: a malformed amount under a used key stays malformed.
-    if (replayed := await _replay_if_known(actor, key, print_)) is not None:
-        return replayed
     incoming = kind == TransactionKind.DEPOSIT
-    return await post(
-        Posting(
+
+    async def resolve() -> Posting:
+        return Posting(
             kind=kind,
             initiator=actor,
             key=key,
@@ -244,7 +254,9 @@ async def _outside(
             destination_id=wallet.id if incoming else None,
             description=description,
         )
-    )
+
+    # A malformed amount is refused above even under a used key: only a well-formed request replays.
+    return await _post_or_replay(actor, key, print_, resolve)
 
 
 async def deposit(
@@ -307,18 +319,18 @@ async def transfer(
     source = await accounts.owned_wallet(actor, from_wallet_id)
     currency = get_currency(source.currency)
     value = parse_amount(amount, currency)
-    # Replay only a well-formed request: a malformed amount under a used key stays malformed.
-    if (replayed := await _replay_if_known(actor, key, print_)) is not None:
-        return replayed
-    target = await _recipient_wallet(to_wallet_id, to_user_id, source.currency)
-    if target.id == source.id:
-        raise ValidationError(
-            "SELF_TRANSFER", "Source and target are the same wallet", "toWalletId"
-        )
-    if target.currency != source.currency:
-        raise CurrencyMismatch(f"Cannot transfer {source.currency} to a {target.currency} wallet")
-    return await post(
-        Posting(
+
+    async def resolve() -> Posting:
+        target = await _recipient_wallet(to_wallet_id, to_user_id, source.currency)
+        if target.id == source.id:
+            raise ValidationError(
+                "SELF_TRANSFER", "Source and target are the same wallet", "toWalletId"
+            )
+        if target.currency != source.currency:
+            raise CurrencyMismatch(
+                f"Cannot transfer {source.currency} to a {target.currency} wallet"
+            )
+        return Posting(
             kind=TransactionKind.TRANSFER,
             initiator=actor,
             key=key,
@@ -328,8 +340,9 @@ async def transfer(
             source_id=source.id,
             destination_id=target.id,
             description=description,
-        ),
-    )
+        )
+
+    return await _post_or_replay(actor, key, print_, resolve)
 
 
 async def charge(
@@ -361,28 +374,10 @@ async def charge(
         )
     currency = get_currency(customer.currency)
     value = parse_amount(amount, currency)
-    # Replay only a well-formed request: a malformed amount under a used key stays malformed.
-    if (replayed := await _replay_if_known(actor, key, print_)) is not None:
-        return replayed
-    if to_wallet_id is not None:
-        merchant = await accounts.owned_wallet(actor, to_wallet_id)
-        if merchant.currency != customer.currency:
-            raise CurrencyMismatch(
-                f"The customer wallet holds {customer.currency}, yours {merchant.currency}"
-            )
-    else:
-        merchant = (
-            await Wallet.filter(owner_id=actor.user_id, currency=currency.code, status="ACTIVE")
-            .order_by("id")
-            .first()
-        )
-        if merchant is None:
-            raise NotFound(
-                f"You have no active {currency.code} wallet to receive this charge: "
-                f'create one with createWallet(currency: "{currency.code}") first'
-            )
-    return await post(
-        Posting(
+
+    async def resolve() -> Posting:
+        merchant = await _merchant_wallet(actor, to_wallet_id, currency)
+        return Posting(
             kind=TransactionKind.CHARGE,
             initiator=actor,
             key=key,
@@ -392,8 +387,30 @@ async def charge(
             source_id=customer.id,
             destination_id=merchant.id,
             description=description,
-        ),
+        )
+
+    return await _post_or_replay(actor, key, print_, resolve)
+
+
+async def _merchant_wallet(actor: Principal, to_wallet_id: object, currency: Currency) -> Wallet:
+    if to_wallet_id is not None:
+        merchant = await accounts.owned_wallet(actor, to_wallet_id)
+        if merchant.currency != currency.code:
+            raise CurrencyMismatch(
+                f"The customer wallet holds {currency.code}, yours {merchant.currency}"
+            )
+        return merchant
+    merchant = (
+        await Wallet.filter(owner_id=actor.user_id, currency=currency.code, status="ACTIVE")
+        .order_by("id")
+        .first()
     )
+    if merchant is None:
+        raise NotFound(
+            f"You have no active {currency.code} wallet to receive this charge: "
+            f'create one with createWallet(currency: "{currency.code}") first'
+        )
+    return merchant
 
 
 async def apply_operation(
@@ -404,18 +421,18 @@ async def apply_operation(
     key = _key(key)
     operation = get_operation(operation_code)
     print_ = fingerprint(TransactionKind.OPERATION, wallet=str(wallet_id), op=operation.code)
-    if (replayed := await _replay_if_known(actor, key, print_)) is not None:
-        return replayed
-    wallet = await Wallet.get_or_none(id=accounts.parse_id(wallet_id, "Wallet not found"))
-    if wallet is None:
-        raise NotFound("Wallet not found")
-    if wallet.currency != operation.currency.code:
-        raise CurrencyMismatch(
-            f"{operation.code} moves {operation.currency.code}; the wallet holds {wallet.currency}"
-        )
-    debit = operation.amount < 0
-    return await post(
-        Posting(
+
+    async def resolve() -> Posting:
+        wallet = await Wallet.get_or_none(id=accounts.parse_id(wallet_id, "Wallet not found"))
+        if wallet is None:
+            raise NotFound("Wallet not found")
+        if wallet.currency != operation.currency.code:
+            raise CurrencyMismatch(
+                f"{operation.code} moves {operation.currency.code}; "
+                f"the wallet holds {wallet.currency}"
+            )
+        debit = operation.amount < 0
+        return Posting(
             kind=TransactionKind.OPERATION,
             initiator=actor,
             key=key,
@@ -425,5 +442,6 @@ async def apply_operation(
             source_id=wallet.id if debit else None,
             destination_id=None if debit else wallet.id,
             operation=operation.code,
-        ),
-    )
+        )
+
+    return await _post_or_replay(actor, key, print_, resolve)
