@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from walletql.models import AuthToken, Role, User
+from walletql.models.rows import fetch_one
 
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 # Verifying against this when the email is unknown keeps login time the same either way.
@@ -65,19 +66,19 @@ async def issue_token(user: User, ttl_seconds: int) -> tuple[str, datetime]:
     return token, expires_at
 
 
+_LIVE_TOKEN_USER = """
+SELECT u.* FROM auth_tokens AS t JOIN users AS u ON u.id = t.user_id
+WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now()
+"""
+
+
 async def authenticate(token: str | None) -> tuple[User, str] | None:
     """The user behind a live token, and the token's digest; None for anything else."""
     if not token or len(token) > 200:
         return None
     digest = token_digest(token)
-    row = (
-        await AuthToken.filter(
-            token_hash=digest, revoked_at__isnull=True, expires_at__gt=datetime.now(UTC)
-        )
-        .select_related("user")
-        .first()
-    )
-    return (row.user, digest) if row is not None else None
+    user = await fetch_one(User, _LIVE_TOKEN_USER, digest)
+    return (user, digest) if user is not None else None
 
 
 async def revoke(token_digest_hex: str) -> bool:

@@ -22,6 +22,7 @@ from walletql.ledger.errors import (
 )
 from walletql.ledger.money import get_currency
 from walletql.models import Role, User, Wallet, WalletStatus
+from walletql.models.rows import fetch_one
 from walletql.settings import get_settings
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
@@ -209,8 +210,11 @@ async def create_wallet(actor: Principal, currency: object, label: object = None
 
 async def owned_wallet(actor: Principal, wallet_id: object) -> Wallet:
     """The caller's wallet; someone else's is NotFound, exactly like a missing one."""
-    wallet = await Wallet.get_or_none(
-        id=parse_id(wallet_id, "Wallet not found"), owner_id=actor.user_id
+    wallet = await fetch_one(
+        Wallet,
+        "SELECT * FROM wallets WHERE id = $1 AND owner_id = $2",
+        parse_id(wallet_id, "Wallet not found"),
+        actor.user_id,
     )
     if wallet is None:
         raise NotFound("Wallet not found")

@@ -44,6 +44,7 @@ from walletql.ledger.errors import (
 from walletql.ledger.money import MONEY, Currency, get_currency, parse_amount
 from walletql.ledger.operations import get_operation
 from walletql.models import LedgerTransaction, Role, TransactionKind, Wallet
+from walletql.models.rows import fetch_one
 from walletql.settings import MAX_INTEGER_DIGITS
 
 BALANCE_CHANNEL = "walletql_balance"
@@ -212,7 +213,9 @@ async def post(p: Posting) -> Outcome:
     if outcome == "DUPLICATE":
         # A concurrent request with the same key committed first: answer with its outcome.
         return _replay(await _stored(p.initiator, p.key), p.fingerprint)
-    stored = await LedgerTransaction.get(id=transaction_id)
+    stored = await fetch_one(
+        LedgerTransaction, "SELECT * FROM transactions WHERE id = $1", transaction_id
+    )
     if outcome == "REJECTED":
         raise InsufficientFunds(
             "Insufficient funds", available=available, requested=p.amount, transaction=stored
