@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import logging
+from collections import OrderedDict
 from collections.abc import Iterator
 
 import strawberry
-from graphql import GraphQLError, OperationDefinitionNode
+from graphql import GraphQLError, OperationDefinitionNode, OperationType
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -19,6 +22,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from walletql.ledger.errors import LedgerError
 from walletql.resolvers.mutation import Mutation
@@ -113,6 +117,36 @@ class RequestParserCache(ParserCache):
         yield
 
 
+class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
+    """A posting reaches every subscriber of its wallet at once, and nothing under
+    BalanceUpdate depends on who is asking: subscribers that sent the same document and
+    variables get one result, computed once per event instead of once per subscriber."""
+
+    _results: OrderedDict = OrderedDict()
+    _MAX = 256
+
+    def execute_operation(self, serially=None):
+        event = getattr(self.root_value, "event_key", None)
+        if event is None or self.operation.operation != OperationType.SUBSCRIPTION:
+            return super().execute_operation(serially)
+        variables = json.dumps(self.variable_values.coerced, sort_keys=True, default=str)
+        key = (event, id(self.operation), variables)
+        cached = self._results.get(key)
+        if cached is None or cached[0] is not self.operation:  # an id() reused after GC
+            result = super().execute_operation(serially)
+            if not self.is_awaitable(result):
+                return result
+            cached = (self.operation, asyncio.ensure_future(result))
+            self._results[key] = cached
+            while len(self._results) > self._MAX:
+                self._results.popitem(last=False)
+        return _shared(cached[1])
+
+
+async def _shared(result: asyncio.Future):
+    return result.result() if result.done() else await asyncio.shield(result)
+
+
 class WalletSchema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:
         """Strawberry logs every error at ERROR, expected ones included; ClientErrors logs the
@@ -144,4 +178,5 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALARS),
+        execution_context_class=SharedEventExecution,
     )

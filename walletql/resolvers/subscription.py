@@ -30,6 +30,8 @@ async def _transaction(transaction_id: int) -> LedgerTransaction:
         while len(_recent) > _RECENT_MAX:
             _recent.popitem(last=False)
     try:
+        if future.done():
+            return future.result()
         return await asyncio.shield(future)
     except Exception:
         _recent.pop(transaction_id, None)
@@ -72,6 +74,7 @@ class Subscription:
                         balance=format_amount(event.balance, get_currency(row.currency)),
                         version=event.version,
                         transaction=Transaction(row=row),
+                        event_key=(event.wallet_id, event.version),
                     )
         except SubscriberTooSlow as exc:
             raise ResumeRequired("SUBSCRIBER_TOO_SLOW", str(exc)) from None

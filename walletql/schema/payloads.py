@@ -62,6 +62,7 @@ class BalanceUpdate:
     balance: Money = strawberry.field(description="Its balance right after this posting.")
     version: int = strawberry.field(description="Its version after this posting.")
     transaction: Transaction = strawberry.field(description="The posting.")
+    event_key: strawberry.Private[tuple] = ()  # (wallet id, version): the same for everyone
 
 
 AuthResult = Annotated[

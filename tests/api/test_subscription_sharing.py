@@ -1,0 +1,70 @@
+"""Subscribers that sent the same document share one execution per posting, and each still
+gets exactly its own update."""
+
+from __future__ import annotations
+
+import asyncio
+
+from walletql import auth, events
+from walletql.api import SharedEventExecution, build_schema
+from walletql.ledger import accounts, posting
+from walletql.ledger.verify import verify
+from walletql.schema.context import Context
+
+DOCUMENT = """subscription($w: ID!) { balanceUpdates(walletId: $w) {
+    walletId balance version transaction { id kind destination { name } } } }"""
+
+
+async def _first_update(schema, principal, wallet_id, subscribed: asyncio.Event):
+    stream = await schema.subscribe(
+        DOCUMENT, variable_values={"w": str(wallet_id)}, context_value=Context(principal=principal)
+    )
+    async with asyncio.timeout(10):
+        first = asyncio.ensure_future(anext(stream))
+        subscribed.set()
+        return await first
+
+
+async def test_same_document_is_executed_once_per_event(gql, database_url, monkeypatch):
+    feed = events.BalanceFeed()
+    await feed.start(database_url)
+    monkeypatch.setattr("walletql.resolvers.subscription.get_feed", lambda: feed)
+    try:
+        owner = await gql.signup(name="Ana")
+        principal = auth.Principal(user_id=int(owner["id"]), role="CUSTOMER")
+        wallet = await accounts.create_wallet(principal, "USD")
+        schema = build_schema()
+        ready = [asyncio.Event() for _ in range(5)]
+        waiting = [
+            asyncio.ensure_future(_first_update(schema, principal, wallet.id, ready[i]))
+            for i in range(5)
+        ]
+        for event in ready:
+            await asyncio.wait_for(event.wait(), 10)
+        for _ in range(1000):  # registration completes on the subscribers' first await
+            if feed.subscriber_count == 5:
+                break
+            await asyncio.sleep(0.01)
+        assert feed.subscriber_count == 5
+        before = dict(SharedEventExecution._results)
+        posted = await posting.deposit(principal, wallet.id, "2.50", "share-1")
+        results = await asyncio.gather(*waiting)
+    finally:
+        await feed.stop()
+    expected = {
+        "balanceUpdates": {
+            "walletId": str(wallet.id),
+            "balance": "2.50",
+            "version": 1,
+            "transaction": {
+                "id": str(posted.transaction.id),
+                "kind": "DEPOSIT",
+                "destination": {"name": "Ana"},
+            },
+        }
+    }
+    assert [r.data for r in results] == [expected] * 5
+    assert all(not r.errors for r in results)
+    new_keys = [k for k in SharedEventExecution._results if k not in before]
+    assert [k[0] for k in new_keys] == [(wallet.id, 1)]  # one execution for five subscribers
+    assert await verify() == []
