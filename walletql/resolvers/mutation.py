@@ -47,7 +47,7 @@ def errors_as_data(resolver):
 
 def _payment(outcome: posting.Outcome) -> PaymentPayload:
     return PaymentPayload(
-        transaction=Transaction(row=outcome.transaction),
+        transaction=Transaction.of(outcome.transaction),
         wallet_id=outcome.wallet_id,
         replayed=outcome.replayed,
     )

@@ -38,7 +38,7 @@ class Query:
         self, info: strawberry.Info[Context], id: strawberry.ID
     ) -> Transaction | None:
         principal = info.context.require_principal()
-        return Transaction(row=await reads.visible_transaction(principal, id))
+        return Transaction.of(await reads.visible_transaction(principal, id))
 
     @strawberry.field(description="Every configured currency. Public.")
     def currencies(self) -> list[Currency]:

@@ -73,7 +73,7 @@ class Subscription:
                         wallet_id=strawberry.ID(str(event.wallet_id)),
                         balance=format_amount(event.balance, get_currency(row.currency)),
                         version=event.version,
-                        transaction=Transaction(row=row),
+                        transaction=Transaction.of(row),
                         event_key=(event.wallet_id, event.version),
                     )
         except SubscriberTooSlow as exc:

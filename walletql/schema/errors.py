@@ -118,7 +118,7 @@ def as_result(exc: domain.LedgerError) -> Error:
             message=exc.message,
             available=format_amount(exc.available, currency),
             requested=format_amount(exc.requested, currency),
-            transaction=Transaction(row=exc.transaction),
+            transaction=Transaction.of(exc.transaction),
         )
     error_type = _PLAIN.get(type(exc))
     if error_type is None:

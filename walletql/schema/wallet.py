@@ -160,7 +160,7 @@ class Wallet:
             HistoryEdge(
                 cursor=item.cursor,
                 node=HistoryEntry(
-                    transaction=Transaction(row=item.transaction),
+                    transaction=Transaction.of(item.transaction),
                     direction=Direction(item.direction),
                     amount=amount(item.transaction.amount, item.transaction.currency),
                     balance_after=None
