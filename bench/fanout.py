@@ -31,6 +31,7 @@ async def run(
     duration: float,
     run_id: str,
     log=print,
+    gate=None,
 ) -> list[dict]:
     watch = seeded.watch_wallet
     commits: dict[int, float] = {}
@@ -44,10 +45,10 @@ async def run(
     listener = await asyncpg.connect(dsn)
     await listener.add_listener(CHANNEL, on_notify)
     variables = {"w": str(watch)}
-    gate = asyncio.Semaphore(50)
+    connecting = asyncio.Semaphore(50)
 
     async def connect_one():
-        async with gate:
+        async with connecting:
             return await wire.subscribe(
                 host, port, seeded.watch_token, load.SUBSCRIPTION, variables
             )
@@ -85,6 +86,8 @@ async def run(
 
     results = []
     for rate in rates:
+        if gate is not None:
+            await gate(f"e at {rate:g}/s")
         for s in subs:
             s.received.clear()
             s.errors.clear()

@@ -234,6 +234,19 @@ class Server:
 # --- scenarios --------------------------------------------------------------------------------
 
 
+async def quiet_gate(args: argparse.Namespace, label: str) -> None:
+    """With --wait-quiet: before each measurement, wait (within the overall budget) until the
+    machine is idle apart from the bench, so another job starting mid-run cannot skew a row."""
+    if not args.wait_quiet:
+        return
+    while time.perf_counter() < args.quiet_deadline:
+        busy = await asyncio.to_thread(background_load, 1.0)
+        if busy < 0.3:
+            return
+        _log(f"  (pausing before {label}: {busy:.2f} busy cores elsewhere)")
+        await asyncio.sleep(5)
+
+
 def _row(scenario: str, name: str, mode: str, level, summary: dict, stats: dict, **extra) -> dict:
     return {
         "scenario": scenario,
@@ -296,6 +309,7 @@ async def run_ceiling(args, dsn: str, seeded, run_id: str) -> list[dict]:
     for scenario, name, make in (("a", "uniform transfers", uniform), ("b", "hot merchant", hot)):
         for form in ("fn", "multi"):
             for level in args.levels:
+                await quiet_gate(args, f"ceiling {form} {scenario} c={level}")
                 op = ceiling.posting_op(
                     form, make(level), f"{run_id}-ceil-{scenario}-{form}-{level}"
                 )
@@ -316,6 +330,7 @@ async def run_ceiling(args, dsn: str, seeded, run_id: str) -> list[dict]:
     ]
     for scenario, name, op in reads:
         for level in args.read_levels:
+            await quiet_gate(args, f"ceiling {scenario} c={level}")
             window = Window(None).start()
             raw = await ceiling.closed_loop(dsn, op, level, args.duration, args.warmup)
             stats = window.stop()
@@ -328,6 +343,7 @@ async def run_ceiling(args, dsn: str, seeded, run_id: str) -> list[dict]:
 async def sweep(args, server: Server, scenario: str, name: str, work, levels) -> list[dict]:
     rows = []
     for level in levels:
+        await quiet_gate(args, f"{scenario} c={level}")
         window = Window(server.pid).start()
         raw = await load.closed_loop(HOST, args.port, work, level, args.duration, args.warmup)
         stats = window.stop()
@@ -343,6 +359,7 @@ async def sweep(args, server: Server, scenario: str, name: str, work, levels) ->
 
 async def at_fraction_of_peak(args, server, scenario, name, work, peak: float) -> dict:
     rate = max(1.0, round(0.7 * peak))
+    await quiet_gate(args, f"{scenario} at {rate:.0f}/s")
     window = Window(server.pid).start()
     raw = await load.open_loop(HOST, args.port, work, rate, args.open_duration)
     stats = window.stop()
@@ -383,7 +400,7 @@ async def main_async(args: argparse.Namespace) -> dict:
     t_all = time.perf_counter()
     monitor.BENCH_DATABASE = args.database
     _log(f"walletql bench {'(quick) ' if args.quick else ''}on {result['machine']}")
-    quiet_deadline = time.perf_counter() + args.wait_quiet * 60
+    args.quiet_deadline = quiet_deadline = time.perf_counter() + args.wait_quiet * 60
     while True:
         idle_load = await asyncio.to_thread(background_load, 3.0)
         if idle_load < 0.2 or time.perf_counter() >= quiet_deadline:
@@ -433,57 +450,10 @@ async def main_async(args: argparse.Namespace) -> dict:
     await server.start()
     result["server_command"] = server.command
     try:
-        if "a" in args.only:
-            work = load.transfers(HOST, args.port, seeded, f"{run_id}-a")
-            rows = await sweep(args, server, "a", "uniform transfers", work, args.levels)
-            peak = max(r["throughput"] for r in rows)
-            rows.append(
-                await at_fraction_of_peak(args, server, "a", "uniform transfers", work, peak)
-            )
-            result["rows"] += rows
-            state = await verify("a (uniform transfers)", dsn, args.database, env, state)
-            result["verify"].append(state)
-        if "b" in args.only:
-            work = load.charges(HOST, args.port, seeded, f"{run_id}-b")
-            rows = await sweep(args, server, "b", "hot merchant", work, args.levels)
-            peak = max(r["throughput"] for r in rows)
-            rows.append(await at_fraction_of_peak(args, server, "b", "hot merchant", work, peak))
-            result["rows"] += rows
-            state = await verify("b (hot merchant)", dsn, args.database, env, state)
-            result["verify"].append(state)
-        if "c" in args.only:
-            work = load.balances(HOST, args.port, seeded)
-            result["rows"] += await sweep(
-                args, server, "c", "balance reads", work, args.read_levels
-            )
-        if "d" in args.only:
-            first = load.history_pages(HOST, args.port, seeded, [None])
-            deep = load.history_pages(HOST, args.port, seeded, seeded.deep_cursors)
-            counted = load.history_pages(HOST, args.port, seeded, [None], count=True)
-            result["rows"] += await sweep(
-                args, server, "d1", "history first page", first, args.read_levels
-            )
-            result["rows"] += await sweep(
-                args, server, "d2", "history deep page", deep, args.read_levels
-            )
-            result["rows"] += await sweep(
-                args, server, "d3", "history first page + totalCount", counted, args.read_levels[:1]
-            )
-        if "e" in args.only:
-            result["rows"] += await fanout.run(
-                HOST,
-                args.port,
-                dsn,
-                seeded,
-                server.pid,
-                args.subscribers,
-                args.rates,
-                args.fanout_duration,
-                run_id,
-                log=_log,
-            )
-            state = await verify("e (fan-out postings)", dsn, args.database, env, state)
-            result["verify"].append(state)
+        await run_api(args, server, result, dsn, env, seeded, run_id, state)
+    except Exception as exc:  # keep every figure measured so far, and say what stopped the run
+        result["error"] = f"{type(exc).__name__}: {exc}"
+        _log(f"RUN STOPPED: {result['error']}")
     finally:
         server.stop()
     attach_ratios(result["rows"])
@@ -494,7 +464,61 @@ async def main_async(args: argparse.Namespace) -> dict:
     out_path.write_text(json.dumps(result, indent=1, default=str))
     print_table(result)
     _log(f"\nwrote {out_path} ({result['elapsed_s'] / 60:.1f} min)")
+    if "error" in result:
+        raise SystemExit(f"the run stopped early: {result['error']}")
     return result
+
+
+async def run_api(args, server, result, dsn, env, seeded, run_id, state) -> None:
+    """Scenarios a-e against the running server; rows and verdicts go into `result`."""
+    if "a" in args.only:
+        work = load.transfers(HOST, args.port, seeded, f"{run_id}-a")
+        rows = await sweep(args, server, "a", "uniform transfers", work, args.levels)
+        peak = max(r["throughput"] for r in rows)
+        rows.append(await at_fraction_of_peak(args, server, "a", "uniform transfers", work, peak))
+        result["rows"] += rows
+        state = await verify("a (uniform transfers)", dsn, args.database, env, state)
+        result["verify"].append(state)
+    if "b" in args.only:
+        work = load.charges(HOST, args.port, seeded, f"{run_id}-b")
+        rows = await sweep(args, server, "b", "hot merchant", work, args.levels)
+        peak = max(r["throughput"] for r in rows)
+        rows.append(await at_fraction_of_peak(args, server, "b", "hot merchant", work, peak))
+        result["rows"] += rows
+        state = await verify("b (hot merchant)", dsn, args.database, env, state)
+        result["verify"].append(state)
+    if "c" in args.only:
+        work = load.balances(HOST, args.port, seeded)
+        result["rows"] += await sweep(args, server, "c", "balance reads", work, args.read_levels)
+    if "d" in args.only:
+        first = load.history_pages(HOST, args.port, seeded, [None])
+        deep = load.history_pages(HOST, args.port, seeded, seeded.deep_cursors)
+        counted = load.history_pages(HOST, args.port, seeded, [None], count=True)
+        result["rows"] += await sweep(
+            args, server, "d1", "history first page", first, args.read_levels
+        )
+        result["rows"] += await sweep(
+            args, server, "d2", "history deep page", deep, args.read_levels
+        )
+        result["rows"] += await sweep(
+            args, server, "d3", "history first page + totalCount", counted, args.read_levels[:1]
+        )
+    if "e" in args.only:
+        result["rows"] += await fanout.run(
+            HOST,
+            args.port,
+            dsn,
+            seeded,
+            server.pid,
+            args.subscribers,
+            args.rates,
+            args.fanout_duration,
+            run_id,
+            log=_log,
+            gate=lambda label: quiet_gate(args, label),
+        )
+        state = await verify("e (fan-out postings)", dsn, args.database, env, state)
+        result["verify"].append(state)
 
 
 def _git() -> dict:
@@ -620,7 +644,11 @@ def targets(result: dict) -> list[dict]:
         )
     for label, group in (
         ("a-d (HTTP)", [r for r in rows if r["scenario"] != "e"]),
-        ("e (1,000 subscribers)", [r for r in rows if r["scenario"] == "e"]),
+        (
+            f"e ({max((r['subscribers'] for r in rows if r['scenario'] == 'e'), default=0):,}"
+            " subscribers)",
+            [r for r in rows if r["scenario"] == "e"],
+        ),
     ):
         rss = [r["server_peak_rss_mb"] for r in group if r.get("server_peak_rss_mb")]
         proc = [
