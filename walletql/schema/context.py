@@ -9,7 +9,7 @@ from strawberry.dataloader import DataLoader
 
 from walletql.auth import Principal
 from walletql.ledger.errors import NotAuthenticated
-from walletql.models import User, Wallet
+from walletql.models import Wallet
 
 
 async def _counterparty_names(wallet_ids: list[int]) -> list[str | None]:
@@ -17,11 +17,6 @@ async def _counterparty_names(wallet_ids: list[int]) -> list[str | None]:
     wallets = await Wallet.filter(id__in=set(wallet_ids)).select_related("owner")
     names = {w.id: (w.owner.company_name or w.owner.name) for w in wallets}
     return [names.get(i) for i in wallet_ids]
-
-
-async def _users(user_ids: list[int]) -> list[User | None]:
-    users = {u.id: u for u in await User.filter(id__in=set(user_ids))}
-    return [users.get(i) for i in user_ids]
 
 
 @dataclass
@@ -34,7 +29,6 @@ class Context:
     counterparty_names: DataLoader[int, str | None] = field(
         default_factory=lambda: DataLoader(load_fn=_counterparty_names)
     )
-    users: DataLoader[int, User | None] = field(default_factory=lambda: DataLoader(load_fn=_users))
 
     def require_principal(self) -> Principal:
         if self.principal is None:
