@@ -134,13 +134,14 @@ class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
         cached = self._results.get(key)
         if cached is None or cached[0] is not self.operation:  # an id() reused after GC
             result = super().execute_operation(serially)
-            if not self.is_awaitable(result):
-                return result
-            cached = (self.operation, asyncio.ensure_future(result))
+            if self.is_awaitable(result):
+                result = asyncio.ensure_future(result)
+            cached = (self.operation, result)
             self._results[key] = cached
             while len(self._results) > self._MAX:
                 self._results.popitem(last=False)
-        return _shared(cached[1])
+        result = cached[1]
+        return _shared(result) if isinstance(result, asyncio.Future) else result
 
 
 async def _shared(result: asyncio.Future):

@@ -5,19 +5,26 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from walletql import auth, events
 from walletql.api import SharedEventExecution, build_schema
 from walletql.ledger import accounts, posting
 from walletql.ledger.verify import verify
 from walletql.schema.context import Context
 
-DOCUMENT = """subscription($w: ID!) { balanceUpdates(walletId: $w) {
-    walletId balance version transaction { id kind destination { name } } } }"""
+# With counterparty names the execution is asynchronous (a loader); without, synchronous.
+DOCUMENTS = {
+    "async": """subscription($w: ID!) { balanceUpdates(walletId: $w) {
+        walletId balance version transaction { id kind destination { name } } } }""",
+    "sync": """subscription($w: ID!) { balanceUpdates(walletId: $w) {
+        walletId balance version transaction { id kind } } }""",
+}
 
 
-async def _first_update(schema, principal, wallet_id, subscribed: asyncio.Event):
+async def _first_update(schema, document, principal, wallet_id, subscribed: asyncio.Event):
     stream = await schema.subscribe(
-        DOCUMENT, variable_values={"w": str(wallet_id)}, context_value=Context(principal=principal)
+        document, variable_values={"w": str(wallet_id)}, context_value=Context(principal=principal)
     )
     async with asyncio.timeout(10):
         first = asyncio.ensure_future(anext(stream))
@@ -25,7 +32,8 @@ async def _first_update(schema, principal, wallet_id, subscribed: asyncio.Event)
         return await first
 
 
-async def test_same_document_is_executed_once_per_event(gql, database_url, monkeypatch):
+@pytest.mark.parametrize("kind", ["async", "sync"])
+async def test_same_document_is_executed_once_per_event(gql, database_url, monkeypatch, kind):
     feed = events.BalanceFeed()
     await feed.start(database_url)
     monkeypatch.setattr("walletql.resolvers.subscription.get_feed", lambda: feed)
@@ -36,7 +44,9 @@ async def test_same_document_is_executed_once_per_event(gql, database_url, monke
         schema = build_schema()
         ready = [asyncio.Event() for _ in range(5)]
         waiting = [
-            asyncio.ensure_future(_first_update(schema, principal, wallet.id, ready[i]))
+            asyncio.ensure_future(
+                _first_update(schema, DOCUMENTS[kind], principal, wallet.id, ready[i])
+            )
             for i in range(5)
         ]
         for event in ready:
@@ -51,16 +61,15 @@ async def test_same_document_is_executed_once_per_event(gql, database_url, monke
         results = await asyncio.gather(*waiting)
     finally:
         await feed.stop()
+    transaction = {"id": str(posted.transaction.id), "kind": "DEPOSIT"}
+    if kind == "async":
+        transaction["destination"] = {"name": "Ana"}
     expected = {
         "balanceUpdates": {
             "walletId": str(wallet.id),
             "balance": "2.50",
             "version": 1,
-            "transaction": {
-                "id": str(posted.transaction.id),
-                "kind": "DEPOSIT",
-                "destination": {"name": "Ana"},
-            },
+            "transaction": transaction,
         }
     }
     assert [r.data for r in results] == [expected] * 5
