@@ -10,12 +10,15 @@ import time
 import psutil
 
 
-def _tree(root_pid: int) -> list[psutil.Process]:
-    try:
-        root = psutil.Process(root_pid)
-        return [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
+def _tree(roots: int | list[int]) -> list[psutil.Process]:
+    found = []
+    for root_pid in [roots] if isinstance(roots, int) else roots:
+        try:
+            root = psutil.Process(root_pid)
+            found += [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            pass
+    return found
 
 
 BENCH_DATABASE = "walletql_bench"  # run.py sets this to the database it benchmarks
@@ -59,7 +62,7 @@ def _self_cpu() -> float:
 class Window:
     """Measure one scenario window: start() ... stop() -> dict of CPU (cores) and peak RSS."""
 
-    def __init__(self, server_pid: int | None, interval: float = 0.5) -> None:
+    def __init__(self, server_pid: int | list[int] | None, interval: float = 0.5) -> None:
         self.server_pid = server_pid
         self.interval = interval
         self._stop = threading.Event()

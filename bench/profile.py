@@ -2,7 +2,7 @@
 
     python -m bench.profile --scenario a --seconds 15 [--concurrency 8] [--raw /tmp/a.txt]
 
-Needs a database seeded by a previous `python -m bench.run` (it reads bench/results/seeded.json
+Needs a database seeded by a previous `python -m bench.run` (it reads bench/results/seeded-<db>.json
 for the tokens) and py-spy (`pip install -e '.[bench]'`). Starts its own single-worker uvicorn,
 so the profile holds every request, and prints the hottest frames and the share of samples
 spent in each layer (uvicorn/starlette, strawberry/graphql-core, tortoise/pypika, asyncpg,
@@ -106,7 +106,7 @@ async def fanout_load(args, seeded, seconds: float) -> dict:
 
 
 async def main_async(args) -> None:
-    seeded = SimpleNamespace(**json.loads((RESULTS / "seeded.json").read_text()))
+    seeded = SimpleNamespace(**json.loads((RESULTS / f"seeded-{args.database}.json").read_text()))
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     dsn = args.admin_url.rsplit("/", 1)[0] + "/" + args.database
     server_args = SimpleNamespace(port=args.port, workers=1, pool=args.pool)
@@ -121,7 +121,7 @@ async def main_async(args) -> None:
             spy,
             "record",
             "--pid",
-            str(server.pid),
+            str(server.pid[0]),
             "-d",
             str(int(args.seconds)),
             "-r",

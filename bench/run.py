@@ -43,6 +43,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--database", default="walletql_bench")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    p.add_argument(
+        "--topology",
+        choices=["workers", "ports"],
+        default="workers",
+        help="workers: one uvicorn --workers N (the kernel hands out connections); ports: N "
+        "single-worker uvicorn processes on consecutive ports, the bench spreading its "
+        "connections evenly over them, as a load balancer would",
+    )
     p.add_argument("--pool", type=int, default=10, help="WALLETQL_DB_POOL_SIZE per worker")
     p.add_argument(
         "--app",
@@ -173,62 +181,76 @@ class Server:
 
     async def start(self) -> None:
         self.log = self.log_path.open("w")
-        cmd = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            getattr(self.args, "app", "walletql.app:app"),
-            "--host",
-            HOST,
-            "--port",
-            str(self.args.port),
-            "--workers",
-            str(self.args.workers),
-            "--no-access-log",
-            "--timeout-keep-alive",
-            "30",
-            "--log-level",
-            "warning",
-        ]
-        self.command = " ".join(cmd[1:])
-        self.proc = subprocess.Popen(  # noqa: ASYNC220 (Popen returns at once)
-            cmd, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT
-        )
+        ports_mode = getattr(self.args, "topology", "workers") == "ports"
+        count = self.args.workers if ports_mode else 1
+        self.ports = [self.args.port + i for i in range(count)]
+        self.procs: list[subprocess.Popen] = []
+        commands = []
+        for port in self.ports:
+            cmd = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                getattr(self.args, "app", "walletql.app:app"),
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+                "--workers",
+                "1" if ports_mode else str(self.args.workers),
+                "--no-access-log",
+                "--timeout-keep-alive",
+                "30",
+                "--log-level",
+                "warning",
+            ]
+            commands.append(" ".join(cmd[1:]))
+            self.procs.append(
+                subprocess.Popen(  # noqa: ASYNC220 (Popen returns at once)
+                    cmd, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT
+                )
+            )
+        self.proc = self.procs[0]
+        self.command = " & ".join(commands)
+        if ports_mode:
+            wire.SPREAD[self.args.port] = list(self.ports)
         deadline = time.perf_counter() + 60
-        ok = 0
-        while time.perf_counter() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"uvicorn exited with {self.proc.returncode}: see {self.log_path}"
-                )
-            try:
-                status, _ = await wire.one_shot(
-                    HOST, self.args.port, wire.get_request(HOST, self.args.port, "/readyz"), 2
-                )
-                ok = ok + 1 if status == 200 else 0
-            except (OSError, TimeoutError, wire.HTTPError):
-                ok = 0
-            if ok >= 10 * self.args.workers:
-                await asyncio.sleep(1.0)
-                return
-            await asyncio.sleep(0.1)
-        raise RuntimeError("uvicorn did not become ready in 60 s")
+        for port in self.ports:
+            ok = 0
+            while True:
+                if time.perf_counter() > deadline:
+                    raise RuntimeError("uvicorn did not become ready in 60 s")
+                if any(p.poll() is not None for p in self.procs):
+                    raise RuntimeError(f"uvicorn exited: see {self.log_path}")
+                try:
+                    status, _ = await wire.one_shot(
+                        HOST, port, wire.get_request(HOST, port, "/readyz"), 2
+                    )
+                    ok = ok + 1 if status == 200 else 0
+                except (OSError, TimeoutError, wire.HTTPError):
+                    ok = 0
+                if ok >= 10 * (1 if ports_mode else self.args.workers):
+                    break
+                await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)
 
     @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
+    def pid(self) -> list[int]:
+        return [p.pid for p in self.procs]
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-        self.log.close()
+        wire.SPREAD.pop(self.args.port, None)
+        for proc in getattr(self, "procs", []):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in getattr(self, "procs", []):
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        if hasattr(self, "log"):
+            self.log.close()
 
 
 # --- scenarios --------------------------------------------------------------------------------
@@ -433,7 +455,7 @@ async def main_async(args: argparse.Namespace) -> dict:
         **seeded.timings,
     }
     # For bench.profile (same database, same tokens). Throwaway local credentials, gitignored.
-    (RESULTS / "seeded.json").write_text(json.dumps(vars(seeded)))
+    (RESULTS / f"seeded-{args.database}.json").write_text(json.dumps(vars(seeded)))
     state = await verify("seeding", dsn, args.database, env, None)
     result["verify"].append(state)
 
@@ -445,7 +467,8 @@ async def main_async(args: argparse.Namespace) -> dict:
 
     server = Server(args, env, RESULTS / f"server-{stamp}.log")
     _log(
-        f"server: uvicorn, {args.workers} worker(s), pool {args.pool} per worker, port {args.port}"
+        f"server: uvicorn, {args.workers} worker(s) ({args.topology}), pool {args.pool} per worker,"
+        f" port {args.port}"
     )
     await server.start()
     result["server_command"] = server.command

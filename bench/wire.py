@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import json
 import os
 import re
@@ -82,9 +83,20 @@ class HTTPConnection(asyncio.Protocol):
             self.transport.close()
 
 
+# --topology ports: several single-worker servers, as behind a load balancer. A connection to
+# the first port goes to the next server in turn, so connections spread evenly.
+SPREAD: dict[int, list[int]] = {}
+_turn = itertools.count()
+
+
+def pick_port(port: int) -> int:
+    ports = SPREAD.get(port)
+    return ports[next(_turn) % len(ports)] if ports else port
+
+
 async def connect(host: str, port: int) -> HTTPConnection:
     loop = asyncio.get_running_loop()
-    _, proto = await loop.create_connection(HTTPConnection, host, port)
+    _, proto = await loop.create_connection(HTTPConnection, host, pick_port(port))
     return proto
 
 
@@ -270,7 +282,9 @@ async def subscribe(
 ) -> Subscriber:
     loop = asyncio.get_running_loop()
     _, proto = await asyncio.wait_for(
-        loop.create_connection(lambda: Subscriber(host, port, token, query, variables), host, port),
+        loop.create_connection(
+            lambda: Subscriber(host, port, token, query, variables), host, pick_port(port)
+        ),
         limit,
     )
     await asyncio.wait_for(asyncio.shield(proto.acked), limit)
