@@ -9,7 +9,7 @@ import pytest
 
 from walletql import auth, events
 from walletql.api import SharedEventExecution, build_schema
-from walletql.ledger import accounts, posting
+from walletql.ledger import accounts, payments
 from walletql.ledger.verify import verify
 from walletql.schema.context import Context
 
@@ -57,7 +57,7 @@ async def test_same_document_is_executed_once_per_event(gql, database_url, monke
             await asyncio.sleep(0.01)
         assert feed.subscriber_count == 5
         before = dict(SharedEventExecution._results)
-        posted = await posting.deposit(principal, wallet.id, "2.50", "share-1")
+        posted = await payments.deposit(principal, wallet.id, "2.50", "share-1")
         results = await asyncio.gather(*waiting)
     finally:
         await feed.stop()

@@ -26,7 +26,7 @@ from walletql.events import (
     SubscriberTooSlow,
     get_feed,
 )
-from walletql.ledger import accounts, posting
+from walletql.ledger import accounts, payments
 from walletql.ledger.posting import BALANCE_CHANNEL
 from walletql.ledger.verify import verify
 from walletql.models import Entry, Wallet
@@ -100,13 +100,13 @@ async def test_events_leave_only_on_commit(feed, database_url):
         # Rolled back: its notification must never come; the marker sent afterwards arrives first.
         with pytest.raises(RuntimeError):
             async with in_transaction():
-                await posting.deposit(alice, wallet.id, "5", "rolled-back")
+                await payments.deposit(alice, wallet.id, "5", "rolled-back")
                 raise RuntimeError("roll back")
         await _marker(database_url, alice.user_id, 999_999, 1)
         assert (await _next(sub)).wallet_id == 999_999
 
         async with in_transaction():
-            await posting.deposit(alice, wallet.id, "1.25", "d1")
+            await payments.deposit(alice, wallet.id, "1.25", "d1")
             # Posted but not committed: the marker, sent later, still arrives first.
             await _marker(database_url, alice.user_id, 999_999, 2)
             assert (await _next(sub)).version == 2
@@ -131,12 +131,12 @@ async def test_wallet_and_owner_filters(feed, database_url):
         feed.subscribe(bob.user_id) as all_bob,
     ):
         assert feed.subscriber_count == 4
-        await posting.deposit(bob, b1.id, "7", "b")
-        await posting.deposit(alice, a1.id, "1", "a1")
-        await posting.deposit(alice, a2.id, "2", "a2")
+        await payments.deposit(bob, b1.id, "7", "b")
+        await payments.deposit(alice, a1.id, "1", "a1")
+        await payments.deposit(alice, a2.id, "2", "a2")
         a3 = await accounts.create_wallet(alice, "EUR", "created later")
-        await posting.deposit(alice, a3.id, "3", "a3")
-        await posting.deposit(bob, b1.id, "8", "b2")
+        await payments.deposit(alice, a3.id, "3", "a3")
+        await payments.deposit(bob, b1.id, "8", "b2")
 
         assert [(e.wallet_id, e.balance) for e in [await _next(only_a2)]] == [(a2.id, 2)]
         got = [await _next(all_alice) for _ in range(3)]
@@ -171,10 +171,10 @@ async def test_concurrent_transfers_arrive_once_and_in_order(feed, settings_over
             ]
             # Subscribed before the first posting: every version of every wallet must arrive.
             for i, wallet in enumerate(wallets):
-                await posting.deposit(users[i % 2], wallet.id, "10000", f"seed{i}")
+                await payments.deposit(users[i % 2], wallet.id, "10000", f"seed{i}")
             results = await asyncio.gather(
                 *[
-                    posting.transfer(
+                    payments.transfer(
                         users[s % 2],
                         wallets[s].id,
                         f"{rng.randint(1, 9)}.{rng.randint(0, 99):02d}",
@@ -208,17 +208,17 @@ async def test_replay_then_live_skips_what_was_replayed(feed):
     wallet = await accounts.create_wallet(alice, "USD")
     async with feed.subscribe(alice.user_id, wallet.id) as witness:
         for n in range(3):
-            await posting.deposit(alice, wallet.id, "1", f"before{n}")
+            await payments.deposit(alice, wallet.id, "1", f"before{n}")
         assert [(await _next(witness)).version for _ in range(3)] == [1, 2, 3]
         async with feed.subscribe(alice.user_id, wallet.id, after_version=1) as resumed:
             # Registered, not yet replayed: these reach `resumed` live AND lie in the database.
             for n in range(4):
-                await posting.deposit(alice, wallet.id, "2", f"between{n}")
+                await payments.deposit(alice, wallet.id, "2", f"between{n}")
             assert [(await _next(witness)).version for _ in range(4)] == [4, 5, 6, 7]
-            await posting.deposit(alice, wallet.id, "3", "after")
+            await payments.deposit(alice, wallet.id, "3", "after")
             got = await _collect(resumed, wallet.id, 8)
             # 4..8 also sit in the live buffer: the next event must be new, not one of those.
-            await posting.deposit(alice, wallet.id, "4", "later")
+            await payments.deposit(alice, wallet.id, "4", "later")
             got.append(await _next(resumed))
     assert _triples(got) == await _history(wallet.id, after=1)
     assert [e.version for e in got] == list(range(2, 10))
@@ -234,7 +234,7 @@ async def test_resume_while_postings_continue(feed):
 
     async def keep_posting():
         for n in range(total):
-            await posting.deposit(alice, wallet.id, "0.01", f"k{n}")
+            await payments.deposit(alice, wallet.id, "0.01", f"k{n}")
             if n == 40:
                 progress.set()
 
@@ -251,7 +251,7 @@ async def test_resume_while_postings_continue(feed):
             async with feed.subscribe(alice.user_id, wallet.id, resume_from) as later:
                 await asyncio.wait_for(writer, WAIT * 3)
                 # One more, so any duplicate still queued would surface before it.
-                await posting.deposit(alice, wallet.id, "0.01", "last")
+                await payments.deposit(alice, wallet.id, "0.01", "last")
                 end = total + 1
                 rest = await _collect(later, wallet.id, end)
                 everything = await _collect(from_start, wallet.id, end)
@@ -271,10 +271,10 @@ async def test_replay_pages_through_a_long_history(feed, monkeypatch):
     alice = await _customer()
     wallet = await accounts.create_wallet(alice, "USD")
     for n in range(10):
-        await posting.deposit(alice, wallet.id, "1", f"p{n}")
+        await payments.deposit(alice, wallet.id, "1", f"p{n}")
     async with feed.subscribe(alice.user_id, wallet.id, after_version=2) as sub:
         got = await _collect(sub, wallet.id, 10)
-        await posting.deposit(alice, wallet.id, "1", "live")
+        await payments.deposit(alice, wallet.id, "1", "live")
         got.append(await _next(sub))
     assert _triples(got) == await _history(wallet.id, after=2)
     assert await verify() == []
@@ -283,7 +283,7 @@ async def test_replay_pages_through_a_long_history(feed, monkeypatch):
 async def test_replay_never_crosses_owners(feed, database_url):
     alice, bob = await _customer(), await _customer()
     wallet = await accounts.create_wallet(alice, "USD")
-    await posting.deposit(alice, wallet.id, "1", "x")
+    await payments.deposit(alice, wallet.id, "1", "x")
     async with feed.subscribe(bob.user_id, wallet.id, after_version=0) as sub:
         await _marker(database_url, bob.user_id, wallet.id, 999)
         assert (await _next(sub)).version == 999  # nothing replayed before the marker
@@ -300,7 +300,7 @@ async def test_slow_subscriber_is_closed_and_others_continue(feed, settings_over
         ):
             received = []
             for n in range(6):
-                await posting.deposit(alice, wallet.id, "1", f"s{n}")
+                await payments.deposit(alice, wallet.id, "1", f"s{n}")
                 received.append(await _next(fast))  # consumed as it comes: never more than 1
             assert [e.version for e in received] == [1, 2, 3, 4, 5, 6]
             assert feed.subscriber_count == 1  # the slow one was dropped at once
@@ -308,7 +308,7 @@ async def test_slow_subscriber_is_closed_and_others_continue(feed, settings_over
                 await _next(slow)
             with pytest.raises(SubscriberTooSlow):
                 await _next(slow)  # stays closed
-            await posting.deposit(alice, wallet.id, "1", "s-last")
+            await payments.deposit(alice, wallet.id, "1", "s-last")
             assert (await _next(fast)).version == 7
     assert feed.subscriber_count == 0
     assert await verify() == []
@@ -322,7 +322,7 @@ async def test_terminated_connection_interrupts_and_recovers(feed, database_url)
     admin = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         async with feed.subscribe(alice.user_id) as waiting:
-            await posting.deposit(alice, wallet.id, "1", "r0")
+            await payments.deposit(alice, wallet.id, "1", "r0")
             assert (await _next(waiting)).version == 1
             async with feed.subscribe(alice.user_id, wallet.id, after_version=0) as replayed:
                 assert (await _next(replayed)).version == 1
@@ -334,11 +334,11 @@ async def test_terminated_connection_interrupts_and_recovers(feed, database_url)
                     await _next(replayed)
                 assert feed.subscriber_count == 0
             # Posted while the feed may still be reconnecting: a resume finds it.
-            await posting.deposit(alice, wallet.id, "2", "r1")
+            await payments.deposit(alice, wallet.id, "2", "r1")
         async with feed.subscribe(alice.user_id, wallet.id, after_version=1) as resumed:
             assert feed.backend_pid not in (None, old_pid)
             assert (await _next(resumed)).version == 2
-            await posting.deposit(alice, wallet.id, "3", "r2")
+            await payments.deposit(alice, wallet.id, "3", "r2")
             event = await _next(resumed)
         assert (event.version, event.balance) == (3, Decimal("6"))
     finally:
@@ -361,7 +361,7 @@ async def test_silent_dead_connection_is_found_by_the_health_check(database_url)
                 await _next(sub)
         async with feed.subscribe(alice.user_id) as sub:
             assert feed.backend_pid not in (None, old_pid)
-            await posting.deposit(alice, wallet.id, "1", "after-health-check")
+            await payments.deposit(alice, wallet.id, "1", "after-health-check")
             assert (await _next(sub)).version == 1
     finally:
         await feed.stop()
@@ -384,7 +384,7 @@ async def test_stop_ends_subscriptions_and_restart_works(database_url):
                 pass
         await feed.start(database_url)
         async with feed.subscribe(alice.user_id) as sub:
-            await posting.deposit(alice, wallet.id, "1", "after-restart")
+            await payments.deposit(alice, wallet.id, "1", "after-restart")
             assert (await _next(sub)).version == 1
     finally:
         await feed.stop()
@@ -394,7 +394,7 @@ async def test_stop_ends_subscriptions_and_restart_works(database_url):
 async def test_subscribe_and_leave_leaves_nothing_behind(feed):
     alice = await _customer()
     wallet = await accounts.create_wallet(alice, "USD")
-    await posting.deposit(alice, wallet.id, "1", "c0")
+    await payments.deposit(alice, wallet.id, "1", "c0")
     tasks_before = len(asyncio.all_tasks())
 
     async def consume(entered: asyncio.Event) -> None:

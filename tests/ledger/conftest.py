@@ -17,7 +17,7 @@ import pytest
 from tortoise import connections
 
 from walletql.auth import Principal, principal_of
-from walletql.ledger import accounts, posting
+from walletql.ledger import accounts, payments
 from walletql.models import Entry, LedgerTransaction, Role, User, Wallet
 
 PASSWORD = "correct horse battery"
@@ -78,7 +78,7 @@ def funded(database_url):
     async def make(owner: Principal, currency: str, amount: str | None = None) -> Wallet:
         wallet = await accounts.create_wallet(owner, currency)
         if amount is not None:
-            await posting.deposit(owner, wallet.id, amount, key())
+            await payments.deposit(owner, wallet.id, amount, key())
             await wallet.refresh_from_db()
         return wallet
 

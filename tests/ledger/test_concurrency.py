@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from tortoise.transactions import in_transaction
 
-from walletql.ledger import accounts, posting
+from walletql.ledger import accounts, payments
 from walletql.ledger.errors import IdempotencyConflict, InsufficientFunds, WalletLimitReached
 from walletql.ledger.posting import Outcome
 from walletql.ledger.verify import verify
@@ -45,7 +45,7 @@ def kinds(results) -> Counter:
 async def test_fifty_concurrent_deposits(customer, funded):
     owner = await customer()
     wallet = await funded(owner, "USD")
-    results = await gather(*[posting.deposit(owner, wallet.id, "1", f"d{i}") for i in range(50)])
+    results = await gather(*[payments.deposit(owner, wallet.id, "1", f"d{i}") for i in range(50)])
     assert kinds(results) == {"Outcome": 50}
     await wallet.refresh_from_db()
     assert (wallet.balance, wallet.version) == (50, 50)
@@ -61,7 +61,7 @@ async def test_fifty_concurrent_deposits(customer, funded):
 async def test_two_withdrawals_of_sixty_from_a_hundred(customer, funded):
     owner = await customer()
     wallet = await funded(owner, "USD", "100")
-    results = await gather(*[posting.withdraw(owner, wallet.id, "60", f"w{i}") for i in range(2)])
+    results = await gather(*[payments.withdraw(owner, wallet.id, "60", f"w{i}") for i in range(2)])
     assert kinds(results) == {"Outcome": 1, "InsufficientFunds": 1}
     refused = next(r for r in results if isinstance(r, InsufficientFunds))
     assert (refused.available, refused.requested) == (40, 60)
@@ -73,7 +73,7 @@ async def test_two_withdrawals_of_sixty_from_a_hundred(customer, funded):
 async def test_two_withdrawals_of_fifty_from_a_hundred(customer, funded):
     owner = await customer()
     wallet = await funded(owner, "USD", "100")
-    results = await gather(*[posting.withdraw(owner, wallet.id, "50", f"w{i}") for i in range(2)])
+    results = await gather(*[payments.withdraw(owner, wallet.id, "50", f"w{i}") for i in range(2)])
     assert kinds(results) == {"Outcome": 2}
     await wallet.refresh_from_db()
     assert (wallet.balance, wallet.version) == (0, 3)
@@ -84,8 +84,8 @@ async def test_floor_holds_under_concurrent_withdrawals(customer, settings_overr
     owner = await customer()
     with settings_override(minimum_balance=Decimal(20)):
         wallet = await accounts.create_wallet(owner, "USD")
-    await posting.deposit(owner, wallet.id, "100", "d")
-    results = await gather(*[posting.withdraw(owner, wallet.id, "10", f"w{i}") for i in range(12)])
+    await payments.deposit(owner, wallet.id, "100", "d")
+    results = await gather(*[payments.withdraw(owner, wallet.id, "10", f"w{i}") for i in range(12)])
     assert kinds(results) == {"Outcome": 8, "InsufficientFunds": 4}
     assert (await Wallet.get(id=wallet.id)).balance == 20
     assert await verify() == []
@@ -102,8 +102,8 @@ async def test_opposite_transfers_never_deadlock_and_conserve(customer, funded, 
     b = await funded(bob, "EUR", start)
     calls = []
     for i in range(100):
-        calls.append(posting.transfer(alice, a.id, amount, f"ab{i}", to_wallet_id=b.id))
-        calls.append(posting.transfer(bob, b.id, amount, f"ba{i}", to_wallet_id=a.id))
+        calls.append(payments.transfer(alice, a.id, amount, f"ab{i}", to_wallet_id=b.id))
+        calls.append(payments.transfer(bob, b.id, amount, f"ba{i}", to_wallet_id=a.id))
     results = await gather(*calls)
     unexpected = [r for r in results if not isinstance(r, Outcome | InsufficientFunds)]
     assert unexpected == []
@@ -120,7 +120,7 @@ async def test_opposite_transfers_never_deadlock_and_conserve(customer, funded, 
 async def test_one_key_twenty_times_at_once_posts_once(customer, funded):
     owner = await customer()
     wallet = await funded(owner, "USD")
-    results = await gather(*[posting.deposit(owner, wallet.id, "7.25", "same") for _ in range(20)])
+    results = await gather(*[payments.deposit(owner, wallet.id, "7.25", "same") for _ in range(20)])
     assert kinds(results) == {"Outcome": 20}
     assert sorted(r.replayed for r in results) == [False] + [True] * 19
     assert len({r.transaction.id for r in results}) == 1
@@ -136,7 +136,7 @@ async def test_one_key_twenty_times_at_once_posts_once(customer, funded):
 async def test_one_key_with_two_amounts_at_once(customer, funded):
     owner = await customer()
     wallet = await funded(owner, "USD")
-    calls = [posting.deposit(owner, wallet.id, "1" if i % 2 else "2", "k") for i in range(20)]
+    calls = [payments.deposit(owner, wallet.id, "1" if i % 2 else "2", "k") for i in range(20)]
     results = await gather(*calls)
     winner = await LedgerTransaction.get(initiator_id=owner.user_id, idempotency_key="k")
     assert kinds(results) == {"Outcome": 10, "IdempotencyConflict": 10}
@@ -144,14 +144,14 @@ async def test_one_key_with_two_amounts_at_once(customer, funded):
     await wallet.refresh_from_db()
     assert (wallet.balance, wallet.version) == (winner.amount, 1)
     with pytest.raises(IdempotencyConflict):
-        await posting.deposit(owner, wallet.id, str(3 - winner.amount), "k")
+        await payments.deposit(owner, wallet.id, str(3 - winner.amount), "k")
     assert await verify() == []
 
 
 async def test_one_refused_key_at_once_is_one_rejection(customer, funded):
     owner = await customer()
     wallet = await funded(owner, "USD", "5")
-    results = await gather(*[posting.withdraw(owner, wallet.id, "6", "big") for _ in range(10)])
+    results = await gather(*[payments.withdraw(owner, wallet.id, "6", "big") for _ in range(10)])
     assert kinds(results) == {"InsufficientFunds": 10}
     assert len({r.transaction.id for r in results}) == 1
     assert all(r.available == 5 and r.requested == 6 for r in results)
@@ -170,7 +170,7 @@ async def test_hot_merchant_wallet_under_concurrent_charges(customer, merchant, 
     calls = []
     for w in wallets:
         calls += [
-            posting.charge(shop, w.payment_token, "1", f"c{w.id}-{i}", "tea") for i in range(4)
+            payments.charge(shop, w.payment_token, "1", f"c{w.id}-{i}", "tea") for i in range(4)
         ]
     results = await gather(*calls)
     assert kinds(results) == {"Outcome": 60, "InsufficientFunds": 20}

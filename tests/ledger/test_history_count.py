@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from walletql.ledger import accounts, posting, reads
+from walletql.ledger import accounts, payments, reads
 from walletql.ledger.errors import InsufficientFunds
 from walletql.models import TransactionStatus
 
@@ -16,15 +16,15 @@ async def test_unfiltered_total_matches_the_counted_history(customer, merchant, 
     a = await accounts.create_wallet(alice, "CREDIT")
     b = await accounts.create_wallet(bob, "CREDIT")
     m = await accounts.create_wallet(shop, "CREDIT")
-    await posting.deposit(alice, a.id, "10", "d1")
-    await posting.transfer(alice, a.id, "4", "t1", to_wallet_id=b.id)
-    await posting.transfer(bob, b.id, "1", "t2", to_wallet_id=a.id)
+    await payments.deposit(alice, a.id, "10", "d1")
+    await payments.transfer(alice, a.id, "4", "t1", to_wallet_id=b.id)
+    await payments.transfer(bob, b.id, "1", "t2", to_wallet_id=a.id)
     with pytest.raises(InsufficientFunds):  # REJECTED with a as source, m as destination
-        await posting.charge(shop, a.payment_token, "100", "c1", "Too much")
-    await posting.charge(shop, a.payment_token, "2", "c2", "Coffee")
-    await posting.apply_operation(ops, a.id, "CONTENT_ACCESS", "op1")  # a zero posting
+        await payments.charge(shop, a.payment_token, "100", "c1", "Too much")
+    await payments.charge(shop, a.payment_token, "2", "c2", "Coffee")
+    await payments.apply_operation(ops, a.id, "CONTENT_ACCESS", "op1")  # a zero posting
     with pytest.raises(InsufficientFunds):
-        await posting.withdraw(bob, b.id, "50", "w1")
+        await payments.withdraw(bob, b.id, "50", "w1")
     for wallet in (a, b, m):
         counted = await reads.history_count(wallet.id, EVERYTHING)
         assert await reads.history_count(wallet.id) == counted

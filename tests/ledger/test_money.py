@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from walletql.ledger import accounts, posting
+from walletql.ledger import accounts, payments
 from walletql.ledger.errors import IdempotencyConflict, ValidationError
 from walletql.ledger.money import format_amount, get_currency, parse_amount
 from walletql.ledger.verify import verify
@@ -14,8 +14,8 @@ from walletql.models import Entry, LedgerTransaction, Wallet
 async def test_point_one_plus_point_two_is_exactly_point_three(customer):
     owner = await customer()
     wallet = await accounts.create_wallet(owner, "USD")
-    await posting.deposit(owner, wallet.id, "0.1", "a")
-    await posting.deposit(owner, wallet.id, "0.2", "b")
+    await payments.deposit(owner, wallet.id, "0.1", "a")
+    await payments.deposit(owner, wallet.id, "0.2", "b")
     await wallet.refresh_from_db()
     assert wallet.balance == Decimal("0.3")
     assert format_amount(wallet.balance, get_currency("USD")) == "0.30"
@@ -42,7 +42,7 @@ async def test_extreme_amounts_round_trip_exactly(customer, currency, amounts, t
     owner = await customer()
     wallet = await accounts.create_wallet(owner, currency)
     for i, text in enumerate(amounts):
-        outcome = await posting.deposit(owner, wallet.id, text, f"k{i}")
+        outcome = await payments.deposit(owner, wallet.id, text, f"k{i}")
         stored = await LedgerTransaction.get(id=outcome.transaction.id)
         assert stored.amount == Decimal(text)
         assert format_amount(stored.amount, get_currency(currency)).lstrip("0") == text.lstrip("0")
@@ -60,8 +60,8 @@ async def test_38_digit_amounts_move_exactly_between_wallets(customer, funded):
     owner, other = await customer(), await customer()
     source = await funded(owner, "ETH", ETH_MAX)
     target = await funded(other, "ETH")
-    await posting.transfer(owner, source.id, ETH_MAX, "t", to_wallet_id=target.id)
-    await posting.withdraw(other, target.id, ETH_MAX, "w")
+    await payments.transfer(owner, source.id, ETH_MAX, "t", to_wallet_id=target.id)
+    await payments.withdraw(other, target.id, ETH_MAX, "w")
     assert (await Wallet.get(id=source.id)).balance == 0
     assert (await Wallet.get(id=target.id)).balance == 0
     entries = await Entry.filter(wallet_id=target.id).order_by("version")
@@ -72,19 +72,19 @@ async def test_38_digit_amounts_move_exactly_between_wallets(customer, funded):
 async def test_amounts_differing_in_the_last_digit_are_different_requests(customer, funded):
     owner = await customer()
     wallet = await funded(owner, "ETH")
-    await posting.deposit(owner, wallet.id, ETH_MAX, "k")
+    await payments.deposit(owner, wallet.id, ETH_MAX, "k")
     with pytest.raises(IdempotencyConflict):
-        await posting.deposit(owner, wallet.id, ETH_MAX[:-1] + "9", "k")
+        await payments.deposit(owner, wallet.id, ETH_MAX[:-1] + "9", "k")
     assert (await Wallet.get(id=wallet.id)).balance == Decimal(ETH_MAX)
 
 
 async def test_balance_cannot_outgrow_the_column(customer, snapshot):
     owner = await customer()
     wallet = await accounts.create_wallet(owner, "USD")
-    await posting.deposit(owner, wallet.id, "99999999999999999999.99", "a")
+    await payments.deposit(owner, wallet.id, "99999999999999999999.99", "a")
     before = await snapshot(wallet.id)
     with pytest.raises(ValidationError) as info:
-        await posting.deposit(owner, wallet.id, "0.01", "b")
+        await payments.deposit(owner, wallet.id, "0.01", "b")
     assert info.value.code == "BAD_AMOUNT"
     assert await snapshot(wallet.id) == before
 
@@ -173,9 +173,9 @@ async def test_bad_amount_is_refused_and_nothing_is_stored(customer, funded, sna
     target = await accounts.create_wallet(other, "USD")
     before = await snapshot(wallet.id)
     calls = [
-        posting.deposit(owner, wallet.id, amount, "d"),
-        posting.withdraw(owner, wallet.id, amount, "w"),
-        posting.transfer(owner, wallet.id, amount, "t", to_wallet_id=target.id),
+        payments.deposit(owner, wallet.id, amount, "d"),
+        payments.withdraw(owner, wallet.id, amount, "w"),
+        payments.transfer(owner, wallet.id, amount, "t", to_wallet_id=target.id),
     ]
     for call in calls:
         with pytest.raises(ValidationError) as info:
@@ -191,10 +191,10 @@ async def test_bad_amount_is_refused_even_with_a_used_key(customer, funded, snap
     # "10" was posted under key k; a malformed request reusing k is still malformed, not a replay.
     owner = await customer()
     wallet = await funded(owner, "USD")
-    await posting.deposit(owner, wallet.id, "10", "k")
+    await payments.deposit(owner, wallet.id, "10", "k")
     before = await snapshot(wallet.id)
     with pytest.raises(ValidationError) as info:
-        await posting.deposit(owner, wallet.id, amount, "k")
+        await payments.deposit(owner, wallet.id, amount, "k")
     assert info.value.code == "BAD_AMOUNT"
     assert await snapshot(wallet.id) == before
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from walletql import settings as settings_module
-from walletql.ledger import accounts, posting
+from walletql.ledger import accounts, payments
 from walletql.ledger.errors import (
     ConfigurationError,
     CurrencyMismatch,
@@ -116,7 +116,7 @@ async def test_only_operators_apply_operations(customer, merchant, funded, snaps
     before = await snapshot(wallet.id)
     for actor in (owner, await merchant()):
         with pytest.raises(Forbidden):
-            await posting.apply_operation(actor, wallet.id, "DAILY_REWARD", "op")
+            await payments.apply_operation(actor, wallet.id, "DAILY_REWARD", "op")
     assert await snapshot(wallet.id) == before
 
 
@@ -124,7 +124,7 @@ async def test_operator_applies_the_default_operations(customer, operator, funde
     admin, owner = await operator(), await customer()
     wallet = await funded(owner, "CREDIT")
     with pytest.raises(InsufficientFunds) as info:
-        await posting.apply_operation(admin, wallet.id, "CREDIT_SPEND", "spend0")
+        await payments.apply_operation(admin, wallet.id, "CREDIT_SPEND", "spend0")
     refused = await LedgerTransaction.get(id=info.value.transaction.id)
     assert (refused.status, refused.failure_reason) == ("REJECTED", "INSUFFICIENT_FUNDS")
     assert (refused.operation, refused.source_wallet_id) == ("CREDIT_SPEND", wallet.id)
@@ -140,16 +140,16 @@ async def test_operator_applies_the_default_operations(customer, operator, funde
         ("SIGNUP_CREDIT", 9, 7),
     ]
     for i, (code, balance, version) in enumerate(steps):
-        outcome = await posting.apply_operation(admin, str(wallet.id), code, f"op{i}")
+        outcome = await payments.apply_operation(admin, str(wallet.id), code, f"op{i}")
         assert outcome.wallet_id == wallet.id
         await wallet.refresh_from_db()
         assert (wallet.balance, wallet.version) == (balance, version), code
     zero = await Entry.get(wallet_id=wallet.id, version=3)
     assert zero.amount == 0 and zero.balance_after == 2
-    again = await posting.apply_operation(admin, wallet.id, "CREDIT_ADD", "op3")
+    again = await payments.apply_operation(admin, wallet.id, "CREDIT_ADD", "op3")
     assert again.replayed and (await Wallet.get(id=wallet.id)).balance == 9
     with pytest.raises(IdempotencyConflict):
-        await posting.apply_operation(admin, wallet.id, "DAILY_REWARD", "op3")
+        await payments.apply_operation(admin, wallet.id, "DAILY_REWARD", "op3")
     assert await verify() == []
 
 
@@ -158,18 +158,18 @@ async def test_operation_refusals(customer, operator, funded, sql, snapshot):
     dollars = await funded(owner, "USD", "5")
     credits = await funded(owner, "CREDIT")
     with pytest.raises(CurrencyMismatch):
-        await posting.apply_operation(admin, dollars.id, "DAILY_REWARD", "a")
+        await payments.apply_operation(admin, dollars.id, "DAILY_REWARD", "a")
     for code in ("NO_SUCH_OP", "", None, 7):
         with pytest.raises(ValidationError) as info:
-            await posting.apply_operation(admin, credits.id, code, f"b{code!r}")
+            await payments.apply_operation(admin, credits.id, code, f"b{code!r}")
         assert info.value.code == "UNKNOWN_OPERATION"
     for missing in (credits.id + 10_000, "x", None):
         with pytest.raises(NotFound):
-            await posting.apply_operation(admin, missing, "DAILY_REWARD", f"c{missing!r}")
+            await payments.apply_operation(admin, missing, "DAILY_REWARD", f"c{missing!r}")
     await sql(f"UPDATE wallets SET status = 'FROZEN' WHERE id = {credits.id}")
     before = await snapshot(credits.id)
     with pytest.raises(WalletInactive):
-        await posting.apply_operation(admin, credits.id, "DAILY_REWARD", "d")
+        await payments.apply_operation(admin, credits.id, "DAILY_REWARD", "d")
     assert await snapshot(credits.id) == before
     assert (await Wallet.get(id=dollars.id)).balance == 5
 
@@ -179,9 +179,9 @@ async def test_configured_operation_moves_38_digits_exactly(customer, operator, 
     big = "12345678901234567890.123456789012345678"
     operations = {**DEFAULT_OPERATIONS, "PAYOUT": OperationConfig(Decimal("-" + big), "ETH")}
     wallet = await accounts.create_wallet(owner, "ETH")
-    await posting.deposit(owner, wallet.id, big, "in")
+    await payments.deposit(owner, wallet.id, big, "in")
     with settings_override(operations=operations):
-        await posting.apply_operation(admin, wallet.id, "PAYOUT", "out")
+        await payments.apply_operation(admin, wallet.id, "PAYOUT", "out")
     assert (await Wallet.get(id=wallet.id)).balance == 0
     assert await verify() == []
 
@@ -189,8 +189,8 @@ async def test_configured_operation_moves_38_digits_exactly(customer, operator, 
 async def test_concurrent_spends_never_overdraw(customer, operator, funded):
     admin, owner = await operator(), await customer()
     wallet = await funded(owner, "CREDIT")
-    await posting.apply_operation(admin, wallet.id, "CREDIT_ADD", "add")
-    calls = [posting.apply_operation(admin, wallet.id, "CREDIT_SPEND", f"s{i}") for i in range(30)]
+    await payments.apply_operation(admin, wallet.id, "CREDIT_ADD", "add")
+    calls = [payments.apply_operation(admin, wallet.id, "CREDIT_SPEND", f"s{i}") for i in range(30)]
     results = await asyncio.gather(*calls, return_exceptions=True)
     assert Counter(type(r).__name__ for r in results) == {"Outcome": 10, "InsufficientFunds": 20}
     await wallet.refresh_from_db()

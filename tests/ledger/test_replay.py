@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from walletql.ledger import accounts, posting
+from walletql.ledger import accounts, payments
 from walletql.ledger.errors import WalletInactive
 from walletql.ledger.verify import verify
 
@@ -12,13 +12,13 @@ from walletql.ledger.verify import verify
 async def test_retry_after_the_wallet_was_frozen_replays(customer, sql):
     owner = await customer()
     wallet = await accounts.create_wallet(owner, "USD")
-    first = await posting.deposit(owner, wallet.id, "5", "freeze-1")
+    first = await payments.deposit(owner, wallet.id, "5", "freeze-1")
     await sql(f"UPDATE wallets SET status = 'FROZEN' WHERE id = {wallet.id}")
     try:
-        again = await posting.deposit(owner, wallet.id, "5", "freeze-1")
+        again = await payments.deposit(owner, wallet.id, "5", "freeze-1")
         assert again.replayed and again.transaction.id == first.transaction.id
         with pytest.raises(WalletInactive):  # a new request is still refused
-            await posting.deposit(owner, wallet.id, "5", "freeze-2")
+            await payments.deposit(owner, wallet.id, "5", "freeze-2")
     finally:
         await sql(f"UPDATE wallets SET status = 'ACTIVE' WHERE id = {wallet.id}")
     assert await verify() == []
@@ -28,11 +28,11 @@ async def test_retry_after_the_recipient_lost_its_wallet_replays(customer, sql):
     payer, payee = await customer(), await customer()
     source = await accounts.create_wallet(payer, "EUR")
     target = await accounts.create_wallet(payee, "EUR")
-    await posting.deposit(payer, source.id, "10", "fund")
-    first = await posting.transfer(payer, source.id, "3", "pay-1", to_user_id=str(payee.user_id))
+    await payments.deposit(payer, source.id, "10", "fund")
+    first = await payments.transfer(payer, source.id, "3", "pay-1", to_user_id=str(payee.user_id))
     await sql(f"UPDATE wallets SET status = 'FROZEN' WHERE id = {target.id}")
     try:
-        again = await posting.transfer(
+        again = await payments.transfer(
             payer, source.id, "3", "pay-1", to_user_id=str(payee.user_id)
         )
         assert again.replayed and again.transaction.id == first.transaction.id

@@ -7,7 +7,7 @@ import functools
 import strawberry
 
 from walletql import auth
-from walletql.ledger import accounts, posting
+from walletql.ledger import accounts, payments, posting
 from walletql.ledger.errors import LedgerError
 from walletql.schema.context import Context
 from walletql.schema.errors import as_result
@@ -102,7 +102,7 @@ class Mutation:
     async def deposit(self, info: strawberry.Info[Context], input: DepositInput) -> PaymentResult:
         principal = info.context.require_principal()
         return _payment(
-            await posting.deposit(
+            await payments.deposit(
                 principal, input.wallet_id, input.amount, input.idempotency_key, input.description
             )
         )
@@ -112,7 +112,7 @@ class Mutation:
     async def withdraw(self, info: strawberry.Info[Context], input: WithdrawInput) -> PaymentResult:
         principal = info.context.require_principal()
         return _payment(
-            await posting.withdraw(
+            await payments.withdraw(
                 principal, input.wallet_id, input.amount, input.idempotency_key, input.description
             )
         )
@@ -122,7 +122,7 @@ class Mutation:
     async def transfer(self, info: strawberry.Info[Context], input: TransferInput) -> PaymentResult:
         principal = info.context.require_principal()
         return _payment(
-            await posting.transfer(
+            await payments.transfer(
                 principal,
                 input.from_wallet_id,
                 input.amount,
@@ -141,7 +141,7 @@ class Mutation:
     async def charge(self, info: strawberry.Info[Context], input: ChargeInput) -> PaymentResult:
         principal = info.context.require_principal()
         return _payment(
-            await posting.charge(
+            await payments.charge(
                 principal,
                 input.wallet_token,
                 input.amount,
@@ -161,7 +161,7 @@ class Mutation:
     ) -> PaymentResult:
         principal = info.context.require_principal()
         return _payment(
-            await posting.apply_operation(
+            await payments.apply_operation(
                 principal, input.wallet_id, input.operation, input.idempotency_key
             )
         )
