@@ -61,6 +61,7 @@ async def _sign_in(context: Context, header: str | None) -> None:
         user, digest = found
         context.principal = auth.principal_of(user)
         context.token_digest = digest
+        context.user = user
 
 
 async def healthz(request: Request) -> Response:

@@ -14,13 +14,13 @@ QUERY = """{ me { wallets { history(first: 20) { edges { node {
 METHODS = ("fetch", "fetchrow", "fetchval", "execute", "executemany")
 WALLETS = 10
 
-# From the code, per request: auth 1 (token and user in one query), me 1, wallets 1, then per
-# wallet page 2 (the keyset page, which also reads the counterparties' names and primes the
-# per-request DataLoader with them; then the page's transactions). The counterparty loader then
-# finds every name cached and queries nothing. Observed: exactly 23, with 3 or with 9 postings
-# per wallet. (Before the names came with the page, the loader ran one query per page that came
-# back in a different event-loop turn: between 24 and 33 here, depending on timing.)
-EXPECTED = 1 + 1 + 1 + WALLETS * 2
+# From the code, per request: auth 1 (token and user in one query; `me` reuses that row),
+# wallets 1, then per wallet page 2 (the keyset page; then the page's transactions with their
+# entries and counterparties' names, which prime the per-request DataLoader). The counterparty
+# loader then finds every name cached and queries nothing. Observed: exactly 22, with 3 or with
+# 9 postings per wallet. (Before the names came with the page, the loader ran one query per page
+# that came back in a different event-loop turn: between 24 and 33 here, depending on timing.)
+EXPECTED = 1 + 1 + WALLETS * 2
 
 
 async def count_statements(gql, monkeypatch, token) -> tuple[int, dict]:

@@ -22,7 +22,7 @@ class Query:
         principal = info.context.principal
         if principal is None:
             return None
-        row = await UserRow.get_or_none(id=principal.user_id)
+        row = info.context.user or await UserRow.get_or_none(id=principal.user_id)
         return User(row=row) if row else None
 
     @strawberry.field(description="One of the caller's wallets; anyone else's is NOT_FOUND.")

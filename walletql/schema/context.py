@@ -23,6 +23,7 @@ async def _counterparty_names(wallet_ids: list[int]) -> list[str | None]:
 class Context:
     principal: Principal | None = None
     token_digest: str | None = None  # the sha256 of the bearer token, so logout can revoke it
+    user: Any = None  # the caller's users row, loaded with the token: `me` needs no second read
     request_id: str = ""
     request: Any = None  # the Starlette request or websocket; Strawberry's integrations read it
     response: Any = None
