@@ -6,12 +6,14 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from walletql import auth
 from walletql.auth import Principal
+from walletql.ledger import money
 from walletql.ledger.errors import (
     AlreadyExists,
     Forbidden,
@@ -226,3 +228,17 @@ async def user_wallets(user_id: int, currency: str | None = None) -> list[Wallet
     if currency is not None:
         query = query.filter(currency=get_currency(currency).code)
     return await query.order_by("id")
+
+
+def payment_token(actor: Principal | None, wallet: Wallet) -> str | None:
+    """A wallet's payment token is its owner's secret: anyone else sees None."""
+    owns = actor is not None and actor.user_id == wallet.owner_id
+    return wallet.payment_token if owns else None
+
+
+async def balances(user_id: int, currency: str | None = None) -> dict[str, Decimal]:
+    """Total balance per currency over a user's wallets, currencies in code order."""
+    totals: dict[str, Decimal] = {}
+    for wallet in await user_wallets(user_id, currency):
+        totals[wallet.currency] = money.add(totals.get(wallet.currency, Decimal(0)), wallet.balance)
+    return dict(sorted(totals.items()))

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from decimal import Decimal
-
 import strawberry
 
 from walletql import models
@@ -57,13 +54,10 @@ class User:
         "wallet are omitted."
     )
     async def balances(self, currency: str | None = None) -> list[CurrencyBalance]:
-        totals: dict[str, Decimal] = defaultdict(Decimal)
-        for wallet in await accounts.user_wallets(self.row.id, currency):
-            totals[wallet.currency] = money.add(totals[wallet.currency], wallet.balance)
         return [
             CurrencyBalance(
                 currency=Currency.of(code),
                 balance=money.format_amount(total, money.get_currency(code)),
             )
-            for code, total in sorted(totals.items())
+            for code, total in (await accounts.balances(self.row.id, currency)).items()
         ]

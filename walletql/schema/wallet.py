@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 
 from walletql import models
-from walletql.ledger import reads
+from walletql.ledger import accounts, reads
 from walletql.schema.common import (
     Currency,
     Direction,
@@ -104,9 +104,7 @@ class Wallet:
         "to a merchant so the merchant can charge this wallet."
     )
     def token(self, info: strawberry.Info[Context]) -> str | None:
-        principal = info.context.principal
-        owns = principal is not None and principal.user_id == self.row.owner_id
-        return self.row.payment_token if owns else None
+        return accounts.payment_token(info.context.principal, self.row)
 
     @strawberry.field(description="Optional name, unique per owner (case-insensitive) when set.")
     def label(self) -> str | None:
