@@ -161,3 +161,18 @@ async def test_health_endpoints(gql):
     assert (response.status_code, response.json()["status"]) == (200, "ok")
     response = await gql.http.get("/readyz")
     assert (response.status_code, response.json()["status"]) == (200, "ready")
+
+
+async def test_introspection_can_be_turned_off(database_url):
+    closed = create_app(
+        Settings(database_url=database_url, introspection=False), manage_database=False
+    )
+    transport = httpx.ASGITransport(app=closed)
+    async with httpx.AsyncClient(transport=transport, base_url="http://walletql.test") as http:
+        refused = await http.post("/graphql", json={"query": "{ __schema { types { name } } }"})
+        served = await http.post("/graphql", json={"query": "{ currencies { code } }"})
+    body = refused.json()
+    assert body.get("data") is None and body["errors"], body
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "introspection" in body["errors"][0]["message"].lower()
+    assert served.json()["data"]["currencies"][0] == {"code": "BTC"}
