@@ -36,12 +36,6 @@ class WalletGraphQL(GraphQL):
         context = Context(request=request, response=response, request_id=uuid.uuid4().hex[:16])
         if isinstance(request, Request):
             await _sign_in(context, request.headers.get("authorization"))
-        else:
-            # Strawberry stores the connection_init payload only on a context that already has
-            # a `connection_params` attribute (it checks hasattr), and Context declares none:
-            # without this, the token sent the documented way (in that payload) was ignored
-            # and every such websocket was closed with 4403.
-            context.connection_params = None
         return context
 
     async def on_ws_connect(self, context: Context):

@@ -27,6 +27,9 @@ class Context:
     request_id: str = ""
     request: Any = None  # the Starlette request or websocket; Strawberry's integrations read it
     response: Any = None
+    # Strawberry stores a websocket's connection_init payload here, and only on a context that
+    # already has the attribute: the bearer token usually travels in that payload.
+    connection_params: dict | None = None
     counterparty_names: DataLoader[int, str | None] = field(
         default_factory=lambda: DataLoader(load_fn=_counterparty_names)
     )
