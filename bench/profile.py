@@ -109,7 +109,9 @@ async def main_async(args) -> None:
     seeded = SimpleNamespace(**json.loads((RESULTS / f"seeded-{args.database}.json").read_text()))
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     dsn = args.admin_url.rsplit("/", 1)[0] + "/" + args.database
-    server_args = SimpleNamespace(port=args.port, workers=1, pool=args.pool)
+    server_args = SimpleNamespace(
+        port=args.port, workers=1, pool=args.pool, topology="workers", app="walletql.app:app"
+    )
     server = Server(server_args, _env(dsn, server_args), Path(tempfile.mktemp(suffix=".log")))
     await server.start()
     raw = Path(tempfile.mktemp(suffix=".txt"))

@@ -45,10 +45,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     p.add_argument(
         "--topology",
-        choices=["workers", "ports"],
-        default="workers",
-        help="workers: one uvicorn --workers N (the kernel hands out connections); ports: N "
-        "single-worker uvicorn processes on consecutive ports, the bench spreading its "
+        choices=["serve", "workers", "ports"],
+        default="serve",
+        help="serve: `walletql serve --workers N` (one SO_REUSEPORT socket per worker); "
+        "workers: `uvicorn --workers N` (one shared socket, the kernel hands out connections); "
+        "ports: N single-worker uvicorn processes on consecutive ports, the bench spreading its "
         "connections evenly over them, as a load balancer would",
     )
     p.add_argument("--pool", type=int, default=10, help="WALLETQL_DB_POOL_SIZE per worker")
@@ -181,29 +182,33 @@ class Server:
 
     async def start(self) -> None:
         self.log = self.log_path.open("w")
-        ports_mode = getattr(self.args, "topology", "workers") == "ports"
+        ports_mode = self.args.topology == "ports"
         count = self.args.workers if ports_mode else 1
         self.ports = [self.args.port + i for i in range(count)]
         self.procs: list[subprocess.Popen] = []
         commands = []
         for port in self.ports:
-            cmd = [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                getattr(self.args, "app", "walletql.app:app"),
-                "--host",
-                HOST,
-                "--port",
-                str(port),
-                "--workers",
-                "1" if ports_mode else str(self.args.workers),
-                "--no-access-log",
-                "--timeout-keep-alive",
-                "30",
-                "--log-level",
-                "warning",
-            ]
+            if self.args.topology == "serve":
+                cmd = [sys.executable, "-m", "walletql.cli", "serve", "--host", HOST]
+                cmd += ["--port", str(port), "--workers", str(self.args.workers)]
+            else:
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    self.args.app,
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(port),
+                    "--workers",
+                    "1" if ports_mode else str(self.args.workers),
+                    "--no-access-log",
+                    "--timeout-keep-alive",
+                    "30",
+                    "--log-level",
+                    "warning",
+                ]
             commands.append(" ".join(cmd[1:]))
             self.procs.append(
                 subprocess.Popen(  # noqa: ASYNC220 (Popen returns at once)

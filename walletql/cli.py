@@ -98,7 +98,7 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
+    from walletql.serve import PortUnavailable, serve
 
     host = args.host or settings.host
     port = args.port or settings.port
@@ -114,18 +114,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     os.environ["WALLETQL_DATABASE_URL"] = url
     print(f"walletql serving GraphQL on http://{host}:{port}/graphql", file=sys.stderr)
     try:
-        uvicorn.run(
-            "walletql.app:app",
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=settings.log_level.lower(),
-            proxy_headers=True,
-            lifespan="on",
-        )
+        return serve(host, port, workers, settings.log_level)
+    except PortUnavailable as exc:
+        return _fail(str(exc))
     finally:
         db.stop_embedded()
-    return 0
 
 
 def parser() -> argparse.ArgumentParser:

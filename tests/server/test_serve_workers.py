@@ -1,0 +1,146 @@
+"""`walletql serve --workers N`: one SO_REUSEPORT socket per worker, supervised.
+
+Which worker holds a connection is read from the operating system (psutil), not from the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from tests.server.conftest import REPO, free_port
+
+CONNECTIONS = 32  # all 32 hashed to one of two sockets: probability 2**-31
+
+
+def _workers(server) -> list[psutil.Process]:
+    children = psutil.Process(server.process.pid).children()
+    return [child for child in children if "resource_tracker" not in " ".join(child.cmdline())]
+
+
+def _connections_by_worker(server) -> dict[int, int]:
+    counts = {}
+    for worker in _workers(server):
+        counts[worker.pid] = sum(
+            1
+            for c in worker.net_connections(kind="tcp")
+            if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == server.port
+        )
+    return counts
+
+
+def _listening_sockets(pid: int, port: int) -> set[int]:
+    """Inodes of the listening sockets on `port` that process `pid` holds (Linux /proc)."""
+    listening = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            for row in list(rows)[1:]:
+                fields = row.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    listening.add(int(fields[9]))
+    held = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if target.startswith("socket:["):
+                held.add(int(target[8:-1]))
+    return held & listening
+
+
+async def _open_and_ask(port: int, count: int) -> list[tuple]:
+    """`count` keep-alive connections, each answered once, left open."""
+    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    # All at once, as a proxy opens its upstream pool: with one shared socket, the first worker
+    # to wake accepts the whole burst.
+    streams = await asyncio.gather(
+        *(asyncio.open_connection("127.0.0.1", port) for _ in range(count))
+    )
+    for _reader, writer in streams:
+        writer.write(request)
+    for reader, _writer in streams:
+        status = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+        assert status.startswith(b"HTTP/1.1 200"), status
+    return streams
+
+
+def _close(streams) -> None:
+    for _reader, writer in streams:
+        writer.close()
+
+
+async def _wait_for(predicate, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.1)
+
+
+async def test_keep_alive_connections_are_spread_over_the_workers(start_server):
+    server = await start_server(cli=True, workers=2)
+    workers = _workers(server)
+    assert len(workers) == 2
+    first, second = (_listening_sockets(w.pid, server.port) for w in workers)
+    assert len(first) == len(second) == 1 and first != second  # one socket each, not shared
+    streams = await _open_and_ask(server.port, CONNECTIONS)
+    try:
+        counts = _connections_by_worker(server)
+        assert sum(counts.values()) == CONNECTIONS
+        assert all(count > 0 for count in counts.values()), counts
+    finally:
+        _close(streams)
+
+
+async def test_a_worker_that_dies_is_replaced_and_the_port_keeps_answering(start_server):
+    server = await start_server(cli=True, workers=2)
+    killed = _workers(server)[0]
+    killed.send_signal(signal.SIGKILL)
+    await _wait_for(
+        lambda: killed.pid not in {w.pid for w in _workers(server)} and len(_workers(server)) == 2
+    )
+    # The replacement listens on the dead worker's socket: connections hashed to it wait in
+    # its queue until the replacement accepts them, and every one is answered.
+    streams = await _open_and_ask(server.port, CONNECTIONS)
+    try:
+        assert all(count > 0 for count in _connections_by_worker(server).values())
+    finally:
+        _close(streams)
+
+
+async def test_sigterm_stops_the_supervisor_and_every_worker(start_server):
+    server = await start_server(cli=True, workers=2)
+    workers = _workers(server)
+    server.process.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(server.process.wait, 30) == 0
+    for worker in workers:
+        assert not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_port_in_use_fails_in_one_line(database_url, workers):
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WALLETQL_")}
+        env.update(WALLETQL_DATABASE_URL=database_url, WALLETQL_LOG_LEVEL="WARNING")
+        done = subprocess.run(
+            [sys.executable, "-m", "walletql.cli", "serve", "--port", str(port)]
+            + ["--workers", str(workers)],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    assert "address already in use" in done.stderr.lower()

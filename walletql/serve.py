@@ -1,0 +1,126 @@
+"""Run the API under uvicorn, with one listening socket per worker.
+
+`uvicorn --workers N` shares one socket between the workers and the kernel wakes whichever is
+idle: a burst of keep-alive connections (a proxy's upstream pool, a backend service) can all land
+on one worker while the others sit idle, and the server then uses one core of N
+(bench/FINDINGS.md, finding 7). Here every worker gets its own socket bound with SO_REUSEPORT
+and the kernel spreads new connections over them by hash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import signal
+import socket
+import sys
+import threading
+from multiprocessing.connection import wait
+
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+
+APP = "walletql.app:app"
+
+log = logging.getLogger("walletql.serve")
+
+
+class PortUnavailable(Exception):
+    pass
+
+
+def serve(host: str, port: int, workers: int, log_level: str) -> int:
+    options = {
+        "host": host,
+        "port": port,
+        "log_level": log_level.lower(),
+        "proxy_headers": True,
+        "lifespan": "on",
+    }
+    if workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
+        uvicorn.run(APP, workers=workers, **options)
+        return 0
+    _check_free(host, port)
+    sockets = [_listening_socket(host, port) for _ in range(workers)]
+    return _supervise(options, sockets)
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _check_free(host: str, port: int) -> None:
+    # Sockets that all set SO_REUSEPORT share a port silently: without this check a second
+    # `walletql serve` on the same port would take half of the first one's traffic.
+    probe = socket.socket(_family(host))
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        probe.bind((host, port))
+    except OSError as exc:
+        raise PortUnavailable(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    finally:
+        probe.close()
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    sock = socket.socket(_family(host))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise PortUnavailable(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _worker(options: dict, sock: socket.socket) -> None:
+    server = uvicorn.Server(uvicorn.Config(APP, **options))
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches the whole process group
+        server.run(sockets=[sock])
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
+
+
+def _start(options: dict, sock: socket.socket) -> multiprocessing.Process:
+    process = multiprocessing.get_context("spawn").Process(target=_worker, args=(options, sock))
+    process.start()
+    return process
+
+
+def _supervise(options: dict, sockets: list[socket.socket]) -> int:
+    """Keeps one worker per socket until SIGINT or SIGTERM. A worker that dies is replaced on
+    the same socket (connections waiting in its queue are served by the replacement); a worker
+    that cannot start (bad settings, database down) stops everything."""
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    workers = [_start(options, sock) for sock in sockets]
+    failed = False
+    try:
+        while not stopping.is_set() and not failed:
+            wait([w.sentinel for w in workers], timeout=0.5)
+            for index, worker in enumerate(workers):
+                if worker.exitcode is None or stopping.is_set():
+                    continue
+                if worker.exitcode == STARTUP_FAILURE:
+                    log.error("worker %s could not start; stopping", worker.pid)
+                    failed = True
+                    break
+                log.warning("worker %s exited (%s); starting another", worker.pid, worker.exitcode)
+                workers[index] = _start(options, sockets[index])
+    finally:
+        for worker in workers:
+            if worker.exitcode is None:
+                worker.terminate()
+        for worker in workers:
+            worker.join(30)
+            if worker.exitcode is None:
+                worker.kill()
+                worker.join()
+        for sock in sockets:
+            sock.close()
+    return 1 if failed else 0
