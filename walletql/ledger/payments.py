@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 
+from tortoise import connections
+
 from walletql.auth import Principal
 from walletql.ledger import accounts
 from walletql.ledger.errors import CurrencyMismatch, Forbidden, NotFound, ValidationError
@@ -25,6 +27,7 @@ from walletql.ledger.posting import (
     post_or_replay,
 )
 from walletql.models import Role, TransactionKind, Wallet
+from walletql.models.rows import fetch_all, fetch_one
 
 
 async def _outside(
@@ -57,6 +60,7 @@ async def _outside(
             source_id=None if incoming else wallet.id,
             destination_id=wallet.id if incoming else None,
             description=description,
+            acting_wallet=wallet,
         )
 
     # A malformed amount is refused above even under a used key: only a well-formed request replays.
@@ -78,26 +82,56 @@ async def withdraw(
 _NO_RECIPIENT = "Recipient wallet not found"
 
 
-async def _recipient_wallet(to_wallet_id: object, to_user_id: object, currency: str) -> Wallet:
+_ACTIVE_WALLET_IN = """
+SELECT * FROM wallets WHERE owner_id = $1 AND currency = $2 AND status = 'ACTIVE'
+ORDER BY id LIMIT 1
+"""
+
+
+async def _recipient_wallet(
+    to_wallet_id: object, to_user_id: object, currency: str, by_id: Wallet | None
+) -> Wallet:
+    """`by_id`: the wallet toWalletId names, loaded with the source wallet."""
     if (to_wallet_id is None) == (to_user_id is None):
         raise ValidationError(
             "BAD_INPUT", "Give exactly one of toWalletId and toUserId", "toWalletId"
         )
-    if to_wallet_id is not None:
-        wallet = await Wallet.get_or_none(id=accounts.parse_id(to_wallet_id, _NO_RECIPIENT))
-    else:
-        wallet = (
-            await Wallet.filter(
-                owner_id=accounts.parse_id(to_user_id, _NO_RECIPIENT),
-                currency=currency,
-                status="ACTIVE",
-            )
-            .order_by("id")
-            .first()
-        )
+    wallet = by_id
+    if to_user_id is not None:
+        owner = accounts.parse_id(to_user_id, _NO_RECIPIENT)
+        wallet = await fetch_one(Wallet, _ACTIVE_WALLET_IN, owner, currency)
     if wallet is None:
         raise NotFound(_NO_RECIPIENT)
     return wallet
+
+
+def _id_or_none(value: object) -> int | None:
+    """A wallet id looked up alongside another; a malformed one is reported (as not found)
+    when its own check comes."""
+    try:
+        return accounts.parse_id(value)
+    except NotFound:
+        return None
+
+
+async def _source_and_recipient(
+    actor: Principal, from_wallet_id: object, to_wallet_id: object
+) -> tuple[Wallet, Wallet | None]:
+    """The caller's wallet and, in the same statement, the wallet `to_wallet_id` names (None
+    when it does not exist or is malformed: the recipient check reports it, in its turn)."""
+    source_id = accounts.parse_id(from_wallet_id, "Wallet not found")
+    target_id = _id_or_none(to_wallet_id)
+    rows = await fetch_all(
+        Wallet,
+        "SELECT * FROM wallets WHERE (id = $1 AND owner_id = $2) OR id = $3",
+        source_id,
+        actor.user_id,
+        target_id,
+    )
+    source = next((w for w in rows if w.id == source_id and w.owner_id == actor.user_id), None)
+    if source is None:
+        raise NotFound("Wallet not found")
+    return source, next((w for w in rows if w.id == target_id), None)
 
 
 async def transfer(
@@ -120,12 +154,14 @@ async def transfer(
         amount=canonical_amount(amount),
         description=description,
     )
-    source = await accounts.owned_wallet(actor, from_wallet_id)
+    source, named = await _source_and_recipient(
+        actor, from_wallet_id, to_wallet_id if to_user_id is None else None
+    )
     currency = get_currency(source.currency)
     value = parse_amount(amount, currency)
 
     async def resolve() -> Posting:
-        target = await _recipient_wallet(to_wallet_id, to_user_id, source.currency)
+        target = await _recipient_wallet(to_wallet_id, to_user_id, source.currency, named)
         if target.id == source.id:
             raise ValidationError(
                 "SELF_TRANSFER", "Source and target are the same wallet", "toWalletId"
@@ -144,6 +180,7 @@ async def transfer(
             source_id=source.id,
             destination_id=target.id,
             description=description,
+            acting_wallet=source,
         )
 
     return await post_or_replay(actor, key, print_, resolve)
@@ -169,7 +206,7 @@ async def charge(
         amount=canonical_amount(amount),
         description=description,
     )
-    customer = await Wallet.get_or_none(payment_token=token) if 0 < len(token) <= 64 else None
+    customer, merchant = await _customer_and_merchant(actor, token, to_wallet_id)
     if customer is None:
         raise NotFound("No wallet has that payment token")
     if customer.owner_id == actor.user_id:
@@ -180,7 +217,7 @@ async def charge(
     value = parse_amount(amount, currency)
 
     async def resolve() -> Posting:
-        merchant = await _merchant_wallet(actor, to_wallet_id, currency)
+        receiving = _merchant_wallet(merchant, to_wallet_id, currency)
         return Posting(
             kind=TransactionKind.CHARGE,
             initiator=actor,
@@ -189,26 +226,59 @@ async def charge(
             amount=value,
             currency=currency,
             source_id=customer.id,
-            destination_id=merchant.id,
+            destination_id=receiving.id,
             description=description,
+            acting_wallet=receiving,
         )
 
     return await post_or_replay(actor, key, print_, resolve)
 
 
-async def _merchant_wallet(actor: Principal, to_wallet_id: object, currency: Currency) -> Wallet:
+# The customer's wallet (by its token) and, in the same statement, the merchant's wallet that
+# receives: the one toWalletId names, or else its first active wallet in the customer's currency.
+_CUSTOMER_AND_NAMED = """
+SELECT *, payment_token = $1 AS is_customer FROM wallets
+WHERE payment_token = $1 OR (id = $3 AND owner_id = $2)
+"""
+_CUSTOMER_AND_FIRST_ACTIVE = """
+WITH customer AS (SELECT * FROM wallets WHERE payment_token = $1)
+SELECT *, true AS is_customer FROM customer
+UNION ALL
+(SELECT w.*, false FROM wallets AS w JOIN customer AS c ON w.currency = c.currency
+ WHERE w.owner_id = $2 AND w.status = 'ACTIVE' ORDER BY w.id LIMIT 1)
+"""
+
+
+async def _customer_and_merchant(
+    actor: Principal, token: str, to_wallet_id: object
+) -> tuple[Wallet | None, Wallet | None]:
+    if not 0 < len(token) <= 64:
+        return None, None
+    if to_wallet_id is None:
+        rows = await _fetch_flagged(_CUSTOMER_AND_FIRST_ACTIVE, token, actor.user_id)
+    else:
+        rows = await _fetch_flagged(
+            _CUSTOMER_AND_NAMED, token, actor.user_id, _id_or_none(to_wallet_id)
+        )
+    customer = next((w for flag, w in rows if flag), None)
+    merchant = next((w for flag, w in rows if not flag), None)
+    return customer, merchant
+
+
+async def _fetch_flagged(sql: str, *params: object) -> list[tuple[bool, Wallet]]:
+    rows = await connections.get("default").execute_query_dict(sql, list(params))
+    return [(row.pop("is_customer"), Wallet._init_from_db(**row)) for row in rows]
+
+
+def _merchant_wallet(merchant: Wallet | None, to_wallet_id: object, currency: Currency) -> Wallet:
     if to_wallet_id is not None:
-        merchant = await accounts.owned_wallet(actor, to_wallet_id)
+        if merchant is None:
+            raise NotFound("Wallet not found")
         if merchant.currency != currency.code:
             raise CurrencyMismatch(
                 f"The customer wallet holds {currency.code}, yours {merchant.currency}"
             )
         return merchant
-    merchant = (
-        await Wallet.filter(owner_id=actor.user_id, currency=currency.code, status="ACTIVE")
-        .order_by("id")
-        .first()
-    )
     if merchant is None:
         raise NotFound(
             f"You have no active {currency.code} wallet to receive this charge: "
@@ -227,7 +297,11 @@ async def apply_operation(
     print_ = fingerprint(TransactionKind.OPERATION, wallet=str(wallet_id), op=operation.code)
 
     async def resolve() -> Posting:
-        wallet = await Wallet.get_or_none(id=accounts.parse_id(wallet_id, "Wallet not found"))
+        wallet = await fetch_one(
+            Wallet,
+            "SELECT * FROM wallets WHERE id = $1",
+            accounts.parse_id(wallet_id, "Wallet not found"),
+        )
         if wallet is None:
             raise NotFound("Wallet not found")
         if wallet.currency != operation.currency.code:
@@ -246,6 +320,7 @@ async def apply_operation(
             source_id=wallet.id if debit else None,
             destination_id=None if debit else wallet.id,
             operation=operation.code,
+            acting_wallet=wallet,
         )
 
     return await post_or_replay(actor, key, print_, resolve)

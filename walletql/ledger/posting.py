@@ -24,7 +24,7 @@ import hashlib
 import json
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from asyncpg.exceptions import DeadlockDetectedError, SerializationError
@@ -40,8 +40,7 @@ from walletql.ledger.errors import (
     WalletInactive,
 )
 from walletql.ledger.money import MONEY, Currency
-from walletql.models import LedgerTransaction, TransactionKind
-from walletql.models.rows import fetch_one
+from walletql.models import LedgerTransaction, TransactionKind, Wallet
 from walletql.settings import MAX_INTEGER_DIGITS
 
 BALANCE_CHANNEL = "walletql_balance"
@@ -65,12 +64,16 @@ class Posting:
     destination_id: int | None
     description: str | None = None
     operation: str | None = None
+    # The wallet the caller acts on, as loaded for the checks: the answer shows it with the
+    # balance and version the posting gave it, without reading it back.
+    acting_wallet: Wallet | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
 class Outcome:
     transaction: LedgerTransaction
     replayed: bool
+    wallet: Wallet | None = None  # the acting wallet right after this posting, when known
 
     @property
     def wallet_id(self) -> int:
@@ -158,13 +161,12 @@ async def post_or_replay(
 # Steps 2-4 run inside PostgreSQL (migrations/models/2_*_posting_function.py), in the one
 # implicit transaction of this statement, so the row locks never wait on the network.
 _POST = """
-SELECT outcome, transaction_id, detail, available
-FROM walletql_post($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+SELECT * FROM walletql_post($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 """
 _MAX_BALANCE = Decimal(10) ** MAX_INTEGER_DIGITS  # NUMERIC(38, 18) holds 20 integer digits
 
 
-async def _post_once(p: Posting) -> tuple[str, int | None, str | None, Decimal | None]:
+async def _post_once(p: Posting) -> dict:
     (row,) = await connections.get("default").execute_query_dict(
         _POST,
         [
@@ -182,7 +184,7 @@ async def _post_once(p: Posting) -> tuple[str, int | None, str | None, Decimal |
             _MAX_BALANCE,
         ],
     )
-    return row["outcome"], row["transaction_id"], row["detail"], row["available"]
+    return row
 
 
 _REFUSALS = {
@@ -193,28 +195,63 @@ _REFUSALS = {
 }
 
 
+def _stored_row(p: Posting, result: dict) -> LedgerTransaction:
+    """The row walletql_post just inserted: every column is either what was asked or what the
+    function returned."""
+    rejected = result["outcome"] == "REJECTED"
+    return LedgerTransaction._init_from_db(
+        id=result["transaction_id"],
+        kind=p.kind.value,
+        status="REJECTED" if rejected else "POSTED",
+        operation=p.operation,
+        amount=p.amount,
+        currency=p.currency.code,
+        source_wallet_id=p.source_id,
+        destination_wallet_id=p.destination_id,
+        description=p.description,
+        initiator_id=p.initiator.user_id,
+        idempotency_key=p.key,
+        fingerprint=p.fingerprint,
+        failure_reason="INSUFFICIENT_FUNDS" if rejected else None,
+        available=result["available"],
+        created_at=result["decided_at"],
+    )
+
+
+def _acting_wallet_after(p: Posting, result: dict) -> Wallet | None:
+    wallet = p.acting_wallet
+    if wallet is None:
+        return None
+    side = "source" if wallet.id == p.source_id else "destination"
+    wallet.balance = result[f"{side}_balance"]
+    wallet.version = result[f"{side}_version"]
+    return wallet
+
+
 async def post(p: Posting) -> Outcome:
     """Post or reject `p` exactly once; retries deadlocks and serialization failures."""
     attempt = 0
     while True:
         try:
-            outcome, transaction_id, detail, available = await _post_once(p)
+            result = await _post_once(p)
             break
         except (DeadlockDetectedError, SerializationError):
             attempt += 1
             if attempt >= MAX_RETRIES:
                 raise
             await asyncio.sleep(random.uniform(0.001, 0.01) * attempt)
+    outcome = result["outcome"]
     if outcome in _REFUSALS:
-        raise _REFUSALS[outcome](detail)
+        raise _REFUSALS[outcome](result["detail"])
     if outcome == "DUPLICATE":
         # A concurrent request with the same key committed first: answer with its outcome.
         return _replay(await _stored(p.initiator, p.key), p.fingerprint)
-    stored = await fetch_one(
-        LedgerTransaction, "SELECT * FROM transactions WHERE id = $1", transaction_id
-    )
+    stored = _stored_row(p, result)
     if outcome == "REJECTED":
         raise InsufficientFunds(
-            "Insufficient funds", available=available, requested=p.amount, transaction=stored
+            "Insufficient funds",
+            available=result["available"],
+            requested=p.amount,
+            transaction=stored,
         )
-    return Outcome(stored, replayed=False)
+    return Outcome(stored, replayed=False, wallet=_acting_wallet_after(p, result))

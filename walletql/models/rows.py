@@ -15,3 +15,8 @@ async def fetch_one(model: type[M], sql: str, *params: object) -> M | None:
     """The first row of `sql` (which selects the model's table's columns) as a `model`."""
     rows = await connections.get("default").execute_query_dict(sql, list(params))
     return model._init_from_db(**rows[0]) if rows else None
+
+
+async def fetch_all(model: type[M], sql: str, *params: object) -> list[M]:
+    rows = await connections.get("default").execute_query_dict(sql, list(params))
+    return [model._init_from_db(**row) for row in rows]

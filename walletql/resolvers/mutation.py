@@ -49,6 +49,7 @@ def _payment(outcome: posting.Outcome) -> PaymentPayload:
     return PaymentPayload(
         transaction=Transaction.of(outcome.transaction),
         wallet_id=outcome.wallet_id,
+        wallet_row=outcome.wallet,
         replayed=outcome.replayed,
     )
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 
 from walletql.models import Wallet as WalletRow
+from walletql.models.rows import fetch_one
 from walletql.schema.errors import (
     AlreadyExists,
     CurrencyMismatch,
@@ -42,14 +43,18 @@ class WalletPayload:
 class PaymentPayload:
     transaction: Transaction = strawberry.field(description="The POSTED transaction.")
     wallet_id: strawberry.Private[int]
+    wallet_row: strawberry.Private[WalletRow | None] = None  # as the posting left it, if known
 
     @strawberry.field(
         description="The wallet the caller acted on, after the posting: the deposited, withdrawn, "
         "source (transfer), merchant (charge) or target (operation) wallet."
     )
     async def wallet(self) -> Wallet:
-        # Loaded only when selected: many clients need just the transaction.
-        return Wallet(row=await WalletRow.get(id=self.wallet_id))
+        # Loaded only when selected and not already known: many clients need just the transaction.
+        row = self.wallet_row or await fetch_one(
+            WalletRow, "SELECT * FROM wallets WHERE id = $1", self.wallet_id
+        )
+        return Wallet(row=row)
 
     replayed: bool = strawberry.field(
         description="True when this answer replays an earlier request with the same idempotency key."
