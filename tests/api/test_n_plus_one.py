@@ -1,4 +1,5 @@
-"""A nested history query runs a bounded number of SQL statements, whatever the history size.
+"""Requests run a fixed number of SQL statements: a nested history query whatever the history
+size, a payment whatever it moves.
 
 Statements are counted where they reach PostgreSQL: asyncpg.Connection.fetch / fetchrow /
 fetchval / execute / executemany, during the one request. The pool's own RESET statement on
@@ -8,6 +9,9 @@ releasing a connection is not a query the resolvers make and is not counted.
 from __future__ import annotations
 
 from asyncpg.connection import Connection
+
+from tests.api.conftest import new_key
+from walletql.ledger.verify import verify
 
 QUERY = """{ me { wallets { history(first: 20) { edges { node {
     transaction { source { name } destination { name } } } } } } } }"""
@@ -23,7 +27,9 @@ WALLETS = 10
 EXPECTED = 1 + 1 + WALLETS * 2
 
 
-async def count_statements(gql, monkeypatch, token) -> tuple[int, dict]:
+async def count_statements(
+    gql, monkeypatch, token, query: str = QUERY, variables: dict | None = None
+) -> tuple[int, dict]:
     statements: list[str] = []
 
     def counting(name):
@@ -39,7 +45,7 @@ async def count_statements(gql, monkeypatch, token) -> tuple[int, dict]:
     with monkeypatch.context() as patch:
         for name in METHODS:
             patch.setattr(Connection, name, counting(name))
-        data = await gql.ok(QUERY, token=token)
+        data = await gql.ok(query, variables, token=token)
     return len(statements), data
 
 
@@ -103,3 +109,39 @@ async def test_counterparty_names_on_history_pages(gql):
         ({"name": "Ann"}, {"name": "Bakery Co"}),
         (None, {"name": "Ann"}),
     ]
+
+
+PAYMENT = """mutation($input: %sInput!) { %s(input: $input) {
+    __typename ... on PaymentPayload { transaction { id status amount createdAt }
+    wallet { id balance version } } ... on Error { code message } } }"""
+
+
+async def test_each_payment_runs_three_statements(gql, monkeypatch):
+    """auth 1, the wallets the checks need 1 (both ends of a transfer, the customer's and the
+    merchant's wallet of a charge), walletql_post 1: the answer, wallet included, is built from
+    what they returned, and shows exactly what a later read shows."""
+    ann, card = await gql.funded("50")
+    _, bobs = await gql.funded(None)
+    shop, till = await gql.funded(None, role="MERCHANT", company={"name": "Shop"})
+    payments = [
+        ("Deposit", "deposit", ann, {"walletId": card["id"], "amount": "5"}, card),
+        ("Withdraw", "withdraw", ann, {"walletId": card["id"], "amount": "2"}, card),
+        ("Transfer", "transfer", ann, {"fromWalletId": card["id"], "toWalletId": bobs["id"],
+                                       "amount": "3"}, card),
+        ("Charge", "charge", shop, {"walletToken": card["token"], "amount": "4",
+                                    "description": "Tea"}, till),
+        ("Charge", "charge", shop, {"walletToken": card["token"], "amount": "1",
+                                    "description": "Bun", "toWalletId": till["id"]}, till),
+    ]  # fmt: skip
+    for input_type, name, user, fields, acting in payments:
+        fields = {**fields, "idempotencyKey": new_key()}
+        count, data = await count_statements(
+            gql, monkeypatch, user["token"], PAYMENT % (input_type, name), {"input": fields}
+        )
+        result = data[name]
+        assert result["__typename"] == "PaymentPayload", result
+        assert count == 3, (name, count)
+        now = await gql.get_wallet(user["token"], acting["id"])
+        assert result["wallet"] == {k: now[k] for k in ("id", "balance", "version")}, name
+    assert (await gql.get_wallet(ann["token"], card["id"]))["balance"] == "45.00"
+    assert await verify() == []
