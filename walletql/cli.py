@@ -105,11 +105,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     workers = args.workers or settings.workers
     url = db.database_url(settings)
 
-    async def prepare() -> None:
-        await db.check_reachable(url)
-        await db.migrate(url)
-
-    asyncio.run(prepare())
+    # Every worker migrates as it starts (under a lock, and only if a migration is pending):
+    # this process only checks, so that it stays small.
+    asyncio.run(db.check_reachable(url))
     # Workers (and reloads) find the same database, embedded or not, through the environment.
     os.environ["WALLETQL_DATABASE_URL"] = url
     print(f"walletql serving GraphQL on http://{host}:{port}/graphql", file=sys.stderr)

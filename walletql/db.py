@@ -16,7 +16,8 @@ from walletql.settings import Settings
 
 log = logging.getLogger("walletql.db")
 
-MODELS = ["walletql.models", "aerich.models"]
+MODELS = ["walletql.models"]
+MIGRATION_MODELS = [*MODELS, "aerich.models"]  # aerich's own table, for migrating only
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # Any constant works; it only has to be the same in every walletql process.
 MIGRATION_LOCK_KEY = 0x57414C4C4554  # "WALLET"
@@ -107,12 +108,12 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     a transaction left open before this runs."""
 
 
-def tortoise_config(url: str, pool_size: int) -> dict:
+def tortoise_config(url: str, pool_size: int, models: list[str] = MODELS) -> dict:
     connection = expand_db_url(_with_pool(url, pool_size))
     connection["credentials"]["reset"] = _keep_session
     return {
         "connections": {"default": connection},
-        "apps": {"models": {"models": MODELS, "default_connection": "default"}},
+        "apps": {"models": {"models": models, "default_connection": "default"}},
         "use_tz": True,
         "timezone": "UTC",
     }
@@ -141,15 +142,37 @@ async def check_reachable(url: str) -> None:
         await conn.close()
 
 
+def migration_files() -> list[str]:
+    return sorted(path.name for path in (MIGRATIONS / "models").glob("[0-9]*_*.py"))
+
+
+async def pending_migrations(url: str) -> list[str]:
+    """Migration files not applied yet, read without aerich (which costs every process that
+    imports it ~10 MB, for nothing when the database is up to date)."""
+    conn = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
+    try:
+        rows = await conn.fetch("SELECT version FROM aerich WHERE app = 'models'")
+    except asyncpg.UndefinedTableError:
+        rows = []
+    finally:
+        await conn.close()
+    applied = {row["version"] for row in rows}
+    return [name for name in migration_files() if name not in applied]
+
+
 async def migrate(url: str) -> list[str]:
     """Apply pending migrations, holding an advisory lock so concurrent starts never race."""
+    if not await pending_migrations(url):
+        return []
     from aerich import Command
 
     lock = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
     try:
         await lock.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
         command = Command(
-            tortoise_config=tortoise_config(url, 2), app="models", location=str(MIGRATIONS)
+            tortoise_config=tortoise_config(url, 2, MIGRATION_MODELS),
+            app="models",
+            location=str(MIGRATIONS),
         )
         await command.init()
         applied = await command.upgrade(run_in_transaction=True)

@@ -10,13 +10,13 @@ and the kernel spreads new connections over them by hash.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
-import multiprocessing
 import signal
 import socket
+import subprocess
 import sys
 import threading
-from multiprocessing.connection import wait
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
@@ -73,22 +73,23 @@ def _listening_socket(host: str, port: int) -> socket.socket:
         sock.close()
         raise PortUnavailable(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     sock.listen(2048)
-    sock.set_inheritable(True)
     return sock
 
 
-def _worker(options: dict, sock: socket.socket) -> None:
+def _worker(fd: int, options: dict) -> None:
     server = uvicorn.Server(uvicorn.Config(APP, **options))
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches the whole process group
-        server.run(sockets=[sock])
+        server.run(sockets=[socket.socket(fileno=fd)])
     if not server.started:
         sys.exit(STARTUP_FAILURE)
 
 
-def _start(options: dict, sock: socket.socket) -> multiprocessing.Process:
-    process = multiprocessing.get_context("spawn").Process(target=_worker, args=(options, sock))
-    process.start()
-    return process
+def _start(options: dict, sock: socket.socket) -> subprocess.Popen:
+    # A plain child process, not multiprocessing: no resource tracker beside the workers, and
+    # nothing of the supervisor's memory in them.
+    fd = sock.fileno()
+    command = [sys.executable, "-m", "walletql.serve", str(fd), json.dumps(options)]
+    return subprocess.Popen(command, pass_fds=[fd])
 
 
 def _supervise(options: dict, sockets: list[socket.socket]) -> int:
@@ -101,26 +102,31 @@ def _supervise(options: dict, sockets: list[socket.socket]) -> int:
     workers = [_start(options, sock) for sock in sockets]
     failed = False
     try:
-        while not stopping.is_set() and not failed:
-            wait([w.sentinel for w in workers], timeout=0.5)
+        while not stopping.wait(0.5) and not failed:
             for index, worker in enumerate(workers):
-                if worker.exitcode is None or stopping.is_set():
+                code = worker.poll()
+                if code is None:
                     continue
-                if worker.exitcode == STARTUP_FAILURE:
+                if code == STARTUP_FAILURE:
                     log.error("worker %s could not start; stopping", worker.pid)
                     failed = True
                     break
-                log.warning("worker %s exited (%s); starting another", worker.pid, worker.exitcode)
+                log.warning("worker %s exited (%s); starting another", worker.pid, code)
                 workers[index] = _start(options, sockets[index])
     finally:
         for worker in workers:
-            if worker.exitcode is None:
+            if worker.poll() is None:
                 worker.terminate()
         for worker in workers:
-            worker.join(30)
-            if worker.exitcode is None:
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
                 worker.kill()
-                worker.join()
+                worker.wait()
         for sock in sockets:
             sock.close()
     return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    _worker(int(sys.argv[1]), json.loads(sys.argv[2]))

@@ -23,8 +23,13 @@ CONNECTIONS = 32  # all 32 hashed to one of two sockets: probability 2**-31
 
 
 def _workers(server) -> list[psutil.Process]:
-    children = psutil.Process(server.process.pid).children()
-    return [child for child in children if "resource_tracker" not in " ".join(child.cmdline())]
+    """The supervisor's live children (a killed worker is a zombie until it is reaped)."""
+    live = []
+    for child in psutil.Process(server.process.pid).children():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if child.status() != psutil.STATUS_ZOMBIE:
+                live.append(child)
+    return live
 
 
 def _connections_by_worker(server) -> dict[int, int]:
