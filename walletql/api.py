@@ -129,8 +129,7 @@ class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
         event = getattr(self.root_value, "event_key", None)
         if event is None or self.operation.operation != OperationType.SUBSCRIPTION:
             return super().execute_operation(serially)
-        variables = json.dumps(self.variable_values.coerced, sort_keys=True, default=str)
-        key = (event, id(self.operation), variables)
+        key = (event, id(self.operation), _variables_key(self.variable_values.coerced))
         cached = self._results.get(key)
         if cached is None or cached[0] is not self.operation:  # an id() reused after GC
             result = super().execute_operation(serially)
@@ -142,6 +141,13 @@ class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
                 self._results.popitem(last=False)
         result = cached[1]
         return _shared(result) if isinstance(result, asyncio.Future) else result
+
+
+def _variables_key(coerced: dict) -> object:
+    try:
+        return frozenset(coerced.items())  # IDs and numbers: hashable, and cheap
+    except TypeError:  # a list or an input object among them
+        return json.dumps(coerced, sort_keys=True, default=str)
 
 
 async def _shared(result: asyncio.Future):

@@ -6,8 +6,10 @@ Run it with `walletql serve`, or `uvicorn walletql.app:app --workers 2`.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import uuid
+from collections import OrderedDict
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -29,8 +31,41 @@ from walletql.settings import Settings, get_settings
 log = logging.getLogger("walletql.app")
 
 
+class SharedPayloads:
+    """JSON of `next` payloads, encoded once for every subscriber that shares them.
+
+    SharedEventExecution hands all subscribers of an event with the same document and variables
+    the same result object; only the operation id differs between their messages, so the
+    payload is encoded once and each message is put together around it."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._encoded: OrderedDict[int, tuple[object, str]] = OrderedDict()
+        self._size = size
+
+    def message(self, message: dict) -> str | None:
+        payload = message.get("payload")
+        if message.get("type") != "next" or not isinstance(payload, dict) or len(payload) != 1:
+            return None  # errors or extensions: encoded as usual
+        data = payload.get("data")
+        cached = self._encoded.get(id(data))
+        if cached is None or cached[0] is not data:  # an id() reused after GC
+            cached = (data, json.dumps(data, separators=(",", ":")))
+            self._encoded[id(data)] = cached
+            while len(self._encoded) > self._size:
+                self._encoded.popitem(last=False)
+        operation = json.dumps(message["id"])
+        return f'{{"id":{operation},"type":"next","payload":{{"data":{cached[1]}}}}}'
+
+
 class WalletGraphQL(GraphQL):
     """Strawberry's ASGI view with walletql's context: the caller comes from the bearer token."""
+
+    payloads = SharedPayloads()
+
+    def encode_json(self, data: object) -> str:
+        if isinstance(data, dict) and (shared := self.payloads.message(data)) is not None:
+            return shared
+        return super().encode_json(data)
 
     async def get_context(self, request, response) -> Context:
         context = Context(request=request, response=response, request_id=uuid.uuid4().hex[:16])

@@ -8,25 +8,41 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from walletql.events import FeedInterrupted, SubscriberTooSlow, get_feed
+from walletql.events import BalanceEvent, FeedInterrupted, SubscriberTooSlow, get_feed
 from walletql.ledger import accounts
 from walletql.ledger.errors import ResumeRequired, ValidationError
 from walletql.ledger.money import format_amount, get_currency
 from walletql.models import LedgerTransaction
+from walletql.models.rows import fetch_one
 from walletql.schema.context import Context
 from walletql.schema.payloads import BalanceUpdate
 from walletql.schema.transaction import Transaction
 
-# Every subscriber of a wallet needs the same transaction at the same moment: share one load.
-_recent: OrderedDict[int, asyncio.Future] = OrderedDict()
+# Every subscriber of a wallet gets the same update at the same moment: build it once, with
+# one load of its transaction, for all of them.
+_recent: OrderedDict[tuple[int, int], asyncio.Future] = OrderedDict()
 _RECENT_MAX = 2048
 
 
-async def _transaction(transaction_id: int) -> LedgerTransaction:
-    future = _recent.get(transaction_id)
+async def _build(event: BalanceEvent) -> BalanceUpdate:
+    row = await fetch_one(
+        LedgerTransaction, "SELECT * FROM transactions WHERE id = $1", event.transaction_id
+    )
+    return BalanceUpdate(
+        wallet_id=strawberry.ID(str(event.wallet_id)),
+        balance=format_amount(event.balance, get_currency(row.currency)),
+        version=event.version,
+        transaction=Transaction.of(row),
+        event_key=(event.wallet_id, event.version),
+    )
+
+
+async def _update(event: BalanceEvent) -> BalanceUpdate:
+    key = (event.wallet_id, event.version)
+    future = _recent.get(key)
     if future is None:
-        future = asyncio.ensure_future(LedgerTransaction.get(id=transaction_id))
-        _recent[transaction_id] = future
+        future = asyncio.ensure_future(_build(event))
+        _recent[key] = future
         while len(_recent) > _RECENT_MAX:
             _recent.popitem(last=False)
     try:
@@ -34,7 +50,7 @@ async def _transaction(transaction_id: int) -> LedgerTransaction:
             return future.result()
         return await asyncio.shield(future)
     except Exception:
-        _recent.pop(transaction_id, None)
+        _recent.pop(key, None)
         raise
 
 
@@ -68,14 +84,7 @@ class Subscription:
         try:
             async with subscription as events:
                 async for event in events:
-                    row = await _transaction(event.transaction_id)
-                    yield BalanceUpdate(
-                        wallet_id=strawberry.ID(str(event.wallet_id)),
-                        balance=format_amount(event.balance, get_currency(row.currency)),
-                        version=event.version,
-                        transaction=Transaction.of(row),
-                        event_key=(event.wallet_id, event.version),
-                    )
+                    yield await _update(event)
         except SubscriberTooSlow as exc:
             raise ResumeRequired("SUBSCRIBER_TOO_SLOW", str(exc)) from None
         except FeedInterrupted as exc:
