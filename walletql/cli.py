@@ -112,7 +112,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     os.environ["WALLETQL_DATABASE_URL"] = url
     print(f"walletql serving GraphQL on http://{host}:{port}/graphql", file=sys.stderr)
     try:
-        return serve(host, port, workers, settings.log_level)
+        return serve(host, port, workers, settings.log_level, settings.keep_alive_seconds)
     except PortUnavailable as exc:
         return _fail(str(exc))
     finally:

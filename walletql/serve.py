@@ -30,11 +30,12 @@ class PortUnavailable(Exception):
     pass
 
 
-def serve(host: str, port: int, workers: int, log_level: str) -> int:
+def serve(host: str, port: int, workers: int, log_level: str, keep_alive: int) -> int:
     options = {
         "host": host,
         "port": port,
         "log_level": log_level.lower(),
+        "timeout_keep_alive": keep_alive,
         "proxy_headers": True,
         "lifespan": "on",
     }

@@ -64,6 +64,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    keep_alive_seconds: int = 75
     db_pool_size: int = 10
     token_ttl_seconds: int = 86400
     minimum_balance: Decimal = Decimal("0")
@@ -193,6 +194,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     ints = {
         "PORT": ("port", 1, 65535),
         "WORKERS": ("workers", 1, 64),
+        "KEEP_ALIVE_SECONDS": ("keep_alive_seconds", 1, 3600),
         "DB_POOL_SIZE": ("db_pool_size", 1, 1000),
         "TOKEN_TTL_SECONDS": ("token_ttl_seconds", 60, None),
         "MAX_WALLETS_PER_CUSTOMER": ("max_wallets_per_customer", 0, None),

@@ -61,6 +61,18 @@ def _listening_sockets(pid: int, port: int) -> set[int]:
     return held & listening
 
 
+async def _answer(reader: asyncio.StreamReader, seconds: float) -> int:
+    """The status of the next response, read whole (headers and body)."""
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), seconds)
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.lower().split(b"\r\n")
+        if line.startswith(b"content-length:")
+    )
+    await reader.readexactly(length)
+    return int(head.split()[1])
+
+
 async def _open_and_ask(port: int, count: int) -> list[tuple]:
     """`count` keep-alive connections, each answered once, left open."""
     request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
@@ -72,8 +84,7 @@ async def _open_and_ask(port: int, count: int) -> list[tuple]:
     for _reader, writer in streams:
         writer.write(request)
     for reader, _writer in streams:
-        status = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
-        assert status.startswith(b"HTTP/1.1 200"), status
+        assert await _answer(reader, 30) == 200
     return streams
 
 
@@ -149,3 +160,21 @@ def test_a_port_in_use_fails_in_one_line(database_url, workers):
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     assert "address already in use" in done.stderr.lower()
+
+
+@pytest.mark.parametrize(("keep_alive", "open_after"), [(None, True), (1, False)])
+async def test_idle_connections_stay_open_for_the_keep_alive(start_server, keep_alive, open_after):
+    """Default 75 s: a connection idle for 6 s (uvicorn's own default is 5) still answers."""
+    settings = {} if keep_alive is None else {"keep_alive_seconds": keep_alive}
+    server = await start_server(cli=True, workers=2, **settings)
+    ((reader, writer),) = await _open_and_ask(server.port, 1)
+    try:
+        await asyncio.sleep(6)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        try:
+            answered = await _answer(reader, 10) == 200
+        except (ConnectionError, asyncio.IncompleteReadError):
+            answered = False
+        assert answered is open_after
+    finally:
+        writer.close()
