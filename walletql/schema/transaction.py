@@ -22,19 +22,27 @@ class Counterparty:
         return self.owner_name
 
 
-async def _counterparty(info: strawberry.Info[Context], wallet_id: int | None):
+def _counterparty(info: strawberry.Info[Context], wallet_id: int | None):
+    """The counterparty, or an awaitable of it when its name is not known yet."""
     if wallet_id is None:
         return None
+    name = info.context.known_names.get(wallet_id)
+    if name is not None:
+        return Counterparty(wallet_id=strawberry.ID(str(wallet_id)), owner_name=name)
+    return _load_counterparty(info, wallet_id)
+
+
+async def _load_counterparty(info: strawberry.Info[Context], wallet_id: int) -> Counterparty:
     name = await info.context.counterparty_names.load(wallet_id)
     return Counterparty(wallet_id=strawberry.ID(str(wallet_id)), owner_name=name or "")
 
 
-async def _source(root: Transaction, info: strawberry.Info[Context]) -> Counterparty | None:
-    return await _counterparty(info, root.source_wallet_id)
+def _source(root: Transaction, info: strawberry.Info[Context]) -> Counterparty | None:
+    return _counterparty(info, root.source_wallet_id)
 
 
-async def _destination(root: Transaction, info: strawberry.Info[Context]) -> Counterparty | None:
-    return await _counterparty(info, root.destination_wallet_id)
+def _destination(root: Transaction, info: strawberry.Info[Context]) -> Counterparty | None:
+    return _counterparty(info, root.destination_wallet_id)
 
 
 @strawberry.type(description="One movement of money, posted or declined. Immutable once written.")

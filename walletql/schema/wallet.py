@@ -153,7 +153,7 @@ class Wallet:
             self.row.id, 20 if first is None else first, after, ledger_filter
         )
         # The page brought its counterparties' names: no query per page to load them.
-        info.context.counterparty_names.prime_many(page.counterparty_names)
+        info.context.learn_names(page.counterparty_names)
         edges = [
             HistoryEdge(
                 cursor=item.cursor,
