@@ -12,10 +12,8 @@ from collections.abc import Iterator
 import strawberry
 from graphql import GraphQLError, OperationDefinitionNode, OperationType
 from strawberry.extensions import (
-    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
-    MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
@@ -102,19 +100,41 @@ class ClientErrors(SchemaExtension):
 
 
 class RequestParserCache(ParserCache):
-    """ParserCache, except that a document that does not parse is left to Strawberry's own
-    parse step. ParserCache raises the syntax error (or the token-limit error) from its hook,
-    outside Strawberry's error handling, after ClientErrors has finished: clients then got the
-    message without extensions.code. Strawberry's parse step reports it as a request error,
-    which ClientErrors codes BAD_USER_INPUT like any other."""
+    """ParserCache with the token limit, except that a document that does not parse is left to
+    Strawberry's own parse step. ParserCache raises the syntax error (or the token-limit error)
+    from its hook, outside Strawberry's error handling, after ClientErrors has finished: clients
+    then got the message without extensions.code. Strawberry's parse step reports it as a
+    request error, which ClientErrors codes BAD_USER_INPUT like any other.
+
+    The limit is set here rather than by MaxTokensLimiter: every extension costs every request
+    its hooks, and this one is per request anyway."""
+
+    def __init__(self, maxsize: int, max_tokens: int) -> None:
+        super().__init__(maxsize=maxsize)
+        self.max_tokens = max_tokens
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
+        context.parse_options["max_tokens"] = self.max_tokens  # for Strawberry's parse too
         with contextlib.suppress(GraphQLError):
             context.graphql_document = self.cached_parse_document(
                 context.query, **context.parse_options
             )
         yield
+
+
+class RequestValidation(ValidationCache):
+    """ValidationCache with walletql's depth and alias limits among the rules (one extension
+    instead of ValidationCache plus AddValidationRules)."""
+
+    def __init__(self, maxsize: int, rules: tuple) -> None:
+        super().__init__(maxsize=maxsize)
+        self.rules = rules
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        context.validation_rules = context.validation_rules + self.rules
+        yield from super().on_validate()
 
 
 class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
@@ -160,11 +180,11 @@ class WalletSchema(strawberry.Schema):
         unexpected ones, with their request id, and nothing else belongs in the log."""
 
 
-def _validation_rules(settings: Settings) -> list:
+def _validation_rules(settings: Settings) -> tuple:
     """Built once: rule classes made per request would defeat the validation cache."""
     depth = QueryDepthLimiter(max_depth=settings.max_query_depth)
     aliases = MaxAliasesLimiter(max_alias_count=settings.max_aliases)
-    return [*depth.validation_rules, *aliases.validation_rules]
+    return (*depth.validation_rules, *aliases.validation_rules)
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
@@ -172,10 +192,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     rules = _validation_rules(settings)
     extensions = [
         ClientErrors,
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: AddValidationRules(rules),
-        lambda: RequestParserCache(maxsize=1024),
-        lambda: ValidationCache(maxsize=1024),
+        lambda: RequestParserCache(maxsize=1024, max_tokens=settings.max_tokens),
+        lambda: RequestValidation(maxsize=1024, rules=rules),
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
