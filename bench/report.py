@@ -49,6 +49,16 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+def _server(cfg: dict) -> str:
+    workers = cfg["workers"]
+    topology = cfg.get("topology", "workers")
+    if topology == "serve":
+        return f"`walletql serve --workers {workers}` (one listening socket per worker)"
+    if topology == "ports":
+        return f"{workers} single-worker uvicorn processes on their own ports"
+    return f"`uvicorn walletql.app:app --workers {workers}`"
+
+
 def readme_section(result: dict) -> str:
     """The project README's Performance section for this run."""
     m, cfg, git = result["machine"], result["config"], result.get("git", {})
@@ -56,7 +66,7 @@ def readme_section(result: dict) -> str:
     return f"""## Performance
 
 Measured by [`bench/`](bench/README.md) with one command, which recreates its own database,
-seeds it, measures the database ceiling, starts real uvicorn workers and runs every scenario,
+seeds it, measures the database ceiling, starts the real server and runs every scenario,
 `walletql verify` after each write phase:
 
 ```sh
@@ -65,7 +75,7 @@ pip install -e '.[bench]' && python -m bench.run     # about 10 minutes; --quick
 
 Machine: {m.get("cpus")} vCPUs ({m.get("cpu_model", "?")}, a VM), {m.get("memory_gb")} GB,
 Linux {m.get("kernel")}; PostgreSQL 15 on the same two cores (default settings,
-`synchronous_commit = on`); `uvicorn walletql.app:app --workers {cfg["workers"]}`, pool
+`synchronous_commit = on`); {_server(cfg)}, pool
 {cfg["pool"]} per worker; load generator: the bench's raw asyncio HTTP/1.1 and websocket client on
 the same machine (its CPU is the `loadgen CPU` column). walletql at commit `{git.get("commit")}`
 ({mode}run of {result["started"][:16].replace("T", " ")} UTC, {result["elapsed_s"] / 60:.0f} min,
