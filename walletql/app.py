@@ -140,6 +140,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         await db.check_reachable(url)
         await db.migrate(url)
         await db.open_orm(url, settings.db_pool_size)
+        get_feed().watch(auth.REVOKED_CHANNEL, auth.live_tokens.forget, auth.live_tokens.listening)
         await get_feed().start(url)
         _settle_heap()
         try:

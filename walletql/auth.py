@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from tortoise import connections
 
 from walletql.models import AuthToken, Role, User
-from walletql.models.rows import fetch_one
 
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 # Verifying against this when the email is unknown keeps login time the same either way.
@@ -67,9 +68,65 @@ async def issue_token(user: User, ttl_seconds: int) -> tuple[str, datetime]:
 
 
 _LIVE_TOKEN_USER = """
-SELECT u.* FROM auth_tokens AS t JOIN users AS u ON u.id = t.user_id
+SELECT u.*, t.expires_at AS token_expires_at
+FROM auth_tokens AS t JOIN users AS u ON u.id = t.user_id
 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now()
 """
+REVOKED_CHANNEL = "walletql_token_revoked"
+# The revocation and its notification in one statement: every process forgets the token
+# exactly when the revocation commits.
+_REVOKE = f"""
+WITH revoked AS (
+    UPDATE auth_tokens SET revoked_at = now()
+    WHERE token_hash = $1 AND revoked_at IS NULL
+    RETURNING token_hash
+)
+SELECT pg_notify('{REVOKED_CHANNEL}', token_hash) FROM revoked
+"""
+
+
+class LiveTokens:
+    """Tokens this process has recently found live, with their users, so that a request does
+    not read its token again. Safe only while this process hears every revocation: the balance
+    feed's LISTEN connection delivers them (`forget`). Whenever that connection goes down or
+    comes back, a revocation may have been missed: everything is forgotten, and nothing is
+    kept while it is down (`listening`)."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._tokens: OrderedDict[str, tuple[User, datetime]] = OrderedDict()
+        self._size = size
+        self._listening = False
+        # Bumped by every forget: a read that overlapped one is not kept (it may predate it).
+        self.generation = 0
+
+    def get(self, digest: str) -> User | None:
+        hit = self._tokens.get(digest)
+        if hit is None:
+            return None
+        user, expires_at = hit
+        if expires_at <= datetime.now(UTC):
+            self._tokens.pop(digest, None)
+            return None
+        return user
+
+    def keep(self, digest: str, user: User, expires_at: datetime, generation: int) -> None:
+        if not self._listening or generation != self.generation:
+            return
+        self._tokens[digest] = (user, expires_at)
+        while len(self._tokens) > self._size:
+            self._tokens.popitem(last=False)
+
+    def forget(self, digest: str) -> None:
+        self.generation += 1
+        self._tokens.pop(digest, None)
+
+    def listening(self, on: bool) -> None:
+        self.generation += 1
+        self._tokens.clear()
+        self._listening = on
+
+
+live_tokens = LiveTokens()
 
 
 async def authenticate(token: str | None) -> tuple[User, str] | None:
@@ -77,15 +134,23 @@ async def authenticate(token: str | None) -> tuple[User, str] | None:
     if not token or len(token) > 200:
         return None
     digest = token_digest(token)
-    user = await fetch_one(User, _LIVE_TOKEN_USER, digest)
-    return (user, digest) if user is not None else None
+    user = live_tokens.get(digest)
+    if user is not None:
+        return user, digest
+    generation = live_tokens.generation
+    rows = await connections.get("default").execute_query_dict(_LIVE_TOKEN_USER, [digest])
+    if not rows:
+        return None
+    expires_at = rows[0].pop("token_expires_at")
+    user = User._init_from_db(**rows[0])
+    live_tokens.keep(digest, user, expires_at, generation)
+    return user, digest
 
 
 async def revoke(token_digest_hex: str) -> bool:
-    updated = await AuthToken.filter(token_hash=token_digest_hex, revoked_at__isnull=True).update(
-        revoked_at=datetime.now(UTC)
-    )
-    return updated > 0
+    rows = await connections.get("default").execute_query_dict(_REVOKE, [token_digest_hex])
+    live_tokens.forget(token_digest_hex)
+    return bool(rows)
 
 
 def bearer_token(header_value: str | None) -> str | None:

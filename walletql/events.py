@@ -16,6 +16,7 @@ import json
 import logging
 import random
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -177,6 +178,7 @@ class BalanceFeed:
         self._conn: asyncpg.Connection | None = None
         self._task: asyncio.Task | None = None
         self._by_owner: dict[int, set[Subscription]] = {}
+        self._watchers: dict[str, tuple[Callable[[str], None], Callable[[bool], None]]] = {}
         # Set while listening, or once stopped (so waiters wake). Remade by start(): an Event
         # binds to the first loop that waits on it, and the feed may outlive a loop (tests).
         self._ready = asyncio.Event()
@@ -190,6 +192,15 @@ class BalanceFeed:
     def backend_pid(self) -> int | None:
         """The server process of the LISTEN connection (health checks and tests)."""
         return self._conn.get_server_pid() if self._conn is not None else None
+
+    def watch(
+        self, channel: str, on_message: Callable[[str], None], on_listening: Callable[[bool], None]
+    ) -> None:
+        """Also deliver `channel`'s notifications, over the same connection, to `on_message`.
+        `on_listening(False)` whenever the connection is lost (messages may be missed from
+        then on), `on_listening(True)` once listening again (messages sent in between were
+        missed). Call before start()."""
+        self._watchers[channel] = (on_message, on_listening)
 
     async def start(self, url: str) -> None:
         """Connect and LISTEN; raises if the database is unreachable, so start-up fails fast."""
@@ -213,6 +224,7 @@ class BalanceFeed:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.terminate()  # closes the socket at once; nothing is left to flush
+        self._tell_watchers(listening=False)
         for subs in self._by_owner.values():
             for sub in subs:
                 sub._end()
@@ -251,6 +263,8 @@ class BalanceFeed:
         conn = await asyncpg.connect(self._dsn, timeout=_CONNECT_TIMEOUT)
         try:
             await conn.add_listener(BALANCE_CHANNEL, self._on_notify)
+            for channel in self._watchers:
+                await conn.add_listener(channel, self._on_watched)
         except BaseException:
             conn.terminate()
             raise
@@ -258,7 +272,16 @@ class BalanceFeed:
         self._lost.clear()
         self._conn = conn
         self._ready.set()
+        self._tell_watchers(listening=True)
         return conn
+
+    def _on_watched(self, conn: object, pid: int, channel: str, payload: str) -> None:
+        if conn is self._conn:
+            self._watchers[channel][0](payload)
+
+    def _tell_watchers(self, listening: bool) -> None:
+        for _on_message, on_listening in self._watchers.values():
+            on_listening(listening)
 
     def _on_notify(self, conn: object, pid: int, channel: str, payload: str) -> None:
         if conn is not self._conn:
@@ -288,6 +311,7 @@ class BalanceFeed:
         self._conn = None
         self._ready.clear()
         self._lost.set()
+        self._tell_watchers(listening=False)
         subs = [sub for group in self._by_owner.values() for sub in group]
         self._by_owner.clear()
         for sub in subs:

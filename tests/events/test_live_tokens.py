@@ -1,0 +1,146 @@
+"""Tokens a process remembers: never past a revocation, an expiry, or a gap in the feed.
+
+authenticate() reads a token once and then answers from memory, but only while the feed's
+LISTEN connection would deliver a revocation; revoke() notifies in the same statement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+from asyncpg.connection import Connection
+
+from walletql import auth
+from walletql.db import asyncpg_dsn
+from walletql.events import BalanceFeed
+from walletql.ledger import accounts
+
+WAIT = 10  # seconds; only to turn a hang into a failure
+
+
+@pytest.fixture
+async def feed(database_url):
+    """A feed carrying revocations to the process-wide token memory, as the app wires it."""
+    feed = BalanceFeed()
+    feed.watch(auth.REVOKED_CHANNEL, auth.live_tokens.forget, auth.live_tokens.listening)
+    await feed.start(database_url)
+    try:
+        yield feed
+    finally:
+        await feed.stop()
+    assert auth.live_tokens.get("anything") is None
+
+
+@pytest.fixture
+def reads(monkeypatch) -> list[str]:
+    """Statements this process sends, as they reach asyncpg."""
+    sent: list[str] = []
+    original = Connection.fetch
+
+    async def fetch(self, query, *args, **kwargs):
+        sent.append(query)
+        return await original(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "fetch", fetch)
+    return sent
+
+
+async def _session() -> accounts.Session:
+    email = f"t{secrets.token_hex(5)}@example.com"
+    await accounts.create_user(email=email, password="correct horse", name="T")
+    return await accounts.login(email, "correct horse")
+
+
+async def _until(condition) -> None:
+    """Poll: the state changes in a notification callback, which has no event to wait on."""
+    async with asyncio.timeout(WAIT):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
+
+async def test_a_live_token_is_read_once_then_remembered(feed, reads):
+    session = await _session()
+    reads.clear()
+    for _ in range(3):
+        user, digest = await auth.authenticate(session.token)
+        assert (user.id, digest) == (session.user.id, auth.token_digest(session.token))
+    assert len(reads) == 1
+
+
+async def test_nothing_is_remembered_without_the_feed(reads):
+    session = await _session()
+    reads.clear()
+    for _ in range(3):
+        assert (await auth.authenticate(session.token))[0].id == session.user.id
+    assert len(reads) == 3
+
+
+async def test_logout_here_is_effective_at_once(feed):
+    session = await _session()
+    assert await auth.authenticate(session.token) is not None
+    assert await auth.revoke(auth.token_digest(session.token))
+    assert await auth.authenticate(session.token) is None
+
+
+async def test_a_revocation_by_another_process_is_heard(feed, database_url):
+    session = await _session()
+    digest = auth.token_digest(session.token)
+    assert await auth.authenticate(session.token) is not None
+    assert auth.live_tokens.get(digest) is not None
+    other = await asyncpg.connect(asyncpg_dsn(database_url))  # another server's revoke()
+    try:
+        assert len(await other.fetch(auth._REVOKE, digest)) == 1
+    finally:
+        await other.close()
+    await _until(lambda: auth.live_tokens.get(digest) is None)
+    assert await auth.authenticate(session.token) is None
+
+
+async def test_a_gap_in_the_feed_forgets_every_token(feed, database_url):
+    session = await _session()
+    digest = auth.token_digest(session.token)
+    assert await auth.authenticate(session.token) is not None
+    old_pid = feed.backend_pid
+    admin = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", old_pid)
+        # A revocation whose notification this process never hears (sent during the gap).
+        await admin.execute(
+            "UPDATE auth_tokens SET revoked_at = now() WHERE token_hash = $1", digest
+        )
+    finally:
+        await admin.close()
+    await _until(lambda: feed.backend_pid not in (None, old_pid))
+    assert auth.live_tokens.get(digest) is None
+    assert await auth.authenticate(session.token) is None
+
+
+async def test_an_expired_token_is_not_answered_from_memory(feed):
+    session = await _session()
+    tokens = auth.LiveTokens()
+    tokens.listening(True)
+    soon = datetime.now(UTC) + timedelta(milliseconds=50)
+    tokens.keep("d", session.user, soon, tokens.generation)
+    assert tokens.get("d") is session.user
+    await asyncio.sleep(0.1)
+    assert tokens.get("d") is None
+
+
+def test_a_read_that_overlapped_a_revocation_is_not_kept():
+    tokens = auth.LiveTokens()
+    tokens.listening(True)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    before_read = tokens.generation
+    tokens.forget("some token")  # heard while the read was on its way
+    tokens.keep("d", object(), later, before_read)
+    assert tokens.get("d") is None
+    tokens.keep("d", "user", later, tokens.generation)
+    assert tokens.get("d") == "user"
+    tokens.listening(False)
+    assert tokens.get("d") is None
+    tokens.keep("d", "user", later, tokens.generation)  # not listening: not kept
+    assert tokens.get("d") is None
