@@ -284,8 +284,8 @@ class BalanceFeed:
             on_listening(listening)
 
     def _on_notify(self, conn: object, pid: int, channel: str, payload: str) -> None:
-        if conn is not self._conn:
-            return
+        if conn is not self._conn or not self._by_owner:
+            return  # nobody here is subscribed: not even worth parsing (every posting comes)
         try:
             event = _parse(payload)
         except (ValueError, KeyError, TypeError, ArithmeticError):

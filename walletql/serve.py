@@ -18,10 +18,8 @@ import subprocess
 import sys
 import threading
 
-import uvicorn
-from uvicorn.config import STARTUP_FAILURE
-
 APP = "walletql.app:app"
+STARTUP_FAILURE = 3  # uvicorn's exit code for a worker that could not start
 
 log = logging.getLogger("walletql.serve")
 
@@ -40,6 +38,8 @@ def serve(host: str, port: int, workers: int, log_level: str, keep_alive: int) -
         "lifespan": "on",
     }
     if workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
+        import uvicorn
+
         uvicorn.run(APP, workers=workers, **options)
         return 0
     _check_free(host, port)
@@ -78,6 +78,9 @@ def _listening_socket(host: str, port: int) -> socket.socket:
 
 
 def _worker(fd: int, options: dict) -> None:
+    # Imported here, not at the top: the supervisor never serves, and stays small without it.
+    import uvicorn
+
     server = uvicorn.Server(uvicorn.Config(APP, **options))
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches the whole process group
         server.run(sockets=[socket.socket(fileno=fd)])
