@@ -93,6 +93,10 @@ bare `LISTEN` connection) to delivery on each subscriber's websocket.
 
 {markdown(result)}
 
+The VM's speed drifts: the same code measured minutes apart moves by 15-30%, at times more
+(two back-to-back quick runs of commit f242774: 855/s and 546/s at 8 clients, at 1.3 and 2.1 ms of
+server CPU per transfer). Compare runs by `server ms/req` and PG CPU, not by throughput alone.
+
 Every write phase ended with `ledger verified: OK`, no deadlock and no overdrawn wallet. Where
 the time goes and what to change is in [bench/FINDINGS.md](bench/FINDINGS.md); the raw figures
 are in [bench/latest.json](bench/latest.json).
