@@ -246,11 +246,16 @@ async def open_loop(
     duration: float,
     max_connections: int = 256,
     on_sent: Callable[[int, float], None] | None = None,
+    warmup: float = 0.0,
 ) -> dict:
-    """Requests at `rate` per second for `duration` seconds, on up to `max_connections`."""
+    """Requests at `rate` per second for `warmup` + `duration` seconds, on up to
+    `max_connections`; only those scheduled after the warm-up are counted. The warm-up is when
+    the connections get opened: counting it measures a burst of connection set-ups (hundreds
+    of milliseconds in the first second), not the steady rate."""
     idle: list[wire.HTTPConnection] = []
     opened = 0
     latencies: list[float] = []
+    worst: dict[int, float] = {}  # by second of the run (scheduled time): when stalls happen
     errors: dict[str, int] = {}
     available = asyncio.Condition()
     tasks: set[asyncio.Task] = set()
@@ -281,10 +286,12 @@ async def open_loop(
             error = type(exc).__name__
             conn.close()
         done = time.perf_counter()
-        if error is None:
+        if error is not None:
+            errors[error] = errors.get(error, 0) + 1  # counted in the warm-up too
+        elif scheduled - t0 >= warmup:
             latencies.append(done - scheduled)
-        else:
-            errors[error] = errors.get(error, 0) + 1
+            second = int(scheduled - t0 - warmup)
+            worst[second] = max(worst.get(second, 0.0), done - scheduled)
         async with available:
             if conn.closed:
                 opened -= 1
@@ -293,7 +300,7 @@ async def open_loop(
             available.notify()
 
     t0 = time.perf_counter()
-    total = int(rate * duration)
+    total = int(rate * (warmup + duration))
     for i in range(total):
         scheduled = t0 + i / rate
         delay = scheduled - time.perf_counter()
@@ -312,6 +319,7 @@ async def open_loop(
         "elapsed": duration,
         "offered_rate": rate,
         "connections_used": opened,
+        "max_ms_by_second": [round(worst.get(i, 0.0) * 1000, 1) for i in range(int(duration))],
     }
 
 
@@ -335,7 +343,7 @@ def summarize(raw: dict) -> dict:
         "max_ms": lat[-1] * 1000 if n else None,
         "mean_ms": sum(lat) / n * 1000 if n else None,
     }
-    for key in ("offered_rate", "connections_used"):
+    for key in ("offered_rate", "connections_used", "max_ms_by_second"):
         if key in raw:
             out[key] = raw[key]
     return out

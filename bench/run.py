@@ -69,6 +69,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--only", default="abcde", help="scenarios to run (letters), e.g. --only ab; ceiling always"
     )
     p.add_argument("--skip-ceiling", action="store_true", help="A/B runs: no ceiling phase")
+    p.add_argument(
+        "--open-rate", type=float, help="A/B runs: a fixed open-loop rate instead of 70%% of peak"
+    )
     p.add_argument("--out", type=Path, help="JSON path (default bench/results/<timestamp>.json)")
     p.add_argument(
         "--wait-quiet",
@@ -385,13 +388,14 @@ async def sweep(args, server: Server, scenario: str, name: str, work, levels) ->
 
 
 async def at_fraction_of_peak(args, server, scenario, name, work, peak: float) -> dict:
-    rate = max(1.0, round(0.7 * peak))
+    rate = args.open_rate or max(1.0, round(0.7 * peak))
     await quiet_gate(args, f"{scenario} at {rate:.0f}/s")
     window = Window(server.pid).start()
-    raw = await load.open_loop(HOST, args.port, work, rate, args.open_duration)
+    raw = await load.open_loop(HOST, args.port, work, rate, args.open_duration, warmup=args.warmup)
     stats = window.stop()
     row = _row(scenario, name, "open-70%", rate, load.summarize(raw), stats, peak=peak)
     _log(f"  api {scenario:2} fixed {rate:.0f}/s (70% of peak {peak:.0f}/s) {_brief(row)}")
+    _log(f"      slowest answer per second (ms): {row.get('max_ms_by_second')}")
     return row
 
 
