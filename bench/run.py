@@ -503,6 +503,17 @@ async def main_async(args: argparse.Namespace) -> dict:
 
 async def run_api(args, server, result, dsn, env, seeded, run_id, state) -> None:
     """Scenarios a-e against the running server; rows and verdicts go into `result`."""
+    # Each worker should see every token (load.sign_ins). The kernel hashes each connection to a
+    # worker, so every sign-in is sent four times over 64 connections: a worker misses a given
+    # token with probability 2**-4 with two workers.
+    t = time.perf_counter()
+    sign_ins = load.sign_ins(HOST, args.port, seeded) * 4
+    random.Random(11).shuffle(sign_ins)
+    errors = await load.each_once(HOST, args.port, sign_ins, 64)
+    result["sign_ins"] = {"seconds": time.perf_counter() - t, "errors": errors}
+    _log(
+        f"  sign-ins: one balance read per token in {result['sign_ins']['seconds']:.1f}s, errors {errors}"
+    )
     if "a" in args.only:
         work = load.transfers(HOST, args.port, seeded, f"{run_id}-a")
         rows = await sweep(args, server, "a", "uniform transfers", work, args.levels)

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from tortoise import connections
 
 from walletql.models import AuthToken, Role, User
+from walletql.models.rows import fetch
 
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 # Verifying against this when the email is unknown keeps login time the same either way.
@@ -138,17 +138,18 @@ async def authenticate(token: str | None) -> tuple[User, str] | None:
     if user is not None:
         return user, digest
     generation = live_tokens.generation
-    rows = await connections.get("default").execute_query_dict(_LIVE_TOKEN_USER, [digest])
+    rows = await fetch(_LIVE_TOKEN_USER, digest)
     if not rows:
         return None
-    expires_at = rows[0].pop("token_expires_at")
-    user = User._init_from_db(**rows[0])
+    columns = dict(rows[0])
+    expires_at = columns.pop("token_expires_at")
+    user = User._init_from_db(**columns)
     live_tokens.keep(digest, user, expires_at, generation)
     return user, digest
 
 
 async def revoke(token_digest_hex: str) -> bool:
-    rows = await connections.get("default").execute_query_dict(_REVOKE, [token_digest_hex])
+    rows = await fetch(_REVOKE, token_digest_hex)
     live_tokens.forget(token_digest_hex)
     return bool(rows)
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 
-from tortoise import connections
-
 from walletql.auth import Principal
 from walletql.ledger import accounts
 from walletql.ledger.errors import CurrencyMismatch, Forbidden, NotFound, ValidationError
@@ -27,7 +25,7 @@ from walletql.ledger.posting import (
     post_or_replay,
 )
 from walletql.models import Role, TransactionKind, Wallet
-from walletql.models.rows import fetch_all, fetch_one
+from walletql.models.rows import fetch, fetch_all, fetch_one
 
 
 async def _outside(
@@ -266,8 +264,11 @@ async def _customer_and_merchant(
 
 
 async def _fetch_flagged(sql: str, *params: object) -> list[tuple[bool, Wallet]]:
-    rows = await connections.get("default").execute_query_dict(sql, list(params))
-    return [(row.pop("is_customer"), Wallet._init_from_db(**row)) for row in rows]
+    flagged = []
+    for row in await fetch(sql, *params):
+        columns = dict(row)
+        flagged.append((columns.pop("is_customer"), Wallet._init_from_db(**columns)))
+    return flagged
 
 
 def _merchant_wallet(merchant: Wallet | None, to_wallet_id: object, currency: Currency) -> Wallet:

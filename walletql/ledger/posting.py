@@ -27,8 +27,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from asyncpg import Record
 from asyncpg.exceptions import DeadlockDetectedError, SerializationError
-from tortoise import connections
 
 from walletql.auth import Principal
 from walletql.ledger.errors import (
@@ -41,6 +41,7 @@ from walletql.ledger.errors import (
 )
 from walletql.ledger.money import MONEY, Currency
 from walletql.models import LedgerTransaction, TransactionKind, Wallet
+from walletql.models.rows import fetch
 from walletql.settings import MAX_INTEGER_DIGITS
 
 BALANCE_CHANNEL = "walletql_balance"
@@ -166,23 +167,21 @@ SELECT * FROM walletql_post($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 _MAX_BALANCE = Decimal(10) ** MAX_INTEGER_DIGITS  # NUMERIC(38, 18) holds 20 integer digits
 
 
-async def _post_once(p: Posting) -> dict:
-    (row,) = await connections.get("default").execute_query_dict(
+async def _post_once(p: Posting) -> Record:
+    (row,) = await fetch(
         _POST,
-        [
-            p.kind.value,
-            p.operation,
-            p.amount,
-            p.currency.code,
-            p.source_id,
-            p.destination_id,
-            p.description,
-            p.initiator.user_id,
-            p.key,
-            p.fingerprint,
-            BALANCE_CHANNEL,
-            _MAX_BALANCE,
-        ],
+        p.kind.value,
+        p.operation,
+        p.amount,
+        p.currency.code,
+        p.source_id,
+        p.destination_id,
+        p.description,
+        p.initiator.user_id,
+        p.key,
+        p.fingerprint,
+        BALANCE_CHANNEL,
+        _MAX_BALANCE,
     )
     return row
 

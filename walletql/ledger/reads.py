@@ -8,12 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from tortoise import connections
-
 from walletql.auth import Principal
 from walletql.ledger.accounts import parse_id
 from walletql.ledger.errors import NotFound, ValidationError
 from walletql.models import LedgerTransaction, TransactionKind, TransactionStatus, Wallet
+from walletql.models.rows import fetch
 
 MAX_PAGE = 100
 
@@ -135,11 +134,10 @@ async def history(
     check_range(f.since, f.until)
     before = decode_cursor(after) if after else 2**63 - 1
     params: list = [wallet_id, before, first + 1]
-    db = connections.get("default")
-    page = await db.execute_query_dict(_PAGE.format(where=_conditions(f, params)), params)
+    page = await fetch(_PAGE.format(where=_conditions(f, params)), *params)
     has_next = len(page) > first
     page = page[:first]
-    rows = await db.execute_query_dict(_ROWS, [[r["id"] for r in page]]) if page else []
+    rows = await fetch(_ROWS, [r["id"] for r in page]) if page else []
     transactions: dict[int, LedgerTransaction] = {}
     balance_after: dict[int, Decimal] = {}
     names: dict[int, str] = {}
@@ -181,7 +179,7 @@ async def history_count(wallet_id: int, f: HistoryFilter = HistoryFilter()) -> i
             SELECT (SELECT count(*) FROM transactions WHERE source_wallet_id = $1{where})
                  + (SELECT count(*) FROM transactions WHERE destination_wallet_id = $1{where}) AS n
         """
-    rows = await connections.get("default").execute_query_dict(sql, params)
+    rows = await fetch(sql, *params)
     return int(rows[0]["n"]) if rows else 0
 
 
@@ -202,7 +200,7 @@ async def summary(
                  {entry_where}) AS rejected_count
         FROM entries WHERE wallet_id = $1{entry_where}
     """
-    row = (await connections.get("default").execute_query_dict(sql, entry_params))[0]
+    row = (await fetch(sql, *entry_params))[0]
     return Summary(
         Decimal(row["credit_total"]),
         Decimal(row["debit_total"]),
@@ -214,10 +212,11 @@ async def summary(
 
 async def balance_at(wallet_id: int, at: datetime) -> Decimal:
     """The balance right after the last posting at or before `at`; 0 before the first."""
-    rows = await connections.get("default").execute_query_dict(
+    rows = await fetch(
         "SELECT balance_after FROM entries WHERE wallet_id = $1 AND created_at <= $2 "
         "ORDER BY created_at DESC, version DESC LIMIT 1",
-        [wallet_id, at],
+        wallet_id,
+        at,
     )
     return rows[0]["balance_after"] if rows else Decimal(0)
 
