@@ -7,10 +7,10 @@ stderr and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 
@@ -25,6 +25,13 @@ EXIT_USAGE = 2
 def _fail(message: str) -> int:
     print(f"walletql: {message}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _run(main: Callable[[], Awaitable[int]]) -> int:
+    # Imported here: `walletql serve`'s supervisor never runs a coroutine (see _serve).
+    import asyncio
+
+    return asyncio.run(main())
 
 
 async def _with_database(settings: Settings, work: Callable[[], Awaitable[int]]) -> int:
@@ -48,7 +55,7 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 0
 
-    return asyncio.run(run())
+    return _run(run)
 
 
 def _verify(settings: Settings, args: argparse.Namespace) -> int:
@@ -63,7 +70,7 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 1 if problems else 0
 
-    return asyncio.run(_with_database(settings, work))
+    return _run(lambda: _with_database(settings, work))
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -94,7 +101,7 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
         print(f"created {user.role} {user.email} (id {user.id})")
         return 0
 
-    return asyncio.run(_with_database(settings, work))
+    return _run(lambda: _with_database(settings, work))
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -105,11 +112,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     workers = args.workers or settings.workers
     url = db.database_url(settings)
 
-    # Every worker migrates as it starts (under a lock, and only if a migration is pending):
-    # this process only checks, so that it stays small.
-    asyncio.run(db.check_reachable(url))
     # Workers (and reloads) find the same database, embedded or not, through the environment.
     os.environ["WALLETQL_DATABASE_URL"] = url
+    # A child process checks and migrates (failing in one line, as `walletql migrate` does):
+    # this one lives as long as the server, and asyncio and asyncpg would keep ~15 MB in it.
+    migrated = subprocess.run([sys.executable, "-m", "walletql.cli", "migrate"], check=False)
+    if migrated.returncode != 0:
+        return migrated.returncode
     print(f"walletql serving GraphQL on http://{host}:{port}/graphql", file=sys.stderr)
     try:
         return serve(host, port, workers, settings.log_level, settings.keep_alive_seconds)

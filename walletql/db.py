@@ -1,7 +1,7 @@
 """Where the database is (a URL, or an embedded PostgreSQL), the ORM config, and migrations.
 
-The ORM is imported where it is used: `walletql serve`'s supervisor process only finds and
-checks the database, and stays ~10 MB smaller without it."""
+The ORM and asyncpg (with asyncio, and through it OpenSSL) are imported where they are used:
+`walletql serve`'s supervisor only finds the database, and stays ~15 MB smaller without them."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import json
 import logging
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import asyncpg
-
 from walletql.settings import Settings
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = logging.getLogger("walletql.db")
 
@@ -132,6 +134,8 @@ def asyncpg_dsn(url: str) -> str:
 
 async def check_reachable(url: str) -> None:
     """Fail fast, in one line, when the database is unreachable."""
+    import asyncpg
+
     try:
         conn = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
     except ValueError as exc:  # asyncpg and urlsplit refuse a malformed URL (port "abc", "[::1")
@@ -152,6 +156,8 @@ def migration_files() -> list[str]:
 async def pending_migrations(url: str) -> list[str]:
     """Migration files not applied yet, read without aerich (which costs every process that
     imports it ~10 MB, for nothing when the database is up to date)."""
+    import asyncpg
+
     conn = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
     try:
         rows = await conn.fetch("SELECT version FROM aerich WHERE app = 'models'")
@@ -167,6 +173,7 @@ async def migrate(url: str) -> list[str]:
     """Apply pending migrations, holding an advisory lock so concurrent starts never race."""
     if not await pending_migrations(url):
         return []
+    import asyncpg
     from aerich import Command
 
     lock = await asyncpg.connect(asyncpg_dsn(url), timeout=10)

@@ -131,6 +131,20 @@ async def test_a_worker_that_dies_is_replaced_and_the_port_keeps_answering(start
         _close(streams)
 
 
+def _mapped_files(pid: int) -> str:
+    with open(f"/proc/{pid}/maps") as maps:
+        return maps.read()
+
+
+async def test_the_supervisor_serves_without_asyncpg_or_openssl(start_server):
+    # It lives as long as the server: the database check and migration run in a child process,
+    # so neither asyncpg's compiled protocol nor OpenSSL (loaded with asyncio) is in its memory.
+    server = await start_server(cli=True, workers=2)
+    supervisor = _mapped_files(server.process.pid)
+    assert "asyncpg" not in supervisor and "_ssl" not in supervisor
+    assert "asyncpg" in _mapped_files(_workers(server)[0].pid)  # what the check would catch
+
+
 async def test_sigterm_stops_the_supervisor_and_every_worker(start_server):
     server = await start_server(cli=True, workers=2)
     workers = _workers(server)
