@@ -116,6 +116,8 @@ async def main_async(args) -> None:
     await server.start()
     raw = Path(tempfile.mktemp(suffix=".txt"))
     try:
+        # One worker: one pass over the tokens signs every one in (see load.sign_ins).
+        await load.each_once(HOST, args.port, load.sign_ins(HOST, args.port, seeded), 16)
         if args.scenario != "e":
             work = workload(args.scenario, args.port, seeded)
             await load.closed_loop(HOST, args.port, work, args.concurrency, 2.0, 0.0)  # warm

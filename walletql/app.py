@@ -9,7 +9,6 @@ import contextlib
 import gc
 import json
 import logging
-import uuid
 from collections import OrderedDict
 
 from starlette.applications import Starlette
@@ -69,7 +68,7 @@ class WalletGraphQL(GraphQL):
         return super().encode_json(data)
 
     async def get_context(self, request, response) -> Context:
-        context = Context(request=request, response=response, request_id=uuid.uuid4().hex[:16])
+        context = Context(request=request, response=response)
         if isinstance(request, Request):
             await _sign_in(context, request.headers.get("authorization"))
         return context

@@ -176,3 +176,31 @@ async def test_introspection_can_be_turned_off(database_url):
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert "introspection" in body["errors"][0]["message"].lower()
     assert served.json()["data"]["currencies"][0] == {"code": "BTC"}
+
+
+async def test_validation_is_remembered_per_query_text_without_mixing_texts(gql):
+    # Validation results are cached by query text (walletql.api.ValidatedDocuments): each text
+    # keeps its own verdict, however often the texts alternate.
+    bad = "{ me { wallets { nope } } }"
+    good = "{ currencies { code } }"
+    for _ in range(3):
+        errors = readable(await gql(bad))
+        assert any("nope" in e["message"] for e in errors), errors
+        assert (await gql(good))["data"]["currencies"]
+
+
+def test_validated_documents_evicts_the_least_recently_used_text():
+    from graphql import parse, specified_rules
+
+    from walletql.api import ValidatedDocuments, build_schema
+
+    schema = build_schema(Settings())._schema
+    documents = ValidatedDocuments(maxsize=2)
+    rules = tuple(specified_rules)
+    texts = ["{ currencies { code } }", "{ operations { code } }", "{ nope }"]
+    for text in texts:
+        documents.errors(schema, text, parse(text), rules)
+    assert [key[0] for key in documents._errors] == texts[1:]  # the oldest went first
+    assert documents.errors(schema, texts[2], parse(texts[2]), rules)  # still refused
+    assert documents.errors(schema, texts[1], parse(texts[1]), rules) == []
+    assert [key[0] for key in documents._errors] == [texts[2], texts[1]]

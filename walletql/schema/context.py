@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -24,18 +26,24 @@ class Context:
     principal: Principal | None = None
     token_digest: str | None = None  # the sha256 of the bearer token, so logout can revoke it
     user: Any = None  # the caller's users row, loaded with the token: `me` needs no second read
-    request_id: str = ""
     request: Any = None  # the Starlette request or websocket; Strawberry's integrations read it
     response: Any = None
     # Strawberry stores a websocket's connection_init payload here, and only on a context that
     # already has the attribute: the bearer token usually travels in that payload.
     connection_params: dict | None = None
-    counterparty_names: DataLoader[int, str | None] = field(
-        default_factory=lambda: DataLoader(load_fn=_counterparty_names)
-    )
     # Names that came with a history page, readable without awaiting: a field that awaits
     # costs graphql-core several times more than one that returns, on every edge of a page.
     known_names: dict[int, str] = field(default_factory=dict)
+
+    # Made on first use: most requests need neither, and each costs every request that makes it.
+    @cached_property
+    def request_id(self) -> str:
+        """Names this request in the server log and in an INTERNAL_SERVER_ERROR's extensions."""
+        return uuid.uuid4().hex[:16]
+
+    @cached_property
+    def counterparty_names(self) -> DataLoader[int, str | None]:
+        return DataLoader(load_fn=_counterparty_names)
 
     def learn_names(self, names: dict[int, str]) -> None:
         self.known_names.update(names)
