@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow
+from functools import cached_property, lru_cache
 
 from walletql.ledger.errors import ValidationError
 from walletql.settings import MAX_INTEGER_DIGITS, get_settings
@@ -23,10 +24,17 @@ class Currency:
     name: str
     decimals: int
 
-    @property
+    @cached_property  # (frozen: cached_property writes the instance's __dict__ directly)
     def unit(self) -> Decimal:
         """The smallest amount: 0.01 for USD, 1 for CREDIT."""
         return Decimal(1).scaleb(-self.decimals)
+
+
+@lru_cache(maxsize=256)
+def _currency(code: str, name: str, decimals: int) -> Currency:
+    # One object per currency definition: every amount in a history page is formatted with
+    # its currency, and a new Currency (and unit) per amount cost ~2% of the page's CPU.
+    return Currency(code, name, decimals)
 
 
 def currencies() -> dict[str, Currency]:
@@ -40,7 +48,7 @@ def get_currency(code: object, field: str = "currency") -> Currency:
     if isinstance(code, str):
         spec = get_settings().currencies.get(code.strip().upper())
         if spec is not None:
-            return Currency(code.strip().upper(), spec.name, spec.decimals)
+            return _currency(code.strip().upper(), spec.name, spec.decimals)
     raise ValidationError("UNKNOWN_CURRENCY", f"Unknown currency: {str(code)[:40]!r}", field)
 
 
