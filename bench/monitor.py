@@ -72,6 +72,7 @@ class Window:
         self.pg_last: dict[int, float] = {}  # last CPU seen per PostgreSQL process
 
     def start(self) -> Window:
+        self.speed_probe_ms = speed_probe()
         self.t0 = time.perf_counter()
         self.server0 = _cpu(_tree(self.server_pid)) if self.server_pid else {}
         self.pg0 = _cpu(_postgres())
@@ -106,7 +107,7 @@ class Window:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        result: dict = {"wall_s": wall}
+        result: dict = {"wall_s": wall, "speed_probe_ms": self.speed_probe_ms}
         if self.server_pid:
             server1 = _cpu(_tree(self.server_pid))
             used = sum(v - self.server0.get(pid, 0.0) for pid, v in server1.items())
@@ -145,6 +146,22 @@ class Window:
             - result["loadgen_cpu_cores"],
         )
         return result
+
+
+def speed_probe() -> float:
+    """How fast this machine runs Python right now: CPU milliseconds for a fixed piece of work
+    (dict stores and int-to-str, best of 5; 27 to 50 ms on the reference VM within an hour). The
+    VM's speed drifts by up to 2x over minutes with no steal time reported; a row whose probe
+    is slow was measured on a slow machine, whatever the code did."""
+
+    def once() -> float:
+        t = time.process_time()
+        d: dict[int, str] = {}
+        for i in range(300_000):
+            d[i % 1000] = str(i)
+        return (time.process_time() - t) * 1000
+
+    return min(once() for _ in range(5))
 
 
 def background_load(seconds: float = 3.0) -> float:

@@ -18,9 +18,9 @@ def markdown(result: dict) -> str:
     head = (
         "| scenario | mode | clients / rate | ok/s | p50 ms | p95 ms | p99 ms | errors | "
         "server CPU | server ms/req | server RSS MB | PG CPU | loadgen CPU | ceiling/s | "
-        "ratio | ratio (multi) |"
+        "ratio | ratio (multi) | probe ms |"
     )
-    lines = [head, "|" + "---|" * 16]
+    lines = [head, "|" + "---|" * 17]
     for r in result["rows"]:
         fixed = r["mode"] in ("fixed-rate", "open-70%")
         level = f"{r['level']:g}/s" if fixed else str(r["level"])
@@ -39,7 +39,8 @@ def markdown(result: dict) -> str:
             f"{_f(r.get('loadgen_cpu_cores'), '{:.2f}')} | "
             f"{_f(r.get(f'{ceil}_throughput'), '{:.0f}')} | "
             f"{_f(r.get(f'ratio_{ceil}'), '{:.2f}')} | "
-            f"{_f(r.get('ratio_ceiling-multi'), '{:.2f}')} |"
+            f"{_f(r.get('ratio_ceiling-multi'), '{:.2f}')} | "
+            f"{_f(r.get('speed_probe_ms'), '{:.0f}')} |"
         )
     lines.append("")
     lines.append("| target | met | measured |")

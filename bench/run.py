@@ -382,7 +382,7 @@ async def sweep(args, server: Server, scenario: str, name: str, work, levels) ->
         _log(
             f"  api {scenario:2} c={level:<3} {_brief(row)}; server CPU {stats['server_cpu_cores']:.2f}"
             f" RSS {stats['server_peak_rss_mb']:.0f} MB, pg CPU {stats['postgres_cpu_cores']:.2f},"
-            f" loadgen CPU {stats['loadgen_cpu_cores']:.2f}"
+            f" loadgen CPU {stats['loadgen_cpu_cores']:.2f}, speed probe {stats['speed_probe_ms']:.0f} ms"
         )
     return rows
 
@@ -723,7 +723,7 @@ def targets(result: dict) -> list[dict]:
 TABLE_HEAD = (
     f"{'sc':3} {'what':20} {'mode':13} {'level':>6} {'ok/s':>8} {'p50':>7} {'p95':>7} {'p99':>7} "
     f"{'err':>5} {'srvCPU':>6} {'ms/req':>6} {'srvMB':>5} {'pgCPU':>5} {'gen':>4} {'other':>5} "
-    f"{'ceil/s':>8} {'ratio':>5} {'multi':>5}"
+    f"{'ceil/s':>8} {'ratio':>5} {'multi':>5} {'probe':>5}"
 )
 
 
@@ -745,7 +745,8 @@ def table_lines(result: dict) -> list[str]:
             f"{f(r.get('postgres_cpu_cores'), '{:.2f}'):>5} {f(r.get('loadgen_cpu_cores'), '{:.2f}'):>4} "
             f"{f(r.get('other_cpu_cores'), '{:.2f}'):>5} "
             f"{f(r.get(f'{ceil_key}_throughput')):>8} {f(r.get(f'ratio_{ceil_key}'), '{:.2f}'):>5} "
-            f"{f(r.get('ratio_ceiling-multi'), '{:.2f}'):>5}"
+            f"{f(r.get('ratio_ceiling-multi'), '{:.2f}'):>5} "
+            f"{f(r.get('speed_probe_ms'), '{:.0f}'):>5}"
             + (" !" if (r.get("other_cpu_cores") or 0) > 0.3 else "")
         )
     return lines
@@ -761,7 +762,8 @@ def print_table(result: dict) -> None:
         " on the machine (! = more than 0.3 cores:\nthat row was measured on a busy machine); ratio = API / ceiling at the same concurrency (a, b: one-round-trip SQL"
         " function; c, d: one SQL query;\nopen-70%: / the ceiling's peak); multi = API /"
         " multi-statement ceiling; e rows: ok/s = deliveries/s,\nlatency = commit (seen by a bare"
-        " LISTEN connection) to delivery on the subscriber's websocket"
+        " LISTEN connection) to delivery on the subscriber's websocket;\nprobe = the"
+        " speed probe (monitor.speed_probe) before the row, in CPU ms: higher = a slower machine"
     )
     print("\nwalletql verify:")
     for v in result["verify"]:
