@@ -82,21 +82,26 @@ the same machine (its CPU is the `loadgen CPU` column). walletql at commit `{git
 ({mode}run of {result["started"][:16].replace("T", " ")} UTC, {result["elapsed_s"] / 60:.0f} min,
 the machine otherwise idle). Data: {result["seed"]["customers"]:,} customers with a funded USD
 wallet each, one merchant, one wallet with {result["seed"]["history_entries"]:,} entries.
+Before the scenarios every token signs in (one balance read each, four times over: each worker
+process remembers the tokens it has checked), as on a server that has been up for a while.
 
 `ratio` is the API's throughput over the ceiling's at the same concurrency, measured minutes
 earlier on the same database: for postings, a minimal asyncpg client calling a one-round-trip
 PL/pgSQL function doing the same posting (`ratio (multi)`: walletql's own lock and posting SQL
 in BEGIN/COMMIT, four round trips); for reads, one SQL query. Latencies are client-side;
 `server ms/req` is server CPU per answered request; scenario e measures from commit (seen by a
-bare `LISTEN` connection) to delivery on each subscriber's websocket.
+bare `LISTEN` connection) to delivery on each subscriber's websocket. `probe ms` is the bench's
+speed probe, taken before each row: CPU milliseconds for a fixed piece of Python work, 27-30 on
+this VM in its fast periods and ~50 in its slow ones.
 
 ![throughput against concurrency, scenarios a and b](bench/throughput.png)
 
 {markdown(result)}
 
-The VM's speed drifts: the same code measured minutes apart moves by 15-30%, at times more
-(two back-to-back quick runs of commit f242774: 855/s and 546/s at 8 clients, at 1.3 and 2.1 ms of
-server CPU per transfer). Compare runs by `server ms/req` and PG CPU, not by throughput alone.
+The VM's speed drifts, with no steal time reported: the speed probe moved between 27 and 52 ms
+within one hour, and the same code measured minutes apart moves by 15-30%, at times 2x
+(transfers at one client: 430/s and 221/s in two quick runs an hour apart). Compare runs by
+`server ms/req`, PG CPU and the probe, not by throughput alone.
 
 Every write phase ended with `ledger verified: OK`, no deadlock and no overdrawn wallet. Where
 the time goes and what to change is in [bench/FINDINGS.md](bench/FINDINGS.md); the raw figures
