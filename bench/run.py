@@ -382,7 +382,8 @@ async def sweep(args, server: Server, scenario: str, name: str, work, levels) ->
         _log(
             f"  api {scenario:2} c={level:<3} {_brief(row)}; server CPU {stats['server_cpu_cores']:.2f}"
             f" RSS {stats['server_peak_rss_mb']:.0f} MB, pg CPU {stats['postgres_cpu_cores']:.2f},"
-            f" loadgen CPU {stats['loadgen_cpu_cores']:.2f}, speed probe {stats['speed_probe_ms']:.0f} ms"
+            f" loadgen CPU {stats['loadgen_cpu_cores']:.2f},"
+            f" speed probe {stats['speed_probe_ms']:.0f} ms"
         )
     return rows
 
@@ -511,9 +512,8 @@ async def run_api(args, server, result, dsn, env, seeded, run_id, state) -> None
     random.Random(11).shuffle(sign_ins)
     errors = await load.each_once(HOST, args.port, sign_ins, 64)
     result["sign_ins"] = {"seconds": time.perf_counter() - t, "errors": errors}
-    _log(
-        f"  sign-ins: one balance read per token in {result['sign_ins']['seconds']:.1f}s, errors {errors}"
-    )
+    seconds = result["sign_ins"]["seconds"]
+    _log(f"  sign-ins: one balance read per token in {seconds:.1f}s, errors {errors}")
     if "a" in args.only:
         work = load.transfers(HOST, args.port, seeded, f"{run_id}-a")
         rows = await sweep(args, server, "a", "uniform transfers", work, args.levels)

@@ -125,10 +125,10 @@ class RequestParserCache(ParserCache):
 
 
 class ValidatedDocuments:
-    """Validation errors per query text, most recently used kept. Strawberry's ValidationCache
-    keys its cache by the parsed document, and hashing that tree costs ~25 us per request (the
-    transfer mutation's), 1-2% of its CPU; a string is hashed once. The text decides the document (the
-    parse options never change), and the rules are part of the key."""
+    """Validation errors per query text, the most recently used kept. Strawberry's
+    ValidationCache keys its cache by the parsed document, and hashing that tree costs ~25 us
+    per request (the transfer mutation's, 1-2% of its CPU); a string is hashed once. The text
+    decides the document (the parse options never change), and the rules are part of the key."""
 
     def __init__(self, maxsize: int) -> None:
         self._errors: OrderedDict[tuple, list] = OrderedDict()
@@ -173,9 +173,10 @@ class Execution(StrawberryGraphQLCoreExecutionContext):
 
     It keeps its own bound methods (`async_helpers`), so every executor was in a cycle, and with
     it everything it reaches: the context, the request, the results, ~90 objects per request.
-    Only the garbage collector could free them, in pauses of 5-18 ms under load (bench/FINDINGS.md,
-    finding 12). Through a weak reference, reference counting frees a request's objects as soon
-    as it is answered. Resolvers run only while their executor is alive (it is on the stack)."""
+    Only the garbage collector could free them, in pauses of 5-18 ms under load
+    (bench/FINDINGS.md, finding 12). Through a weak reference, reference counting frees a
+    request's objects as soon as it is answered. Resolvers run only while their executor is
+    alive (it is on the stack)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

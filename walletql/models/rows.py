@@ -1,7 +1,7 @@
 """Run fixed SQL on the request hot path, straight on the connection pool, and load models from
 its rows. The ORM's query builder costs about 0.2 ms of CPU per query, more than the query
-itself, and its client wrapper (exception translation, a pool context manager, debug logging,
-a dict per row) another ~5% of a worker's CPU under load (bench/FINDINGS.md, finding 12)."""
+itself; its client wrapper (exception translation, a pool context manager, debug logging, a
+dict per row) is skipped too, though that bought nothing measurable (bench/FINDINGS.md, 16)."""
 
 from __future__ import annotations
 
