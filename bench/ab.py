@@ -7,7 +7,8 @@ a 10% change. Here both versions serve at the same moment: each revision is chec
 temporary git worktree (NEW defaults to this working tree), served by one single-worker uvicorn
 on the seeded bench database, both are loaded by the same scenario at the same time, and each
 server's CPU per answered request is compared. A/A runs (the same code on both sides) differ by
-up to 5%: smaller differences are not resolved. Needs a database seeded by `python -m bench.run`.
+up to 8% (0.92-1.05 in five runs): smaller differences are not resolved; repeat a run and
+compare both orders before believing one under ~10%. Needs a database seeded by `python -m bench.run`.
 """
 
 from __future__ import annotations
@@ -27,19 +28,8 @@ from types import SimpleNamespace
 import psutil
 
 from bench import load, wire
+from bench.profile import workload
 from bench.run import HOST, RESULTS, ROOT
-
-
-def _workload(scenario: str, port: int, seeded, tag: str) -> load.Workload:
-    if scenario == "a":
-        return load.transfers(HOST, port, seeded, f"ab{time.time():.0f}{tag}")
-    if scenario == "b":
-        return load.charges(HOST, port, seeded, f"ab{time.time():.0f}{tag}")
-    if scenario == "c":
-        return load.balances(HOST, port, seeded)
-    if scenario == "d":
-        return load.history_pages(HOST, port, seeded, seeded.deep_cursors)
-    raise SystemExit(f"unknown scenario {scenario!r} (a, b, c or d)")
 
 
 @contextlib.contextmanager
@@ -94,7 +84,9 @@ async def compare(args, trees: dict[str, Path]) -> dict:
         )
         totals = {side: [0, 0.0] for side in ports}
         for round_ in range(args.rounds):
-            works = {s: _workload(args.scenario, ports[s], seeded, f"{s}{round_}") for s in ports}
+            # Keys of their own per side and round: a key sent twice would replay, not post.
+            run_id = f"ab{time.time():.0f}-{round_}"
+            works = {s: workload(args.scenario, ports[s], seeded, f"{run_id}{s}") for s in ports}
             procs = {side: psutil.Process(server.pid) for side, server in servers.items()}
             before = {side: _cpu(p) for side, p in procs.items()}
             results = await asyncio.gather(

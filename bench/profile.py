@@ -66,11 +66,13 @@ def summarize(raw_path: Path, top: int = 25) -> dict:
     }
 
 
-def workload(name: str, port: int, seeded):
+def workload(name: str, port: int, seeded, run_id: str | None = None):
+    """Scenario `name`'s requests; postings take idempotency keys under `run_id`."""
+    run_id = run_id or f"prof{int(time.time())}"
     if name == "a":
-        return load.transfers(HOST, port, seeded, f"prof{int(time.time())}")
+        return load.transfers(HOST, port, seeded, run_id)
     if name == "b":
-        return load.charges(HOST, port, seeded, f"prof{int(time.time())}")
+        return load.charges(HOST, port, seeded, run_id)
     if name == "c":
         return load.balances(HOST, port, seeded)
     if name == "d":
