@@ -2,13 +2,14 @@
 
     python -m bench.ab f242774 [NEW] [--scenario a] [--concurrency 4] [--seconds 5] [--rounds 4]
 
-The VM's speed drifts by up to 1.7x within an hour, so two bench runs minutes apart cannot show
-a 10% change. Here both versions serve at the same moment: each revision is checked out in a
-temporary git worktree (NEW defaults to this working tree), served by one single-worker uvicorn
-on the seeded bench database, both are loaded by the same scenario at the same time, and each
-server's CPU per answered request is compared. A/A runs (the same code on both sides) differ by
-up to 8% (0.92-1.05 in five runs): smaller differences are not resolved; repeat a run and
-compare both orders before believing one under ~10%. Needs a database seeded by `python -m bench.run`.
+The VM's speed drifts by up to 1.9x within an hour (probe 27-52 ms), so two bench runs minutes
+apart cannot show a 10% change. Here both versions serve at the same moment: each revision is
+checked out in a temporary git worktree (NEW defaults to this working tree), served by one
+single-worker uvicorn on the seeded bench database, both are loaded by the same scenario at the
+same time, and each server's CPU per answered request is compared. A/A runs (the same code on
+both sides) differ by up to 8% (0.92-1.05 in five runs): smaller differences are not resolved;
+repeat a run and compare both orders before believing one under ~10%. Needs a database seeded
+by `python -m bench.run`.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ def _checkout(revision: str | None):
     with tempfile.TemporaryDirectory(prefix="walletql-ab-") as parent:
         tree = Path(parent) / "tree"
         git = ["git", "-C", str(ROOT)]
-        subprocess.run([*git, "worktree", "add", "--detach", str(tree), revision], check=True)
+        added = subprocess.run([*git, "worktree", "add", "--detach", str(tree), revision])
+        if added.returncode != 0:
+            raise SystemExit(f"cannot check out {revision!r} (see git's message above)")
         try:
             yield tree
         finally:
@@ -123,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__.splitlines()[0])
     p.add_argument("old", help="git revision of the old side")
     p.add_argument("new", nargs="?", help="git revision of the new side (default: this tree)")
-    p.add_argument("--scenario", default="a", help="a, b, c or d")
+    p.add_argument("--scenario", default="a", choices=["a", "b", "c", "d"])
     p.add_argument("--concurrency", type=int, default=4, help="clients per side")
     p.add_argument("--seconds", type=float, default=5.0, help="per round")
     p.add_argument("--rounds", type=int, default=4)

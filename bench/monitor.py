@@ -151,7 +151,7 @@ class Window:
 def speed_probe() -> float:
     """How fast this machine runs Python right now: CPU milliseconds for a fixed piece of work
     (dict stores and int-to-str, best of 5; 27 to 50 ms on the reference VM within an hour). The
-    VM's speed drifts by up to 2x over minutes with no steal time reported; a row whose probe
+    VM's speed drifts by up to 1.9x within an hour, no steal time reported; a row whose probe
     is slow was measured on a slow machine, whatever the code did."""
 
     def once() -> float:

@@ -103,6 +103,22 @@ def test_unusable_database_fails_in_one_line(cli, url, needle):
     assert one_line_failure(cli("verify", WALLETQL_DATABASE_URL=url), needle)
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_with_an_unreachable_database_fails_in_one_line(cli, workers):
+    # The check runs in a child process (`walletql migrate`): its one line is the only output,
+    # and nothing is served.
+    result = cli(
+        "serve",
+        "--workers",
+        workers,
+        "--port",
+        "1",
+        WALLETQL_DATABASE_URL="postgresql://127.0.0.1:1/x",
+    )
+    one_line_failure(result, "unreachable")
+    assert "serving" not in result.stdout + result.stderr
+
+
 def test_missing_database_on_the_server_fails_in_one_line(cli, database_url):
     url = database_url.replace("walletql_test_", "walletql_absent_")
     one_line_failure(cli("migrate", WALLETQL_DATABASE_URL=url), "unreachable")

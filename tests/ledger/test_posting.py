@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from tortoise import connections
+from tortoise.transactions import in_transaction
 
 from walletql.ledger import accounts, payments
 from walletql.ledger.errors import (
@@ -16,6 +17,7 @@ from walletql.ledger.errors import (
     WalletInactive,
 )
 from walletql.models import Entry, LedgerTransaction, Wallet
+from walletql.models.rows import fetch
 
 
 async def test_withdrawing_exactly_the_balance_then_one_unit_more(customer, funded, snapshot):
@@ -251,3 +253,14 @@ async def test_frozen_wallet_refuses_every_posting(customer, funded, snapshot):
             await call
     assert await snapshot(wallet.id) == before
     assert (await Wallet.get(id=theirs.id)).balance == 10
+
+
+async def test_fixed_sql_inside_a_transaction_runs_on_the_transaction_connection():
+    # walletql.models.rows.fetch goes straight to the pool, except inside in_transaction():
+    # there it must use the transaction's connection, or it would not see what the transaction
+    # wrote. A temporary table exists on one connection only.
+    async with in_transaction():
+        await connections.get("default").execute_script(
+            "CREATE TEMP TABLE rows_probe (x int) ON COMMIT DROP; INSERT INTO rows_probe VALUES (7)"
+        )
+        assert [row["x"] for row in await fetch("SELECT x FROM rows_probe")] == [7]

@@ -39,7 +39,7 @@ def _currency(code: str, name: str, decimals: int) -> Currency:
 
 def currencies() -> dict[str, Currency]:
     return {
-        code: Currency(code, spec.name, spec.decimals)
+        code: _currency(code, spec.name, spec.decimals)
         for code, spec in get_settings().currencies.items()
     }
 
