@@ -26,7 +26,7 @@ from walletql.events import (
     SubscriberTooSlow,
     get_feed,
 )
-from walletql.ledger import accounts, payments
+from walletql.ledger import accounts, payments, transfers
 from walletql.ledger.posting import BALANCE_CHANNEL
 from walletql.ledger.verify import verify
 from walletql.models import Entry, Wallet
@@ -174,7 +174,7 @@ async def test_concurrent_transfers_arrive_once_and_in_order(feed, settings_over
                 await payments.deposit(users[i % 2], wallet.id, "10000", f"seed{i}")
             results = await asyncio.gather(
                 *[
-                    payments.transfer(
+                    transfers.transfer(
                         users[s % 2],
                         wallets[s].id,
                         f"{rng.randint(1, 9)}.{rng.randint(0, 99):02d}",

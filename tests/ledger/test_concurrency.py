@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from tortoise.transactions import in_transaction
 
-from walletql.ledger import accounts, payments
+from walletql.ledger import accounts, payments, transfers
 from walletql.ledger.errors import IdempotencyConflict, InsufficientFunds, WalletLimitReached
 from walletql.ledger.posting import Outcome
 from walletql.ledger.verify import verify
@@ -102,8 +102,8 @@ async def test_opposite_transfers_never_deadlock_and_conserve(customer, funded, 
     b = await funded(bob, "EUR", start)
     calls = []
     for i in range(100):
-        calls.append(payments.transfer(alice, a.id, amount, f"ab{i}", to_wallet_id=b.id))
-        calls.append(payments.transfer(bob, b.id, amount, f"ba{i}", to_wallet_id=a.id))
+        calls.append(transfers.transfer(alice, a.id, amount, f"ab{i}", to_wallet_id=b.id))
+        calls.append(transfers.transfer(bob, b.id, amount, f"ba{i}", to_wallet_id=a.id))
     results = await gather(*calls)
     unexpected = [r for r in results if not isinstance(r, Outcome | InsufficientFunds)]
     assert unexpected == []

@@ -10,7 +10,7 @@ from tortoise import connections
 from tortoise.exceptions import IntegrityError
 
 from walletql import db
-from walletql.ledger import payments
+from walletql.ledger import transfers
 from walletql.ledger.verify import verify
 from walletql.models import Entry, LedgerTransaction, Wallet
 
@@ -47,7 +47,7 @@ async def ledger(customer, funded):
     alice, bob = await customer(), await customer()
     a = await funded(alice, "USD", "10")
     b = await funded(bob, "USD")
-    out = await payments.transfer(alice, a.id, "4", "t", to_wallet_id=b.id)
+    out = await transfers.transfer(alice, a.id, "4", "t", to_wallet_id=b.id)
     return {"user": alice.user_id, "a": a.id, "b": b.id, "tx": out.transaction.id}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from walletql.ledger import accounts, payments, reads
+from walletql.ledger import accounts, payments, reads, transfers
 from walletql.ledger.errors import InsufficientFunds
 from walletql.models import TransactionStatus
 
@@ -17,8 +17,8 @@ async def test_unfiltered_total_matches_the_counted_history(customer, merchant, 
     b = await accounts.create_wallet(bob, "CREDIT")
     m = await accounts.create_wallet(shop, "CREDIT")
     await payments.deposit(alice, a.id, "10", "d1")
-    await payments.transfer(alice, a.id, "4", "t1", to_wallet_id=b.id)
-    await payments.transfer(bob, b.id, "1", "t2", to_wallet_id=a.id)
+    await transfers.transfer(alice, a.id, "4", "t1", to_wallet_id=b.id)
+    await transfers.transfer(bob, b.id, "1", "t2", to_wallet_id=a.id)
     with pytest.raises(InsufficientFunds):  # REJECTED with a as source, m as destination
         await payments.charge(shop, a.payment_token, "100", "c1", "Too much")
     await payments.charge(shop, a.payment_token, "2", "c2", "Coffee")

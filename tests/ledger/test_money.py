@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from walletql.ledger import accounts, payments
+from walletql.ledger import accounts, payments, transfers
 from walletql.ledger.errors import IdempotencyConflict, ValidationError
 from walletql.ledger.money import format_amount, get_currency, parse_amount
 from walletql.ledger.verify import verify
@@ -60,7 +60,7 @@ async def test_38_digit_amounts_move_exactly_between_wallets(customer, funded):
     owner, other = await customer(), await customer()
     source = await funded(owner, "ETH", ETH_MAX)
     target = await funded(other, "ETH")
-    await payments.transfer(owner, source.id, ETH_MAX, "t", to_wallet_id=target.id)
+    await transfers.transfer(owner, source.id, ETH_MAX, "t", to_wallet_id=target.id)
     await payments.withdraw(other, target.id, ETH_MAX, "w")
     assert (await Wallet.get(id=source.id)).balance == 0
     assert (await Wallet.get(id=target.id)).balance == 0
@@ -175,7 +175,7 @@ async def test_bad_amount_is_refused_and_nothing_is_stored(customer, funded, sna
     calls = [
         payments.deposit(owner, wallet.id, amount, "d"),
         payments.withdraw(owner, wallet.id, amount, "w"),
-        payments.transfer(owner, wallet.id, amount, "t", to_wallet_id=target.id),
+        transfers.transfer(owner, wallet.id, amount, "t", to_wallet_id=target.id),
     ]
     for call in calls:
         with pytest.raises(ValidationError) as info:

@@ -6,7 +6,7 @@ import pytest
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from walletql.ledger import accounts, payments
+from walletql.ledger import accounts, payments, transfers
 from walletql.ledger.errors import (
     CurrencyMismatch,
     Forbidden,
@@ -145,7 +145,7 @@ async def test_another_users_wallet_is_not_found(customer, funded, snapshot):
     calls = [
         payments.deposit(intruder, wallet.id, "1", "a"),
         payments.withdraw(intruder, wallet.id, "1", "b"),
-        payments.transfer(intruder, wallet.id, "1", "c", to_wallet_id=loot.id),
+        transfers.transfer(intruder, wallet.id, "1", "c", to_wallet_id=loot.id),
     ]
     for bogus in (str(wallet.id + 10_000), "abc", -1, 0, True, None, "1" * 30):
         calls.append(payments.deposit(owner, bogus, "1", f"x{bogus!r}"))
@@ -207,26 +207,26 @@ async def test_transfer_rules(customer, funded, snapshot):
     euros = await funded(recipient, "EUR")
     before = await snapshot(source.id)
     with pytest.raises(ValidationError) as info:
-        await payments.transfer(sender, source.id, "1", "t1", to_wallet_id=source.id)
+        await transfers.transfer(sender, source.id, "1", "t1", to_wallet_id=source.id)
     assert info.value.code == "SELF_TRANSFER"
     with pytest.raises(CurrencyMismatch):
-        await payments.transfer(sender, source.id, "1", "t2", to_wallet_id=euros.id)
+        await transfers.transfer(sender, source.id, "1", "t2", to_wallet_id=euros.id)
     for targets in ({}, {"to_wallet_id": euros.id, "to_user_id": recipient.user_id}):
         with pytest.raises(ValidationError) as info:
-            await payments.transfer(sender, source.id, "1", f"t3{len(targets)}", **targets)
+            await transfers.transfer(sender, source.id, "1", f"t3{len(targets)}", **targets)
         assert info.value.code == "BAD_INPUT"
     with pytest.raises(NotFound):  # the recipient has no USD wallet yet
-        await payments.transfer(sender, source.id, "1", "t4", to_user_id=recipient.user_id)
+        await transfers.transfer(sender, source.id, "1", "t4", to_user_id=recipient.user_id)
     assert await snapshot(source.id) == before
 
     oldest = await funded(recipient, "USD")
     newer = await funded(recipient, "USD")
-    out = await payments.transfer(sender, source.id, "2", "t5", to_user_id=str(recipient.user_id))
+    out = await transfers.transfer(sender, source.id, "2", "t5", to_user_id=str(recipient.user_id))
     assert out.transaction.destination_wallet_id == oldest.id and out.wallet_id == source.id
     await connections.get("default").execute_script(
         f"UPDATE wallets SET status = 'FROZEN' WHERE id = {oldest.id}"
     )
-    out = await payments.transfer(sender, source.id, "3", "t6", to_user_id=recipient.user_id)
+    out = await transfers.transfer(sender, source.id, "3", "t6", to_user_id=recipient.user_id)
     assert out.transaction.destination_wallet_id == newer.id
     balances = {
         w.id: w.balance for w in await Wallet.filter(id__in=[source.id, oldest.id, newer.id])
@@ -245,8 +245,8 @@ async def test_frozen_wallet_refuses_every_posting(customer, funded, snapshot):
     calls = [
         payments.deposit(owner, wallet.id, "1", "a"),
         payments.withdraw(owner, wallet.id, "1", "b"),
-        payments.transfer(owner, wallet.id, "1", "c", to_wallet_id=theirs.id),
-        payments.transfer(other, theirs.id, "1", "d", to_wallet_id=wallet.id),
+        transfers.transfer(owner, wallet.id, "1", "c", to_wallet_id=theirs.id),
+        transfers.transfer(other, theirs.id, "1", "d", to_wallet_id=wallet.id),
     ]
     for call in calls:
         with pytest.raises(WalletInactive):

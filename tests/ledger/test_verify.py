@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from walletql import db
-from walletql.ledger import payments
+from walletql.ledger import payments, transfers
 from walletql.ledger.errors import InsufficientFunds
 from walletql.ledger.verify import verify
 
@@ -26,7 +26,7 @@ async def test_clean_ledger_verifies(customer, funded, run_cli):
     owner = await customer()
     wallet = await funded(owner, "USD", "5")
     other = await funded(await customer(), "USD")
-    await payments.transfer(owner, wallet.id, "2", "t", to_wallet_id=other.id)
+    await transfers.transfer(owner, wallet.id, "2", "t", to_wallet_id=other.id)
     with pytest.raises(InsufficientFunds):  # a REJECTED transaction has no entries, rightly
         await payments.withdraw(owner, wallet.id, "6", "refused")
     assert await verify() == []

@@ -55,6 +55,15 @@ def parse_id(value: object, message: str = "Not found") -> int:
     raise NotFound(message)
 
 
+def id_or_none(value: object) -> int | None:
+    """An id looked up alongside another; a malformed one is reported (as not found) when its
+    own check comes."""
+    try:
+        return parse_id(value)
+    except NotFound:
+        return None
+
+
 def _text(value: object, field: str, *, max_length: int, required: bool = True) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:

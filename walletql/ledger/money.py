@@ -8,7 +8,7 @@ from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow
 from functools import cached_property, lru_cache
 
 from walletql.ledger.errors import ValidationError
-from walletql.settings import MAX_INTEGER_DIGITS, get_settings
+from walletql.settings import MAX_DECIMALS, MAX_INTEGER_DIGITS, get_settings
 
 # Wide enough for NUMERIC(38, 18) with room to spare; any rounding raises instead of happening.
 MONEY = Context(prec=60, traps=[InvalidOperation, Overflow, Inexact])
@@ -97,6 +97,21 @@ def parse_amount(
     if amount < 0 and not allow_negative:
         raise bad("must be positive")
     return Decimal(0) if amount == 0 else amount  # "-0" is zero, not a negative amount
+
+
+# Accepts every amount that some currency could: the most decimal places configuration allows.
+_ANY_CURRENCY = Currency("", "", MAX_DECIMALS)
+
+
+def currencies_accepting(value: object) -> tuple[Decimal | None, list[str]]:
+    """`value` as an amount, and the codes of the configured currencies that accept it as is
+    (`parse_amount` would not refuse it); (None, []) when none would."""
+    try:
+        amount = parse_amount(value, _ANY_CURRENCY)
+    except ValidationError:
+        return None, []
+    places = max(0, -MONEY.normalize(amount).as_tuple().exponent)
+    return amount, [c.code for c in currencies().values() if c.decimals >= places]
 
 
 def format_amount(amount: Decimal, currency: Currency) -> str:

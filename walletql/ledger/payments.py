@@ -1,4 +1,5 @@
-"""The five ways money moves: deposit, withdraw, transfer, charge and apply_operation.
+"""Four of the five ways money moves: deposit, withdraw, charge and apply_operation (transfer
+has a module of its own, transfers.py).
 
 Each validates what needs no lock (ownership, amount, currencies, roles), builds a Posting and
 hands it to the one write path in posting.py.
@@ -25,7 +26,7 @@ from walletql.ledger.posting import (
     post_or_replay,
 )
 from walletql.models import Role, TransactionKind, Wallet
-from walletql.models.rows import fetch, fetch_all, fetch_one
+from walletql.models.rows import fetch, fetch_one
 
 
 async def _outside(
@@ -75,113 +76,6 @@ async def withdraw(
     actor: Principal, wallet_id: object, amount: object, key: object, description: object = None
 ) -> Outcome:
     return await _outside(TransactionKind.WITHDRAWAL, actor, wallet_id, amount, key, description)
-
-
-_NO_RECIPIENT = "Recipient wallet not found"
-
-
-_ACTIVE_WALLET_IN = """
-SELECT * FROM wallets WHERE owner_id = $1 AND currency = $2 AND status = 'ACTIVE'
-ORDER BY id LIMIT 1
-"""
-
-
-async def _recipient_wallet(
-    to_wallet_id: object, to_user_id: object, currency: str, by_id: Wallet | None
-) -> Wallet:
-    """`by_id`: the wallet toWalletId names, loaded with the source wallet."""
-    if (to_wallet_id is None) == (to_user_id is None):
-        raise ValidationError(
-            "BAD_INPUT", "Give exactly one of toWalletId and toUserId", "toWalletId"
-        )
-    wallet = by_id
-    if to_user_id is not None:
-        owner = accounts.parse_id(to_user_id, _NO_RECIPIENT)
-        wallet = await fetch_one(Wallet, _ACTIVE_WALLET_IN, owner, currency)
-    if wallet is None:
-        raise NotFound(_NO_RECIPIENT)
-    return wallet
-
-
-def _id_or_none(value: object) -> int | None:
-    """A wallet id looked up alongside another; a malformed one is reported (as not found)
-    when its own check comes."""
-    try:
-        return accounts.parse_id(value)
-    except NotFound:
-        return None
-
-
-async def _source_and_recipient(
-    actor: Principal, from_wallet_id: object, to_wallet_id: object
-) -> tuple[Wallet, Wallet | None]:
-    """The caller's wallet and, in the same statement, the wallet `to_wallet_id` names (None
-    when it does not exist or is malformed: the recipient check reports it, in its turn)."""
-    source_id = accounts.parse_id(from_wallet_id, "Wallet not found")
-    target_id = _id_or_none(to_wallet_id)
-    rows = await fetch_all(
-        Wallet,
-        "SELECT * FROM wallets WHERE (id = $1 AND owner_id = $2) OR id = $3",
-        source_id,
-        actor.user_id,
-        target_id,
-    )
-    source = next((w for w in rows if w.id == source_id and w.owner_id == actor.user_id), None)
-    if source is None:
-        raise NotFound("Wallet not found")
-    return source, next((w for w in rows if w.id == target_id), None)
-
-
-async def transfer(
-    actor: Principal,
-    from_wallet_id: object,
-    amount: object,
-    key: object,
-    *,
-    to_wallet_id: object = None,
-    to_user_id: object = None,
-    description: object = None,
-) -> Outcome:
-    key = check_key(key)
-    description = check_description(description, MAX_DESCRIPTION)
-    print_ = fingerprint(
-        TransactionKind.TRANSFER,
-        source=str(from_wallet_id),
-        to_wallet=str(to_wallet_id),
-        to_user=str(to_user_id),
-        amount=canonical_amount(amount),
-        description=description,
-    )
-    source, named = await _source_and_recipient(
-        actor, from_wallet_id, to_wallet_id if to_user_id is None else None
-    )
-    currency = get_currency(source.currency)
-    value = parse_amount(amount, currency)
-
-    async def resolve() -> Posting:
-        target = await _recipient_wallet(to_wallet_id, to_user_id, source.currency, named)
-        if target.id == source.id:
-            raise ValidationError(
-                "SELF_TRANSFER", "Source and target are the same wallet", "toWalletId"
-            )
-        if target.currency != source.currency:
-            raise CurrencyMismatch(
-                f"Cannot transfer {source.currency} to a {target.currency} wallet"
-            )
-        return Posting(
-            kind=TransactionKind.TRANSFER,
-            initiator=actor,
-            key=key,
-            fingerprint=print_,
-            amount=value,
-            currency=currency,
-            source_id=source.id,
-            destination_id=target.id,
-            description=description,
-            acting_wallet=source,
-        )
-
-    return await post_or_replay(actor, key, print_, resolve)
 
 
 async def charge(
@@ -256,7 +150,7 @@ async def _customer_and_merchant(
         rows = await _fetch_flagged(_CUSTOMER_AND_FIRST_ACTIVE, token, actor.user_id)
     else:
         rows = await _fetch_flagged(
-            _CUSTOMER_AND_NAMED, token, actor.user_id, _id_or_none(to_wallet_id)
+            _CUSTOMER_AND_NAMED, token, actor.user_id, accounts.id_or_none(to_wallet_id)
         )
     customer = next((w for flag, w in rows if flag), None)
     merchant = next((w for flag, w in rows if not flag), None)

@@ -164,26 +164,22 @@ async def post_or_replay(
 _POST = """
 SELECT * FROM walletql_post($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 """
-_MAX_BALANCE = Decimal(10) ** MAX_INTEGER_DIGITS  # NUMERIC(38, 18) holds 20 integer digits
+MAX_BALANCE = Decimal(10) ** MAX_INTEGER_DIGITS  # NUMERIC(38, 18) holds 20 integer digits
 
 
-async def _post_once(p: Posting) -> Record:
-    (row,) = await fetch(
-        _POST,
-        p.kind.value,
-        p.operation,
-        p.amount,
-        p.currency.code,
-        p.source_id,
-        p.destination_id,
-        p.description,
-        p.initiator.user_id,
-        p.key,
-        p.fingerprint,
-        BALANCE_CHANNEL,
-        _MAX_BALANCE,
-    )
-    return row
+async def execute(sql: str, *params: object) -> Record:
+    """The one row of a posting statement; retries deadlocks and serialization failures (the
+    statement is its own transaction, so a retry repeats all of it)."""
+    attempt = 0
+    while True:
+        try:
+            (row,) = await fetch(sql, *params)
+            return row
+        except (DeadlockDetectedError, SerializationError):
+            attempt += 1
+            if attempt >= MAX_RETRIES:
+                raise
+            await asyncio.sleep(random.uniform(0.001, 0.01) * attempt)
 
 
 _REFUSALS = {
@@ -228,17 +224,27 @@ def _acting_wallet_after(p: Posting, result: dict) -> Wallet | None:
 
 
 async def post(p: Posting) -> Outcome:
-    """Post or reject `p` exactly once; retries deadlocks and serialization failures."""
-    attempt = 0
-    while True:
-        try:
-            result = await _post_once(p)
-            break
-        except (DeadlockDetectedError, SerializationError):
-            attempt += 1
-            if attempt >= MAX_RETRIES:
-                raise
-            await asyncio.sleep(random.uniform(0.001, 0.01) * attempt)
+    """Post or reject `p` exactly once."""
+    result = await execute(
+        _POST,
+        p.kind.value,
+        p.operation,
+        p.amount,
+        p.currency.code,
+        p.source_id,
+        p.destination_id,
+        p.description,
+        p.initiator.user_id,
+        p.key,
+        p.fingerprint,
+        BALANCE_CHANNEL,
+        MAX_BALANCE,
+    )
+    return await settle(p, result)
+
+
+async def settle(p: Posting, result: Record) -> Outcome:
+    """The outcome of `p` from the row walletql_post returned."""
     outcome = result["outcome"]
     if outcome in _REFUSALS:
         raise _REFUSALS[outcome](result["detail"])

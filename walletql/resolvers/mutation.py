@@ -7,7 +7,7 @@ import functools
 import strawberry
 
 from walletql import auth
-from walletql.ledger import accounts, payments, posting
+from walletql.ledger import accounts, payments, posting, transfers
 from walletql.ledger.errors import LedgerError
 from walletql.schema.context import Context
 from walletql.schema.errors import as_result
@@ -123,7 +123,7 @@ class Mutation:
     async def transfer(self, info: strawberry.Info[Context], input: TransferInput) -> PaymentResult:
         principal = info.context.require_principal()
         return _payment(
-            await payments.transfer(
+            await transfers.transfer(
                 principal,
                 input.from_wallet_id,
                 input.amount,
