@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from tortoise.transactions import in_transaction
 
-from walletql.ledger import accounts, payments, transfers
+from walletql.ledger import accounts, charges, payments, transfers
 from walletql.ledger.errors import IdempotencyConflict, InsufficientFunds, WalletLimitReached
 from walletql.ledger.posting import Outcome
 from walletql.ledger.verify import verify
@@ -170,7 +170,7 @@ async def test_hot_merchant_wallet_under_concurrent_charges(customer, merchant, 
     calls = []
     for w in wallets:
         calls += [
-            payments.charge(shop, w.payment_token, "1", f"c{w.id}-{i}", "tea") for i in range(4)
+            charges.charge(shop, w.payment_token, "1", f"c{w.id}-{i}", "tea") for i in range(4)
         ]
     results = await gather(*calls)
     assert kinds(results) == {"Outcome": 60, "InsufficientFunds": 20}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from walletql.ledger import accounts, payments, reads, transfers
+from walletql.ledger import accounts, charges, payments, reads, transfers
 from walletql.ledger.errors import InsufficientFunds
 from walletql.models import TransactionStatus
 
@@ -20,8 +20,8 @@ async def test_unfiltered_total_matches_the_counted_history(customer, merchant, 
     await transfers.transfer(alice, a.id, "4", "t1", to_wallet_id=b.id)
     await transfers.transfer(bob, b.id, "1", "t2", to_wallet_id=a.id)
     with pytest.raises(InsufficientFunds):  # REJECTED with a as source, m as destination
-        await payments.charge(shop, a.payment_token, "100", "c1", "Too much")
-    await payments.charge(shop, a.payment_token, "2", "c2", "Coffee")
+        await charges.charge(shop, a.payment_token, "100", "c1", "Too much")
+    await charges.charge(shop, a.payment_token, "2", "c2", "Coffee")
     await payments.apply_operation(ops, a.id, "CONTENT_ACCESS", "op1")  # a zero posting
     with pytest.raises(InsufficientFunds):
         await payments.withdraw(bob, b.id, "50", "w1")

@@ -6,7 +6,7 @@ import pytest
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from walletql.ledger import accounts, payments, transfers
+from walletql.ledger import accounts, charges, payments, transfers
 from walletql.ledger.errors import (
     CurrencyMismatch,
     Forbidden,
@@ -164,24 +164,24 @@ async def test_charge_rules(customer, merchant, operator, funded, snapshot):
     before = await snapshot(paying.id)
     for actor in (shopper, await operator()):
         with pytest.raises(Forbidden):
-            await payments.charge(actor, token, "1", "c", "coffee")
+            await charges.charge(actor, token, "1", "c", "coffee")
     with pytest.raises(ValidationError) as info:
-        await payments.charge(shop, till.payment_token, "1", "self", "coffee")
+        await charges.charge(shop, till.payment_token, "1", "self", "coffee")
     assert info.value.code == "SELF_CHARGE"
     for bad_token in ("nope", "", None, "x" * 65, till.payment_token + "x"):
         with pytest.raises(NotFound):
-            await payments.charge(shop, bad_token, "1", f"t{bad_token!r}", "coffee")
+            await charges.charge(shop, bad_token, "1", f"t{bad_token!r}", "coffee")
     with pytest.raises(NotFound):
-        await payments.charge(shop, token, "1", "c1", "coffee", to_wallet_id=other_till.id)
+        await charges.charge(shop, token, "1", "c1", "coffee", to_wallet_id=other_till.id)
     with pytest.raises(ValidationError) as info:
-        await payments.charge(shop, token, "1", "c2", "   ")
+        await charges.charge(shop, token, "1", "c2", "   ")
     assert info.value.code == "BAD_INPUT"
     assert await snapshot(paying.id) == before
 
-    outcome = await payments.charge(shop, token, "12.50", "c3", "coffee")
+    outcome = await charges.charge(shop, token, "12.50", "c3", "coffee")
     assert outcome.wallet_id == till.id and not outcome.replayed
     with pytest.raises(InsufficientFunds):
-        await payments.charge(shop, token, "17.51", "c4", "cake")
+        await charges.charge(shop, token, "17.51", "c4", "cake")
     assert (await Wallet.get(id=paying.id)).balance == Decimal("17.50")
     assert (await Wallet.get(id=till.id)).balance == Decimal("12.50")
     assert (await snapshot(paying.id)).transactions == before.transactions + 2
@@ -192,10 +192,10 @@ async def test_charge_needs_a_merchant_wallet_in_the_currency(customer, merchant
     paying = await funded(shopper, "USD", "30")
     euro_till = await funded(shop, "EUR")
     with pytest.raises(NotFound) as info:
-        await payments.charge(shop, paying.payment_token, "1", "c", "coffee")
+        await charges.charge(shop, paying.payment_token, "1", "c", "coffee")
     assert "create" in info.value.message.lower() and "USD" in info.value.message
     with pytest.raises(CurrencyMismatch):
-        await payments.charge(
+        await charges.charge(
             shop, paying.payment_token, "1", "c2", "coffee", to_wallet_id=euro_till.id
         )
     assert (await Wallet.get(id=paying.id)).balance == 30

@@ -2,7 +2,9 @@
 goes through `post()`:
 
 1. idempotency: a known (initiator, key) replays its stored outcome, or is a conflict;
-   every check that needs no lock (ownership, amount, currencies) is done before step 2;
+   every check that needs no lock (ownership, amount, currencies) is done before step 2 (a
+   transfer or a charge that resolves cleanly is checked inside the same statement instead,
+   by walletql_transfer or walletql_charge: see post_at_once);
 then, in one statement and so one database transaction (the walletql_post SQL function):
 2. lock the wallets that move, FOR NO KEY UPDATE, in ascending id order (no deadlocks);
 3. check status, currency and funds against the floor; a failed funds check stores a
@@ -39,7 +41,7 @@ from walletql.ledger.errors import (
     ValidationError,
     WalletInactive,
 )
-from walletql.ledger.money import MONEY, Currency
+from walletql.ledger.money import MONEY, Currency, get_currency
 from walletql.models import LedgerTransaction, TransactionKind, Wallet
 from walletql.models.rows import fetch
 from walletql.settings import MAX_INTEGER_DIGITS
@@ -68,6 +70,38 @@ class Posting:
     # The wallet the caller acts on, as loaded for the checks: the answer shows it with the
     # balance and version the posting gave it, without reading it back.
     acting_wallet: Wallet | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """Who asks for which posting, under which key: what is known before any wallet is."""
+
+    kind: TransactionKind
+    initiator: Principal
+    key: str
+    fingerprint: str
+    description: str | None = None
+
+    def posting(
+        self,
+        amount: Decimal,
+        currency: Currency,
+        source_id: int | None,
+        destination_id: int | None,
+        acting_wallet: Wallet,
+    ) -> Posting:
+        return Posting(
+            kind=self.kind,
+            initiator=self.initiator,
+            key=self.key,
+            fingerprint=self.fingerprint,
+            amount=amount,
+            currency=currency,
+            source_id=source_id,
+            destination_id=destination_id,
+            description=self.description,
+            acting_wallet=acting_wallet,
+        )
 
 
 @dataclass(frozen=True)
@@ -260,3 +294,26 @@ async def settle(p: Posting, result: Record) -> Outcome:
             transaction=stored,
         )
     return Outcome(stored, replayed=False, wallet=_acting_wallet_after(p, result))
+
+
+# walletql_post's answers that end a request. walletql_transfer and walletql_charge answer
+# UNRESOLVED when their wallets do not resolve, and pass on walletql_post's refusals: the
+# caller then checks step by step, which says why (or replays what the key did before).
+_SETTLED = frozenset({"POSTED", "REJECTED", "DUPLICATE"})
+
+
+async def post_at_once(r: Request, amount: Decimal, sql: str, *params: object) -> Outcome | None:
+    """Post `r` with one statement that finds its wallets and calls walletql_post (migration
+    5); None, with nothing written, when it does not settle the request."""
+    result = await execute(sql, *params)
+    if result["outcome"] not in _SETTLED:
+        return None
+    acting = Wallet._init_from_db(**result["acting_wallet"])
+    posting = r.posting(
+        amount,
+        get_currency(acting.currency),
+        result["source_id"],
+        result["destination_id"],
+        acting,
+    )
+    return await settle(posting, result)

@@ -7,7 +7,7 @@ import functools
 import strawberry
 
 from walletql import auth
-from walletql.ledger import accounts, payments, posting, transfers
+from walletql.ledger import accounts, charges, payments, posting, transfers
 from walletql.ledger.errors import LedgerError
 from walletql.schema.context import Context
 from walletql.schema.errors import as_result
@@ -142,7 +142,7 @@ class Mutation:
     async def charge(self, info: strawberry.Info[Context], input: ChargeInput) -> PaymentResult:
         principal = info.context.require_principal()
         return _payment(
-            await payments.charge(
+            await charges.charge(
                 principal,
                 input.wallet_token,
                 input.amount,

@@ -2,26 +2,34 @@ from tortoise import BaseDBAsyncClient
 
 RUN_IN_TRANSACTION = True
 
-_SIGNATURE = """walletql_transfer(bigint, bigint, bigint, bigint, numeric, varchar[], varchar,
-    varchar, varchar, text, numeric)"""
+_SIGNATURES = (
+    "walletql_transfer(bigint, bigint, bigint, bigint, numeric, varchar[], varchar, varchar, "
+    "varchar, text, numeric)",
+    "walletql_charge(bigint, varchar, bigint, numeric, varchar[], varchar, varchar, varchar, "
+    "text, numeric)",
+)
+
+# What both functions answer: walletql_post's row, the wallets it moved and the caller's side
+# of it (the source of a transfer, the merchant's wallet of a charge) as it was read.
+_RESULT = """outcome text, transaction_id bigint, detail text, available numeric,
+    decided_at timestamptz, source_balance numeric, source_version bigint,
+    destination_balance numeric, destination_version bigint,
+    source_id bigint, destination_id bigint, acting_wallet wallets"""
 
 
 async def upgrade(db: BaseDBAsyncClient) -> str:
-    # A transfer in one round trip: find the caller's wallet and the recipient, then post
-    # through walletql_post, the one write path. Only a transfer that resolves cleanly is
-    # posted here; anything else answers UNRESOLVED, writes nothing, and the API runs its
-    # checks one by one to say why (their order and messages live in Python, not here).
-    # p_accepting lists the currencies that accept the amount as given (decimal places come
-    # from configuration, which the database does not hold).
-    return """
+    # A transfer or a charge in one round trip: find its two wallets, then post through
+    # walletql_post, the one write path. Only a request that resolves cleanly is posted here;
+    # anything else answers UNRESOLVED and writes nothing, and the API then runs its checks
+    # one by one to say why (their order and messages live in Python, not here).
+    # p_accepting lists the currencies that accept the amount as given: decimal places come
+    # from configuration, which the database does not hold.
+    return f"""
 CREATE FUNCTION walletql_transfer(
     p_initiator bigint, p_source bigint, p_to_wallet bigint, p_to_user bigint,
     p_amount numeric, p_accepting varchar[], p_description varchar,
     p_key varchar, p_fingerprint varchar, p_channel text, p_max_balance numeric
-) RETURNS TABLE (outcome text, transaction_id bigint, detail text, available numeric,
-    decided_at timestamptz, source_balance numeric, source_version bigint,
-    destination_balance numeric, destination_version bigint,
-    destination_id bigint, source_wallet wallets)
+) RETURNS TABLE ({_RESULT})
 LANGUAGE plpgsql AS $$
 DECLARE
     s wallets;
@@ -47,8 +55,42 @@ BEGIN
         RETURN NEXT;
         RETURN;
     END IF;
-    RETURN QUERY SELECT p.*, target, s FROM walletql_post('TRANSFER', NULL, p_amount,
+    RETURN QUERY SELECT p.*, s.id, target, s FROM walletql_post('TRANSFER', NULL, p_amount,
         s.currency, s.id, target, p_description, p_initiator, p_key, p_fingerprint,
+        p_channel, p_max_balance) AS p;
+END
+$$;
+
+CREATE FUNCTION walletql_charge(
+    p_initiator bigint, p_token varchar, p_to_wallet bigint,
+    p_amount numeric, p_accepting varchar[], p_description varchar,
+    p_key varchar, p_fingerprint varchar, p_channel text, p_max_balance numeric
+) RETURNS TABLE ({_RESULT})
+LANGUAGE plpgsql AS $$
+DECLARE
+    c wallets;
+    m wallets;
+BEGIN
+    SELECT * INTO c FROM wallets AS w WHERE w.payment_token = p_token;
+    IF NOT FOUND OR c.owner_id = p_initiator OR NOT c.currency = ANY(p_accepting) THEN
+        outcome := 'UNRESOLVED';
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    IF p_to_wallet IS NULL THEN
+        SELECT * INTO m FROM wallets AS w
+        WHERE w.owner_id = p_initiator AND w.currency = c.currency AND w.status = 'ACTIVE'
+        ORDER BY w.id LIMIT 1;
+    ELSE
+        SELECT * INTO m FROM wallets AS w WHERE w.id = p_to_wallet AND w.owner_id = p_initiator;
+    END IF;
+    IF NOT FOUND OR m.currency <> c.currency THEN
+        outcome := 'UNRESOLVED';
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT p.*, c.id, m.id, m FROM walletql_post('CHARGE', NULL, p_amount,
+        c.currency, c.id, m.id, p_description, p_initiator, p_key, p_fingerprint,
         p_channel, p_max_balance) AS p;
 END
 $$;
@@ -56,7 +98,7 @@ $$;
 
 
 async def downgrade(db: BaseDBAsyncClient) -> str:
-    return f"DROP FUNCTION {_SIGNATURE};"
+    return "".join(f"DROP FUNCTION {signature};\n" for signature in _SIGNATURES)
 
 
 MODELS_STATE = (
