@@ -17,8 +17,6 @@ from walletql.ledger import accounts
 from walletql.ledger.errors import CurrencyMismatch, Forbidden, NotFound, ValidationError
 from walletql.ledger.money import Currency, currencies_accepting, get_currency, parse_amount
 from walletql.ledger.posting import (
-    BALANCE_CHANNEL,
-    MAX_BALANCE,
     MAX_CHARGE_DESCRIPTION,
     Outcome,
     Posting,
@@ -80,11 +78,6 @@ async def _at_once(r: Request, token: str, amount: object, to_wallet_id: object)
         to_wallet,
         value,
         accepting,
-        r.description,
-        r.key,
-        r.fingerprint,
-        BALANCE_CHANNEL,
-        MAX_BALANCE,
     )
 
 

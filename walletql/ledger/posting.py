@@ -304,8 +304,11 @@ _SETTLED = frozenset({"POSTED", "REJECTED", "DUPLICATE"})
 
 async def post_at_once(r: Request, amount: Decimal, sql: str, *params: object) -> Outcome | None:
     """Post `r` with one statement that finds its wallets and calls walletql_post (migration
-    5); None, with nothing written, when it does not settle the request."""
-    result = await execute(sql, *params)
+    5); None, with nothing written, when it does not settle the request. `params` are the
+    function's own; the ones both functions end with (description, key, fingerprint, channel,
+    largest balance) are added here."""
+    tail = (r.description, r.key, r.fingerprint, BALANCE_CHANNEL, MAX_BALANCE)
+    result = await execute(sql, *params, *tail)
     if result["outcome"] not in _SETTLED:
         return None
     acting = Wallet._init_from_db(**result["acting_wallet"])

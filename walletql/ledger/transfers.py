@@ -15,8 +15,6 @@ from walletql.ledger import accounts
 from walletql.ledger.errors import CurrencyMismatch, NotFound, ValidationError
 from walletql.ledger.money import currencies_accepting, get_currency, parse_amount
 from walletql.ledger.posting import (
-    BALANCE_CHANNEL,
-    MAX_BALANCE,
     MAX_DESCRIPTION,
     Outcome,
     Posting,
@@ -84,11 +82,6 @@ async def _at_once(
         to_user,
         value,
         accepting,
-        r.description,
-        r.key,
-        r.fingerprint,
-        BALANCE_CHANNEL,
-        MAX_BALANCE,
     )
 
 
