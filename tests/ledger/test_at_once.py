@@ -34,6 +34,10 @@ TRANSFER_REFUSALS = [
         (ValidationError, "BAD_INPUT", "Give exactly one of toWalletId and toUserId"),
     ),
     ({}, (ValidationError, "BAD_INPUT", "Give exactly one of toWalletId and toUserId")),
+    (
+        {"to_wallet_id": "abc", "to_user_id": "stranger"},  # a malformed id is still given
+        (ValidationError, "BAD_INPUT", "Give exactly one of toWalletId and toUserId"),
+    ),
     ({"to_wallet_id": "nowhere"}, (NotFound, None, "Recipient wallet not found")),
     ({"to_user_id": "nobody"}, (NotFound, None, "Recipient wallet not found")),
     ({"to_user_id": "eth_owner"}, (NotFound, None, "Recipient wallet not found")),
@@ -63,6 +67,7 @@ async def parties(customer, funded, sql):
     )
     names = {name: str(w.id) for name, w in wallets.items()}
     names.update(nowhere="999999999", nobody="999999999", eth_owner=str(eth_owner.user_id))
+    names["stranger"] = str(stranger.user_id)
     return sender, names
 
 

@@ -66,11 +66,13 @@ SELECT * FROM walletql_transfer($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 async def _at_once(
     r: Request, amount: object, from_wallet_id: object, to_wallet_id: object, to_user_id: object
 ) -> Outcome | None:
+    if (to_wallet_id is None) == (to_user_id is None):
+        return None  # not exactly one recipient
     source_id = accounts.id_or_none(from_wallet_id)
     to_wallet = accounts.id_or_none(to_wallet_id)
     to_user = accounts.id_or_none(to_user_id)
     value, accepting = currencies_accepting(amount)
-    if source_id is None or not accepting or (to_wallet is None) == (to_user is None):
+    if source_id is None or (to_wallet is None and to_user is None) or not accepting:
         return None
     return await post_at_once(
         r,
