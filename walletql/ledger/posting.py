@@ -198,10 +198,10 @@ async def post_or_replay(
 _POST = """
 SELECT * FROM walletql_post($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 """
-MAX_BALANCE = Decimal(10) ** MAX_INTEGER_DIGITS  # NUMERIC(38, 18) holds 20 integer digits
+_MAX_BALANCE = Decimal(10) ** MAX_INTEGER_DIGITS  # NUMERIC(38, 18) holds 20 integer digits
 
 
-async def execute(sql: str, *params: object) -> Record:
+async def _execute(sql: str, *params: object) -> Record:
     """The one row of a posting statement; retries deadlocks and serialization failures (the
     statement is its own transaction, so a retry repeats all of it)."""
     attempt = 0
@@ -259,7 +259,7 @@ def _acting_wallet_after(p: Posting, result: dict) -> Wallet | None:
 
 async def post(p: Posting) -> Outcome:
     """Post or reject `p` exactly once."""
-    result = await execute(
+    result = await _execute(
         _POST,
         p.kind.value,
         p.operation,
@@ -272,12 +272,12 @@ async def post(p: Posting) -> Outcome:
         p.key,
         p.fingerprint,
         BALANCE_CHANNEL,
-        MAX_BALANCE,
+        _MAX_BALANCE,
     )
-    return await settle(p, result)
+    return await _settle(p, result)
 
 
-async def settle(p: Posting, result: Record) -> Outcome:
+async def _settle(p: Posting, result: Record) -> Outcome:
     """The outcome of `p` from the row walletql_post returned."""
     outcome = result["outcome"]
     if outcome in _REFUSALS:
@@ -307,8 +307,8 @@ async def post_at_once(r: Request, amount: Decimal, sql: str, *params: object) -
     5); None, with nothing written, when it does not settle the request. `params` are the
     function's own; the ones both functions end with (description, key, fingerprint, channel,
     largest balance) are added here."""
-    tail = (r.description, r.key, r.fingerprint, BALANCE_CHANNEL, MAX_BALANCE)
-    result = await execute(sql, *params, *tail)
+    tail = (r.description, r.key, r.fingerprint, BALANCE_CHANNEL, _MAX_BALANCE)
+    result = await _execute(sql, *params, *tail)
     if result["outcome"] not in _SETTLED:
         return None
     acting = Wallet._init_from_db(**result["acting_wallet"])
@@ -319,4 +319,4 @@ async def post_at_once(r: Request, amount: Decimal, sql: str, *params: object) -
         result["destination_id"],
         acting,
     )
-    return await settle(posting, result)
+    return await _settle(posting, result)
