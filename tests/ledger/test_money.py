@@ -1,12 +1,19 @@
 """Exact decimals end to end, and every malformed amount refused before anything is stored."""
 
+import contextlib
 from decimal import Decimal
 
 import pytest
 
 from walletql.ledger import accounts, payments, transfers
 from walletql.ledger.errors import IdempotencyConflict, ValidationError
-from walletql.ledger.money import format_amount, get_currency, parse_amount
+from walletql.ledger.money import (
+    currencies,
+    currencies_accepting,
+    format_amount,
+    get_currency,
+    parse_amount,
+)
 from walletql.ledger.verify import verify
 from walletql.models import Entry, LedgerTransaction, Wallet
 
@@ -210,6 +217,25 @@ def test_parse_amount_accepts_plain_decimals_only_within_the_currency(text, code
             parse_amount(text, currency)
     else:
         assert parse_amount(text, currency) == Decimal(expected)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["10", "0010.50", "1.10", "5.000", "0.001", "0.123456789", "0.000000000000000001",
+     "0.0000000000000000001", "1" + "0" * 20, "0", "-1", "1e3", "", 7, Decimal("1.5"), 1.5,
+     True, None],
+)  # fmt: skip
+def test_currencies_accepting_is_exactly_where_parse_amount_accepts(value):
+    """What a transfer or charge in one statement posts with: it must never accept an amount
+    for a currency that parse_amount refuses, nor refuse one it accepts."""
+    accepted = {}
+    for code, currency in currencies().items():
+        with contextlib.suppress(ValidationError):
+            accepted[code] = parse_amount(value, currency)
+    amount, codes = currencies_accepting(value)
+    assert set(codes) == set(accepted)
+    assert all(amount == parsed for parsed in accepted.values())
+    assert (amount is None) == (not accepted)
 
 
 def test_trailing_zeros_beyond_the_currency_scale_are_fine():

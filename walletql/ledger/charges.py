@@ -67,7 +67,8 @@ SELECT * FROM walletql_charge($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 async def _at_once(r: Request, token: str, amount: object, to_wallet_id: object) -> Outcome | None:
     to_wallet = accounts.id_or_none(to_wallet_id)
     value, accepting = currencies_accepting(amount)
-    if not 0 < len(token) <= 64 or not accepting or (to_wallet is None) != (to_wallet_id is None):
+    malformed_wallet = to_wallet is None and to_wallet_id is not None
+    if not 0 < len(token) <= 64 or not accepting or malformed_wallet:
         return None
     return await post_at_once(
         r,
