@@ -32,15 +32,17 @@ def _strawberrys_own(cls):
 
 
 def _values(cls, converter) -> list[dict]:
-    """Every field given, omitted or null, in every combination."""
+    """Every field given (some text, or empty), omitted or null, in every combination."""
     fields = cls.__strawberry_definition__.fields
     names = [converter.from_field(f) for f in fields]
     values = []
-    for choice in itertools.product(("given", "omitted", "null"), repeat=len(names)):
+    for choice in itertools.product(("text", "empty", "omitted", "null"), repeat=len(names)):
         value = {}
         for name, how in zip(names, choice, strict=True):
-            if how == "given":
+            if how == "text":
                 value[name] = f"v-{name}"
+            elif how == "empty":
+                value[name] = ""
             elif how == "null":
                 value[name] = None
         values.append(value)
@@ -58,7 +60,7 @@ def test_built_directly_equals_strawberrys_conversion(cls):
     schema = build_schema()
     registry, config = schema.schema_converter.scalar_registry, schema.config
     values = _values(cls, config.name_converter)
-    assert len(values) == 3 ** len(cls.__strawberry_definition__.fields)
+    assert len(values) == 4 ** len(cls.__strawberry_definition__.fields)
     for value in values:
         direct = convert_argument(value, cls, registry, config)
         with _strawberrys_own(cls):
