@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow
-from functools import cached_property, lru_cache
+from functools import cached_property
+from types import MappingProxyType
 
 from walletql.ledger.errors import ValidationError
-from walletql.settings import MAX_DECIMALS, MAX_INTEGER_DIGITS, get_settings
+from walletql.settings import MAX_DECIMALS, MAX_INTEGER_DIGITS, Settings, get_settings
 
 # Wide enough for NUMERIC(38, 18) with room to spare; any rounding raises instead of happening.
 MONEY = Context(prec=60, traps=[InvalidOperation, Overflow, Inexact])
@@ -30,25 +32,29 @@ class Currency:
         return Decimal(1).scaleb(-self.decimals)
 
 
-@lru_cache(maxsize=256)
-def _currency(code: str, name: str, decimals: int) -> Currency:
-    # One object per currency definition: every amount in a history page is formatted with
-    # its currency, and a new Currency (and unit) per amount cost ~2% of the page's CPU.
-    return Currency(code, name, decimals)
+_configured: tuple[Settings, MappingProxyType[str, Currency]] | None = None
 
 
-def currencies() -> dict[str, Currency]:
-    return {
-        code: _currency(code, spec.name, spec.decimals)
-        for code, spec in get_settings().currencies.items()
-    }
+def currencies() -> Mapping[str, Currency]:
+    """The configured currencies by code: one object per currency for as long as the settings
+    stand. Every amount served is formatted with its currency (80 look-ups per history page),
+    so a look-up is one dict access, not a new Currency."""
+    global _configured
+    settings = get_settings()
+    if _configured is None or _configured[0] is not settings:
+        built = {
+            code: Currency(code, c.name, c.decimals) for code, c in settings.currencies.items()
+        }
+        _configured = (settings, MappingProxyType(built))
+    return _configured[1]
 
 
 def get_currency(code: object, field: str = "currency") -> Currency:
     if isinstance(code, str):
-        spec = get_settings().currencies.get(code.strip().upper())
-        if spec is not None:
-            return _currency(code.strip().upper(), spec.name, spec.decimals)
+        configured = currencies()
+        currency = configured.get(code) or configured.get(code.strip().upper())
+        if currency is not None:
+            return currency
     raise ValidationError("UNKNOWN_CURRENCY", f"Unknown currency: {str(code)[:40]!r}", field)
 
 
