@@ -34,7 +34,7 @@ from bench.run import HOST, RESULTS, ROOT
 
 
 @contextlib.contextmanager
-def _checkout(revision: str | None):
+def checkout(revision: str | None):
     """The tree to serve: this working tree, or `revision` in a temporary worktree."""
     if revision is None:
         yield ROOT
@@ -122,21 +122,31 @@ async def compare(args, trees: dict[str, Path]) -> dict:
     return {"ms_per_request": per_request, "new_over_old": ratio}
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__.splitlines()[0])
+def revisions_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """The arguments of every old-against-new comparison (this one, bench.instructions)."""
+    p = argparse.ArgumentParser(prog=prog, description=description)
     p.add_argument("old", help="git revision of the old side")
     p.add_argument("new", nargs="?", help="git revision of the new side (default: this tree)")
     p.add_argument("--scenario", default="a", choices=["a", "b", "c", "d"])
+    p.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    p.add_argument("--database", default="walletql_bench")
+    return p
+
+
+def on_both_sides(args: argparse.Namespace, compare) -> int:
+    """Check out both revisions and run `compare(args, {"old": tree, "new": tree})`."""
+    with checkout(args.old) as old, checkout(args.new) as new:
+        asyncio.run(compare(args, {"old": old, "new": new}))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = revisions_parser("python -m bench.ab", __doc__.splitlines()[0])
     p.add_argument("--concurrency", type=int, default=4, help="clients per side")
     p.add_argument("--seconds", type=float, default=5.0, help="per round")
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--port", type=int, default=8801, help="old side; new side on the next")
-    p.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    p.add_argument("--database", default="walletql_bench")
-    args = p.parse_args(argv)
-    with _checkout(args.old) as old, _checkout(args.new) as new:
-        asyncio.run(compare(args, {"old": old, "new": new}))
-    return 0
+    return on_both_sides(p.parse_args(argv), compare)
 
 
 if __name__ == "__main__":

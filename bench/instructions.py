@@ -17,7 +17,6 @@ seeded by `python -m bench.run`.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -29,7 +28,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from bench import load, wire
-from bench.ab import _checkout
+from bench.ab import on_both_sides, revisions_parser
 from bench.profile import workload
 from bench.run import HOST, RESULTS
 
@@ -114,20 +113,10 @@ async def compare(args, trees: dict[str, Path]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m bench.instructions", description=__doc__.split("\n")[0]
-    )
-    p.add_argument("old", help="git revision of the old side")
-    p.add_argument("new", nargs="?", help="git revision of the new side (default: this tree)")
-    p.add_argument("--scenario", default="a", choices=["a", "b", "c", "d"])
+    p = revisions_parser("python -m bench.instructions", __doc__.split("\n")[0])
     p.add_argument("--requests", type=int, default=300)
     p.add_argument("--port", type=int, default=8871)
-    p.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    p.add_argument("--database", default="walletql_bench")
-    args = p.parse_args(argv)
-    with _checkout(args.old) as old, _checkout(args.new) as new:
-        asyncio.run(compare(args, {"old": old, "new": new}))
-    return 0
+    return on_both_sides(p.parse_args(argv), compare)
 
 
 if __name__ == "__main__":
