@@ -17,20 +17,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import psutil
 
 from bench import load, wire
 from bench.profile import workload
-from bench.run import HOST, RESULTS, ROOT
+from bench.run import HOST, ROOT, load_seeded
 
 
 @contextlib.contextmanager
@@ -76,7 +74,7 @@ def _cpu(process: psutil.Process) -> float:
 
 
 async def compare(args, trees: dict[str, Path]) -> dict:
-    seeded = SimpleNamespace(**json.loads((RESULTS / f"seeded-{args.database}.json").read_text()))
+    seeded = load_seeded(args.database)
     dsn = args.admin_url.rsplit("/", 1)[0] + "/" + args.database
     ports = {"old": args.port, "new": args.port + 1}
     servers = {side: _serve(trees[side], ports[side], dsn) for side in ports}

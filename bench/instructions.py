@@ -18,19 +18,18 @@ seeded by `python -m bench.run`.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 from bench import load, wire
 from bench.ab import on_both_sides, revisions_parser
 from bench.profile import workload
-from bench.run import HOST, RESULTS
+from bench.run import HOST, load_seeded
 
 SIGNED_IN = 300  # customers whose tokens the worker has seen; the workload uses only these
 
@@ -99,7 +98,7 @@ async def measure(side: str, tree: Path, args, seeded, work_dir: Path) -> float:
 
 
 async def compare(args, trees: dict[str, Path]) -> dict:
-    seeded = SimpleNamespace(**json.loads((RESULTS / f"seeded-{args.database}.json").read_text()))
+    seeded = load_seeded(args.database)
     for name in ("customer_ids", "customer_tokens", "wallet_ids", "payment_tokens"):
         setattr(seeded, name, getattr(seeded, name)[:SIGNED_IN])
     per_request = {}
@@ -113,6 +112,8 @@ async def compare(args, trees: dict[str, Path]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        raise SystemExit("bench.instructions needs valgrind (Debian: apt install valgrind)")
     p = revisions_parser("python -m bench.instructions", __doc__.split("\n")[0])
     p.add_argument("--requests", type=int, default=300)
     p.add_argument("--port", type=int, default=8871)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import statistics
@@ -23,7 +22,7 @@ from types import SimpleNamespace
 
 import asyncpg
 
-from bench.run import RESULTS
+from bench.run import load_seeded
 
 _WALLETS = "SELECT * FROM wallets WHERE (id = $1 AND owner_id = $2) OR id = $3"
 _POST = "SELECT * FROM walletql_post($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
@@ -75,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--transfers", type=int, default=2000, help="per form and round")
     p.add_argument("--database", default="walletql_bench")
     args = p.parse_args(argv)
-    seeded = SimpleNamespace(**json.loads((RESULTS / f"seeded-{args.database}.json").read_text()))
+    seeded = load_seeded(args.database)
     dsn = f"postgresql://postgres@127.0.0.1:5432/{args.database}"
     ms = asyncio.run(measure(dsn, seeded, args.rounds, args.transfers))
     for name, values in ms.items():

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import json
 import shutil
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from bench import load
-from bench.run import HOST, RESULTS, Server, _env
+from bench.run import HOST, Server, _env, load_seeded
 
 LAYERS = [
     ("event loop idle", ("Runner.run (asyncio/runners.py", "run_forever", "select (selectors.py")),
@@ -108,7 +107,7 @@ async def fanout_load(args, seeded, seconds: float) -> dict:
 
 
 async def main_async(args) -> None:
-    seeded = SimpleNamespace(**json.loads((RESULTS / f"seeded-{args.database}.json").read_text()))
+    seeded = load_seeded(args.database)
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     dsn = args.admin_url.rsplit("/", 1)[0] + "/" + args.database
     server_args = SimpleNamespace(

@@ -18,6 +18,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import asyncpg
 
@@ -27,6 +28,15 @@ from bench.monitor import Window, background_load, machine
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 HOST = "127.0.0.1"
+
+
+def load_seeded(database: str) -> SimpleNamespace:
+    """The tokens and ids a previous `python -m bench.run` seeded into `database`, for the tools
+    that reuse its database (profile, ab, instructions, pg_cost)."""
+    path = RESULTS / f"seeded-{database}.json"
+    if not path.exists():
+        raise SystemExit(f"no {path}: seed it first (python -m bench.run --quick --database {database})")
+    return SimpleNamespace(**json.loads(path.read_text()))
 
 
 def _log(message: str) -> None:
