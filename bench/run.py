@@ -35,7 +35,9 @@ def load_seeded(database: str) -> SimpleNamespace:
     that reuse its database (profile, ab, instructions, pg_cost)."""
     path = RESULTS / f"seeded-{database}.json"
     if not path.exists():
-        raise SystemExit(f"no {path}: seed it first (python -m bench.run --quick --database {database})")
+        raise SystemExit(
+            f"no {path}: seed it first (python -m bench.run --quick --database {database})"
+        )
     return SimpleNamespace(**json.loads(path.read_text()))
 
 
