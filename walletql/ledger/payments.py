@@ -16,6 +16,7 @@ from walletql.ledger.posting import (
     MAX_DESCRIPTION,
     Outcome,
     Posting,
+    Request,
     canonical_amount,
     check_description,
     check_key,
@@ -44,20 +45,11 @@ async def _outside(
     currency = get_currency(wallet.currency)
     value = parse_amount(amount, currency)
     incoming = kind == TransactionKind.DEPOSIT
+    request = Request(kind, actor, key, print_, description)
 
     async def resolve() -> Posting:
-        return Posting(
-            kind=kind,
-            initiator=actor,
-            key=key,
-            fingerprint=print_,
-            amount=value,
-            currency=currency,
-            source_id=None if incoming else wallet.id,
-            destination_id=wallet.id if incoming else None,
-            description=description,
-            acting_wallet=wallet,
-        )
+        source, destination = (None, wallet.id) if incoming else (wallet.id, None)
+        return request.posting(value, currency, source, destination, wallet)
 
     # A malformed amount is refused above even under a used key: only a well-formed request replays.
     return await post_or_replay(actor, key, print_, resolve)
@@ -83,6 +75,7 @@ async def apply_operation(
     key = check_key(key)
     operation = get_operation(operation_code)
     print_ = fingerprint(TransactionKind.OPERATION, wallet=str(wallet_id), op=operation.code)
+    request = Request(TransactionKind.OPERATION, actor, key, print_, operation=operation.code)
 
     async def resolve() -> Posting:
         wallet = await fetch_one(
@@ -98,17 +91,9 @@ async def apply_operation(
                 f"the wallet holds {wallet.currency}"
             )
         debit = operation.amount < 0
-        return Posting(
-            kind=TransactionKind.OPERATION,
-            initiator=actor,
-            key=key,
-            fingerprint=print_,
-            amount=operation.amount.copy_abs(),
-            currency=operation.currency,
-            source_id=wallet.id if debit else None,
-            destination_id=None if debit else wallet.id,
-            operation=operation.code,
-            acting_wallet=wallet,
+        source, destination = (wallet.id, None) if debit else (None, wallet.id)
+        return request.posting(
+            operation.amount.copy_abs(), operation.currency, source, destination, wallet
         )
 
     return await post_or_replay(actor, key, print_, resolve)

@@ -81,6 +81,7 @@ class Request:
     key: str
     fingerprint: str
     description: str | None = None
+    operation: str | None = None
 
     def posting(
         self,
@@ -100,6 +101,7 @@ class Request:
             source_id=source_id,
             destination_id=destination_id,
             description=self.description,
+            operation=self.operation,
             acting_wallet=acting_wallet,
         )
 
