@@ -16,6 +16,7 @@ from walletql.ledger.money import (
 )
 from walletql.ledger.verify import verify
 from walletql.models import Entry, LedgerTransaction, Wallet
+from walletql.settings import CurrencyConfig
 
 
 async def test_point_one_plus_point_two_is_exactly_point_three(customer):
@@ -256,3 +257,19 @@ async def test_currency_code_is_normalised(customer):
     owner = await customer()
     wallet = await accounts.create_wallet(owner, " eth ")
     assert wallet.currency == "ETH"
+
+
+def test_currencies_follow_the_settings_in_force(settings_override):
+    """Currencies are kept per settings object: a change of settings is seen at once."""
+    usd = get_currency("USD")
+    assert get_currency(" usd ") is usd  # normalised, and the same object every time
+    with settings_override(currencies={"GEMS": CurrencyConfig("Gems", 0)}):
+        assert get_currency("gems") == get_currency("GEMS")
+        assert get_currency("GEMS").decimals == 0
+        assert set(currencies()) == {"GEMS"}
+        with pytest.raises(ValidationError) as refused:
+            get_currency("USD")
+        assert refused.value.code == "UNKNOWN_CURRENCY"
+    assert get_currency("USD").decimals == 2
+    with pytest.raises(ValidationError):
+        get_currency("GEMS")
