@@ -66,6 +66,7 @@ class Settings:
     workers: int = 1
     keep_alive_seconds: int = 75
     db_pool_size: int = 10
+    posting_concurrency: int = 2
     token_ttl_seconds: int = 86400
     minimum_balance: Decimal = Decimal("0")
     max_wallets_per_customer: int = 0
@@ -196,6 +197,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         "WORKERS": ("workers", 1, 64),
         "KEEP_ALIVE_SECONDS": ("keep_alive_seconds", 1, 3600),
         "DB_POOL_SIZE": ("db_pool_size", 1, 1000),
+        "POSTING_CONCURRENCY": ("posting_concurrency", 0, 1000),
         "TOKEN_TTL_SECONDS": ("token_ttl_seconds", 60, None),
         "MAX_WALLETS_PER_CUSTOMER": ("max_wallets_per_customer", 0, None),
         "MAX_WALLETS_PER_MERCHANT": ("max_wallets_per_merchant", 0, None),

@@ -34,6 +34,14 @@ async def warm_pool(database_url):
         await asyncio.gather(*[hold() for _ in range(POOL_SIZE)])
 
 
+@pytest.fixture(autouse=True)
+def every_posting_at_once(settings_override):
+    """No limit on postings in flight, so every call below is in PostgreSQL at once: the most
+    contention (test_posting_turns.py covers the limit)."""
+    with settings_override(posting_concurrency=0):
+        yield
+
+
 async def gather(*calls):
     return await asyncio.gather(*calls, return_exceptions=True)
 

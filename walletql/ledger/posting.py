@@ -22,9 +22,11 @@ wallets hold exactly what came in from outside minus what went out.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import random
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -44,7 +46,7 @@ from walletql.ledger.errors import (
 from walletql.ledger.money import MONEY, Currency, get_currency
 from walletql.models import LedgerTransaction, TransactionKind, Wallet
 from walletql.models.rows import fetch
-from walletql.settings import MAX_INTEGER_DIGITS
+from walletql.settings import MAX_INTEGER_DIGITS, get_settings
 
 BALANCE_CHANNEL = "walletql_balance"
 MAX_RETRIES = 5
@@ -203,13 +205,36 @@ SELECT * FROM walletql_post($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 _MAX_BALANCE = Decimal(10) ** MAX_INTEGER_DIGITS  # NUMERIC(38, 18) holds 20 integer digits
 
 
+# Per event loop: a Semaphore belongs to the loop it first waits on (tests run several loops).
+_turns: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _turn() -> contextlib.AbstractAsyncContextManager:
+    """A turn to send a posting statement: at most `posting_concurrency` per process at once.
+
+    PostgreSQL serializes every commit that notifies (one cluster-wide lock, held through the
+    WAL flush), and a hot wallet's row lock serializes its postings: backends beyond a few only
+    queue there, and each wait costs PostgreSQL two context switches. Waiting here instead is
+    an asyncio wake-up: bench/FINDINGS.md, finding 21. Reads and sign-ins never wait for a
+    turn, and nothing runs inside one but the statement."""
+    size = get_settings().posting_concurrency
+    if not size:
+        return contextlib.nullcontext()
+    loop = asyncio.get_running_loop()
+    turns = _turns.get(loop)
+    if turns is None or turns[0] != size:
+        turns = _turns[loop] = (size, asyncio.Semaphore(size))
+    return turns[1]
+
+
 async def _execute(sql: str, *params: object) -> Record:
     """The one row of a posting statement; retries deadlocks and serialization failures (the
     statement is its own transaction, so a retry repeats all of it)."""
     attempt = 0
     while True:
         try:
-            (row,) = await fetch(sql, *params)
+            async with _turn():
+                (row,) = await fetch(sql, *params)
             return row
         except (DeadlockDetectedError, SerializationError):
             attempt += 1
