@@ -60,6 +60,13 @@ def _server(cfg: dict) -> str:
     return f"`uvicorn walletql.app:app --workers {workers}`"
 
 
+def _turns(cfg: dict) -> str:
+    if "posting_concurrency" not in cfg:  # runs from before the setting: no limit
+        return ""
+    n = cfg["posting_concurrency"]
+    return f", {n} postings at once per worker" if n else ", no limit on postings at once"
+
+
 def readme_section(result: dict) -> str:
     """The project README's Performance section for this run."""
     m, cfg, git = result["machine"], result["config"], result.get("git", {})
@@ -77,7 +84,7 @@ pip install -e '.[bench]' && python -m bench.run     # about 10 minutes; --quick
 Machine: {m.get("cpus")} vCPUs ({m.get("cpu_model", "?")}, a VM), {m.get("memory_gb")} GB,
 Linux {m.get("kernel")}; PostgreSQL 15 on the same two cores (default settings,
 `synchronous_commit = on`); {_server(cfg)}, pool
-{cfg["pool"]} per worker; load generator: the bench's raw asyncio HTTP/1.1 and websocket client on
+{cfg["pool"]} per worker{_turns(cfg)}; load generator: the bench's raw asyncio HTTP/1.1 and websocket client on
 the same machine (its CPU is the `loadgen CPU` column). walletql at commit `{git.get("commit")}`
 ({mode}run of {result["started"][:16].replace("T", " ")} UTC, {result["elapsed_s"] / 60:.0f} min,
 the machine otherwise idle). Data: {result["seed"]["customers"]:,} customers with a funded USD

@@ -66,6 +66,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--pool", type=int, default=10, help="WALLETQL_DB_POOL_SIZE per worker")
     p.add_argument(
+        "--posting-concurrency",
+        type=int,
+        default=2,
+        help="WALLETQL_POSTING_CONCURRENCY per worker (0: no limit)",
+    )
+    p.add_argument(
         "--app",
         default="walletql.app:app",
         help="ASGI app to serve (compare a patched variant on PYTHONPATH against the stock one)",
@@ -123,6 +129,7 @@ def _env(dsn: str, args: argparse.Namespace) -> dict:
     env.update(
         WALLETQL_DATABASE_URL=dsn,
         WALLETQL_DB_POOL_SIZE=str(args.pool),
+        WALLETQL_POSTING_CONCURRENCY=str(args.posting_concurrency),
         WALLETQL_LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
     )
@@ -490,7 +497,7 @@ async def main_async(args: argparse.Namespace) -> dict:
     server = Server(args, env, RESULTS / f"server-{stamp}.log")
     _log(
         f"server: uvicorn, {args.workers} worker(s) ({args.topology}), pool {args.pool} per worker,"
-        f" port {args.port}"
+        f" {args.posting_concurrency or 'any number of'} postings at once per worker, port {args.port}"
     )
     await server.start()
     result["server_command"] = server.command
