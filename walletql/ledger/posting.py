@@ -214,8 +214,8 @@ def _turn() -> contextlib.AbstractAsyncContextManager:
 
     PostgreSQL serializes every commit that notifies (one cluster-wide lock, held through the
     WAL flush), and a hot wallet's row lock serializes its postings: backends beyond a few only
-    queue there, and each wait costs PostgreSQL two context switches. Waiting here instead is
-    an asyncio wake-up: bench/FINDINGS.md, finding 21. Reads and sign-ins never wait for a
+    queue there, each one put to sleep and woken by PostgreSQL. Waiting here instead is an
+    asyncio wake-up: bench/FINDINGS.md, finding 21. Reads and sign-ins never wait for a
     turn, and nothing runs inside one but the statement."""
     size = get_settings().posting_concurrency
     if not size:
