@@ -72,6 +72,39 @@ async def test_postings_over_the_limit_wait_in_the_process(
     assert await verify() == []
 
 
+async def test_a_request_cancelled_while_waiting_gives_its_turn_back(
+    database_url, settings_override, customer, funded
+):
+    """A client that disconnects cancels its request; one waiting for a turn must neither post
+    nor keep the turn from the postings after it."""
+    owner = await customer()
+    held, other = await funded(owner, "USD"), await funded(owner, "USD")
+    holder = await asyncpg.connect(db.asyncpg_dsn(database_url))
+    admin = await asyncpg.connect(db.asyncpg_dsn(database_url))
+    try:
+        with settings_override(posting_concurrency=1):
+            await holder.execute("BEGIN")
+            await holder.execute("SELECT 1 FROM wallets WHERE id = $1 FOR UPDATE", held.id)
+            first = asyncio.create_task(payments.deposit(owner, held.id, "1", key()))
+            assert await _waiting_in_database(admin, 1, 30) == 1  # it has the one turn
+            waiting = asyncio.create_task(payments.deposit(owner, other.id, "1", key()))
+            await asyncio.sleep(0.1)
+            assert not waiting.done()
+            waiting.cancel()
+            await holder.execute("COMMIT")
+            async with asyncio.timeout(30):
+                await first
+                with pytest.raises(asyncio.CancelledError):
+                    await waiting
+                await payments.deposit(owner, other.id, "5", key())  # hangs if the turn leaked
+    finally:
+        await holder.close()
+        await admin.close()
+    await other.refresh_from_db()
+    assert (other.balance, other.version) == (5, 1)  # the cancelled deposit never posted
+    assert await verify() == []
+
+
 async def test_opposite_transfers_under_the_default_limit(customer, funded):
     assert Settings().posting_concurrency == 2
     alice, bob = await customer(), await customer()
