@@ -24,6 +24,7 @@ import asyncpg
 
 from bench import ceiling, fanout, load, monitor, seed, wire
 from bench.monitor import Window, background_load, machine
+from walletql.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -68,8 +69,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--posting-concurrency",
         type=int,
-        default=2,
-        help="WALLETQL_POSTING_CONCURRENCY per worker (0: no limit)",
+        default=Settings().posting_concurrency,
+        help="WALLETQL_POSTING_CONCURRENCY per worker (0: no limit; default: the server's)",
     )
     p.add_argument(
         "--app",
@@ -129,10 +130,12 @@ def _env(dsn: str, args: argparse.Namespace) -> dict:
     env.update(
         WALLETQL_DATABASE_URL=dsn,
         WALLETQL_DB_POOL_SIZE=str(args.pool),
-        WALLETQL_POSTING_CONCURRENCY=str(args.posting_concurrency),
         WALLETQL_LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
     )
+    turns = getattr(args, "posting_concurrency", None)  # tools without the option: the default
+    if turns is not None:
+        env["WALLETQL_POSTING_CONCURRENCY"] = str(turns)
     return env
 
 
