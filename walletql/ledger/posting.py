@@ -5,7 +5,8 @@ goes through `post()`:
    every check that needs no lock (ownership, amount, currencies) is done before step 2 (a
    transfer or a charge that resolves cleanly is checked inside the same statement instead,
    by walletql_transfer or walletql_charge: see post_at_once);
-then, in one statement and so one database transaction (the walletql_post SQL function):
+then, in one statement and so one database transaction (the walletql_post SQL function), sent
+when the process has a turn free (`posting_concurrency`, see `_turn`):
 2. lock the wallets that move, FOR NO KEY UPDATE, in ascending id order (no deadlocks);
 3. check status, currency and funds against the floor; a failed funds check stores a
    REJECTED transaction and commits it;
