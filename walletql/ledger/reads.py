@@ -142,7 +142,8 @@ async def history(
     balance_after: dict[int, Decimal] = {}
     names: dict[int, str] = {}
     for row in rows:
-        transactions.setdefault(row["id"], LedgerTransaction._init_from_db(**row))
+        if row["id"] not in transactions:  # a transaction comes once per entry it has
+            transactions[row["id"]] = LedgerTransaction._init_from_db(**row)
         if row["entry_wallet_id"] == wallet_id:
             balance_after[row["id"]] = row["balance_after"]
         for side in ("source", "destination"):
