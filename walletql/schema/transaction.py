@@ -15,11 +15,7 @@ from walletql.schema.scalars import DateTime, Money
 )
 class Counterparty:
     wallet_id: strawberry.ID = strawberry.field(description="The wallet's id.")
-    owner_name: strawberry.Private[str]
-
-    @strawberry.field(description="Owner's name, or company name for merchants.")
-    def name(self) -> str:
-        return self.owner_name
+    name: str = strawberry.field(description="Owner's name, or company name for merchants.")
 
 
 def _counterparty(info: strawberry.Info[Context], wallet_id: int | None):
@@ -28,13 +24,13 @@ def _counterparty(info: strawberry.Info[Context], wallet_id: int | None):
         return None
     name = info.context.known_names.get(wallet_id)
     if name is not None:
-        return Counterparty(wallet_id=strawberry.ID(str(wallet_id)), owner_name=name)
+        return Counterparty(wallet_id=strawberry.ID(str(wallet_id)), name=name)
     return _load_counterparty(info, wallet_id)
 
 
 async def _load_counterparty(info: strawberry.Info[Context], wallet_id: int) -> Counterparty:
     name = await info.context.counterparty_names.load(wallet_id)
-    return Counterparty(wallet_id=strawberry.ID(str(wallet_id)), owner_name=name or "")
+    return Counterparty(wallet_id=strawberry.ID(str(wallet_id)), name=name or "")
 
 
 def _source(root: Transaction, info: strawberry.Info[Context]) -> Counterparty | None:
