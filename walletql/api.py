@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 import logging
-import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 
 import strawberry
-from graphql import GraphQLError, GraphQLResolveInfoHelpers, OperationDefinitionNode, OperationType
-from graphql.pyutils import gather_with_cancel
+from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -21,8 +17,9 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
+from strawberry.schema.schema import validate_document
 
+from walletql.execution import SharedEventExecution
 from walletql.ledger.errors import LedgerError
 from walletql.resolvers.mutation import Mutation
 from walletql.resolvers.query import Query
@@ -166,62 +163,6 @@ class RequestValidation(SchemaExtension):
             context.validation_rules,
         )
         yield
-
-
-class Execution(StrawberryGraphQLCoreExecutionContext):
-    """graphql-core's executor without its reference cycle.
-
-    It keeps its own bound methods (`async_helpers`), so every executor was in a cycle, and with
-    it everything it reaches: the context, the request, the results, ~90 objects per request.
-    Only the garbage collector could free them, in pauses of 5-18 ms under load
-    (bench/FINDINGS.md, finding 12). Through a weak reference, reference counting frees a
-    request's objects as soon as it is answered. Resolvers run only while their executor is
-    alive (it is on the stack)."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        executor = weakref.ref(self)
-        self.async_helpers = GraphQLResolveInfoHelpers(
-            gather=lambda values: gather_with_cancel(*values),
-            track=lambda values: executor().track_async_work(values),
-        )
-
-
-class SharedEventExecution(Execution):
-    """A posting reaches every subscriber of its wallet at once, and nothing under
-    BalanceUpdate depends on who is asking: subscribers that sent the same document and
-    variables get one result, computed once per event instead of once per subscriber."""
-
-    _results: OrderedDict = OrderedDict()
-    _MAX = 256
-
-    def execute_operation(self, serially=None):
-        event = getattr(self.root_value, "event_key", None)
-        if event is None or self.operation.operation != OperationType.SUBSCRIPTION:
-            return super().execute_operation(serially)
-        key = (event, id(self.operation), _variables_key(self.variable_values.coerced))
-        cached = self._results.get(key)
-        if cached is None or cached[0] is not self.operation:  # an id() reused after GC
-            result = super().execute_operation(serially)
-            if self.is_awaitable(result):
-                result = asyncio.ensure_future(result)
-            cached = (self.operation, result)
-            self._results[key] = cached
-            while len(self._results) > self._MAX:
-                self._results.popitem(last=False)
-        result = cached[1]
-        return _shared(result) if isinstance(result, asyncio.Future) else result
-
-
-def _variables_key(coerced: dict) -> object:
-    try:
-        return frozenset(coerced.items())  # IDs and numbers: hashable, and cheap
-    except TypeError:  # a list or an input object among them
-        return json.dumps(coerced, sort_keys=True, default=str)
-
-
-async def _shared(result: asyncio.Future):
-    return result.result() if result.done() else await asyncio.shield(result)
 
 
 class WalletSchema(strawberry.Schema):

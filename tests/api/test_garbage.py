@@ -3,7 +3,7 @@
 graphql-core's executor holds bound methods of itself (its async helpers): left as they are,
 every executor sits in a reference cycle and takes the whole request with it (context, request,
 results; ~90 objects per request), which only the garbage collector's pauses could free
-(bench/FINDINGS.md, finding 12). walletql.api.Execution breaks that cycle.
+(bench/FINDINGS.md, finding 12). walletql.execution.Execution breaks that cycle.
 """
 
 from __future__ import annotations

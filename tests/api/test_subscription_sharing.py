@@ -8,7 +8,8 @@ import asyncio
 import pytest
 
 from walletql import auth, events
-from walletql.api import SharedEventExecution, build_schema
+from walletql.api import build_schema
+from walletql.execution import SharedEventExecution
 from walletql.ledger import accounts, payments
 from walletql.ledger.verify import verify
 from walletql.schema.context import Context
