@@ -108,14 +108,15 @@ UNION ALL
 ORDER BY id DESC LIMIT $3
 """
 
-# Entries are joined on the transaction only (and picked for the wallet in Python): a generic
-# plan filtering entries by wallet_id would read the whole wallet's entries for every page.
+# The wallet's entry is looked up per transaction, through the entries' transaction index: a
+# generic plan joining entries filtered by wallet_id could read the whole wallet's entries.
 _ROWS = """
-SELECT t.*, e.wallet_id AS entry_wallet_id, e.balance_after,
+SELECT t.*,
+       (SELECT e.balance_after FROM entries AS e
+        WHERE e.transaction_id = t.id AND e.wallet_id = $2) AS balance_after,
        coalesce(su.company_name, su.name) AS source_name,
        coalesce(du.company_name, du.name) AS destination_name
 FROM transactions AS t
-LEFT JOIN entries AS e ON e.transaction_id = t.id
 LEFT JOIN wallets AS sw ON sw.id = t.source_wallet_id
 LEFT JOIN users AS su ON su.id = sw.owner_id
 LEFT JOIN wallets AS dw ON dw.id = t.destination_wallet_id
@@ -137,15 +138,13 @@ async def history(
     page = await fetch(_PAGE.format(where=_conditions(f, params)), *params)
     has_next = len(page) > first
     page = page[:first]
-    rows = await fetch(_ROWS, [r["id"] for r in page]) if page else []
+    rows = await fetch(_ROWS, [r["id"] for r in page], wallet_id) if page else []
     transactions: dict[int, LedgerTransaction] = {}
     balance_after: dict[int, Decimal] = {}
     names: dict[int, str] = {}
     for row in rows:
-        if row["id"] not in transactions:  # a transaction comes once per entry it has
-            transactions[row["id"]] = LedgerTransaction._init_from_db(**row)
-        if row["entry_wallet_id"] == wallet_id:
-            balance_after[row["id"]] = row["balance_after"]
+        transactions[row["id"]] = LedgerTransaction._init_from_db(**row)
+        balance_after[row["id"]] = row["balance_after"]
         for side in ("source", "destination"):
             if row[f"{side}_wallet_id"] is not None:
                 names[row[f"{side}_wallet_id"]] = row[f"{side}_name"]
