@@ -64,16 +64,17 @@ def _has_middleware(execution: Execution) -> bool:
     return manager is not None and bool(manager.middlewares)
 
 
-_plain_leaves: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_PLAIN_LEAVES = "walletql-plain-leaves"  # a key of our own in graphql-core's per-type extensions
 
 
 def _plain_leaf(parent_type: GraphQLObjectType, field_name: str) -> tuple | None:
     """(attribute, scalar or enum type) when the field is a Strawberry field without resolver,
-    arguments or extensions whose type is a scalar or enum; else None. Worked out once per field."""
-    known = _plain_leaves.get(parent_type)
+    arguments or extensions whose type is a scalar or enum; else None. Worked out once per field,
+    and kept on the type, which lives exactly as long as its schema."""
+    known = parent_type.extensions.get(_PLAIN_LEAVES)
     if known is None:
-        known = _plain_leaves[parent_type] = {}
-    if field_name in known:
+        known = parent_type.extensions[_PLAIN_LEAVES] = {}
+    elif field_name in known:
         return known[field_name]
     plan = None
     field = parent_type.fields.get(field_name)
