@@ -7,9 +7,12 @@ import asyncio
 import json
 import weakref
 from collections import OrderedDict
+from typing import NamedTuple
 
 from graphql import (
+    GraphQLLeafType,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLResolveInfoHelpers,
     OperationType,
     Undefined,
@@ -39,23 +42,62 @@ class Execution(StrawberryGraphQLCoreExecutionContext):
         )
 
     def execute_field(self, parent_type, source, field_details_list, path, position_context):
-        """A field that only reads an attribute holding a scalar or enum value is most of a
-        page's fields (~180 of a 20-edge history page's ~240). graphql-core builds a resolve
-        info, calls the resolver chain and walks the type for each; read and serialize it
-        directly instead. Anything else, or anything unusual (null, a value the type refuses,
-        field middleware), takes graphql-core's own path, which reports it as it always did."""
-        plain = _plain_leaf(parent_type, field_details_list[0].node.name.value)
+        """Most of a page's fields (~220 of a 20-edge history page's ~240) only read an attribute:
+        for each, graphql-core builds a resolve info, calls Strawberry's resolver chain and walks
+        the field's type. Here a plain field (no resolver, arguments or extensions) holding a
+        scalar, an enum or an object is read and completed directly. Anything else or unusual
+        (null, an awaitable, a value the type refuses, field middleware) takes graphql-core's
+        own path, which reports it as it always did; errors below an object are handled as
+        graphql-core's execute_field handles them (tests/api/test_plain_fields.py)."""
+        plain = _plain_field(parent_type, field_details_list[0].node.name.value)
         if plain is not None and not _has_middleware(self):
-            attribute, leaf_type = plain
-            try:
-                value = leaf_type.coerce_output_value(getattr(source, attribute))
-            except Exception:  # noqa: BLE001 - graphql-core's path below reports it
-                value = None
-            if value is not None and value is not Undefined:
-                return value
+            value = getattr(source, plain.attribute, None)
+            if plain.leaf_type is not None:
+                served = _served(plain.leaf_type, value)
+                if served is not None:
+                    return served
+            elif value is not None and not _unusual(self, value):
+                return self._complete_object(
+                    plain, value, field_details_list, path, position_context
+                )
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
+
+    def _complete_object(self, plain, value, field_details_list, path, position_context):
+        try:
+            completed = self.collect_and_execute_subfields(
+                plain.object_type, field_details_list, path, value, position_context
+            )
+        except Exception as raw_error:  # noqa: BLE001 - located and reported as graphql-core does
+            self.handle_field_error(raw_error, plain.return_type, field_details_list, path)
+            return None
+        if self.is_awaitable(completed):
+            return self._await_object(completed, plain.return_type, field_details_list, path)
+        return completed
+
+    async def _await_object(self, completed, return_type, field_details_list, path):
+        try:
+            return await completed
+        except Exception as raw_error:  # noqa: BLE001 - located and reported as graphql-core does
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+
+
+def _served(leaf_type: GraphQLLeafType, value: object) -> object:
+    """The value as its scalar or enum serializes it; None when null or refused."""
+    if value is None:
+        return None
+    try:
+        served = leaf_type.coerce_output_value(value)
+    except Exception:  # noqa: BLE001 - graphql-core's path reports it
+        return None
+    return None if served is Undefined else served
+
+
+def _unusual(execution: Execution, value: object) -> bool:
+    # graphql-core awaits an awaitable and raises an exception it is given as a field's value
+    return execution.is_awaitable(value) or isinstance(value, Exception)
 
 
 def _has_middleware(execution: Execution) -> bool:
@@ -64,25 +106,33 @@ def _has_middleware(execution: Execution) -> bool:
     return manager is not None and bool(manager.middlewares)
 
 
-_PLAIN_LEAVES = "walletql-plain-leaves"  # a key of our own in graphql-core's per-type extensions
+class PlainField(NamedTuple):
+    attribute: str
+    return_type: GraphQLOutputType
+    leaf_type: GraphQLLeafType | None  # a scalar or enum, or
+    object_type: GraphQLObjectType | None  # an object type that needs no is_type_of check
 
 
-def _plain_leaf(parent_type: GraphQLObjectType, field_name: str) -> tuple | None:
-    """(attribute, scalar or enum type) when the field is a Strawberry field without resolver,
-    arguments or extensions whose type is a scalar or enum; else None. Worked out once per field,
-    and kept on the type, which lives exactly as long as its schema."""
-    known = parent_type.extensions.get(_PLAIN_LEAVES)
+_PLAIN_FIELDS = "walletql-plain-fields"  # a key of our own in graphql-core's per-type extensions
+
+
+def _plain_field(parent_type: GraphQLObjectType, field_name: str) -> PlainField | None:
+    """How to read the field directly, or None when graphql-core must resolve it. Worked out
+    once per field, and kept on the type, which lives exactly as long as its schema."""
+    known = parent_type.extensions.get(_PLAIN_FIELDS)
     if known is None:
-        known = parent_type.extensions[_PLAIN_LEAVES] = {}
+        known = parent_type.extensions[_PLAIN_FIELDS] = {}
     elif field_name in known:
         return known[field_name]
     plan = None
     field = parent_type.fields.get(field_name)
-    if field is not None and getattr(field.resolve, "_is_default", False) and not field.args:
-        leaf_type = get_nullable_type(field.type)
-        definition = field.extensions.get("strawberry-definition")
-        if is_leaf_type(leaf_type) and definition is not None:
-            plan = (definition.python_name, leaf_type)
+    definition = field.extensions.get("strawberry-definition") if field is not None else None
+    if definition is not None and getattr(field.resolve, "_is_default", False) and not field.args:
+        named = get_nullable_type(field.type)
+        if is_leaf_type(named):
+            plan = PlainField(definition.python_name, field.type, named, None)
+        elif isinstance(named, GraphQLObjectType) and named.is_type_of is None:
+            plan = PlainField(definition.python_name, field.type, None, named)
     known[field_name] = plan
     return plan
 

@@ -25,6 +25,31 @@ class Side(enum.Enum):
 
 
 @strawberry.type
+class Part:
+    name: str
+    size: int | None
+
+    @strawberry.field
+    async def later(self) -> str:
+        if self.name == "boom":
+            raise ValueError("boom")
+        return self.name
+
+
+class Eventually:
+    """An awaitable attribute value: graphql-core awaits it before completing the field."""
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def __await__(self):
+        return self._value().__await__()
+
+    async def _value(self):
+        return self.value
+
+
+@strawberry.type
 class Line:
     id: strawberry.ID
     label: str
@@ -36,6 +61,8 @@ class Line:
     amount: Money
     at: DateTime
     tags: list[str]
+    part: Part
+    maybe_part: Part | None
 
     @strawberry.field
     def shout(self) -> str:
@@ -53,6 +80,8 @@ GOOD = dict(
     amount="12.50",
     at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
     tags=["a", "b"],
+    part=Part(name="p", size=1),
+    maybe_part=None,
 )
 # Each a value its field's type refuses or a null where none is allowed: graphql-core answers an
 # error at that field's path, and null up to the nearest nullable parent.
@@ -69,6 +98,14 @@ BAD = [
     {"at": "yesterday"},
     {"id": None},
     {"tags": None},
+    {"part": None},
+    {"part": Part(name=None, size=1)},  # a null below a non-null object: up to the line
+    {"maybe_part": Part(name=None, size=1)},  # stops at maybePart
+    {"part": Part(name="boom", size=1)},  # an error from an awaited resolver below
+    {"maybe_part": Part(name="boom", size=1)},
+    {"part": "not a part"},
+    {"part": ValueError("an exception as a value")},
+    {"part": GOOD},  # a dict: plain fields read attributes, not keys
 ]
 ODD_BUT_VALID = [
     {"amount": Decimal("3.10")},
@@ -78,6 +115,8 @@ ODD_BUT_VALID = [
     {"side": "CREDIT"},
     {"note": 12.5},
     {"maybe_side": Side.CREDIT},
+    {"maybe_part": Part(name="q", size=None)},
+    {"part": Eventually(Part(name="r", size=2)), "amount": Eventually("1.00")},
 ]
 
 
@@ -102,8 +141,9 @@ class Query:
 QUERY = """
 query Q($case: Int!) {
   lines(case: $case) { id label note count ratio side maybeSide amount at tags shout
-                       again: label __typename }
-  required(case: $case) { label note count side amount at id }
+                       again: label __typename part { name size } maybePart { name later }
+                       other: part { later } }
+  required(case: $case) { label note count side amount at id part { size } }
 }
 """
 
@@ -147,10 +187,11 @@ async def test_plain_fields_skip_graphql_cores_resolve_info(monkeypatch):
     monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "build_resolve_info", counting)
     result = await _schema(Execution).execute(QUERY, variable_values={"case": len(BAD)})
     assert not result.errors
-    # lines and required; on each of the three lines `shout` (a resolver), `tags` (a list),
-    # `__typename`, and the plain fields holding null (note, maybeSide: graphql-core's path);
-    # required's note. Not the other 8 fields of each line and 6 of required.
-    assert built["count"] == 2 + 3 * 5 + 1
+    # lines and required; on each of the three lines `shout` and `later` (resolvers), `tags` (a
+    # list), `__typename`, and the plain fields holding null (note, maybeSide, maybePart take
+    # graphql-core's path); required's note. Not the other 11 fields of each line (part and its
+    # fields among them) and 7 of required.
+    assert built["count"] == 2 + 3 * 7 + 1
 
 
 class Shouting(SchemaExtension):
