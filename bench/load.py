@@ -229,6 +229,8 @@ async def closed_loop(
                 return
             raw = work.request(next(counter))
             try:
+                if conn.closed:  # the server answered the last request with Connection: close
+                    conn = conns[slot] = await wire.connect(host, port)
                 error = await _one(conn, raw, work)
             except (TimeoutError, wire.HTTPError, OSError) as exc:
                 error = type(exc).__name__
@@ -370,6 +372,8 @@ async def each_once(host: str, port: int, requests: list[bytes], concurrency: in
         conn = await wire.connect(host, port)
         try:
             for raw in pending:
+                if conn.closed:  # answered with Connection: close
+                    conn = await wire.connect(host, port)
                 error = await _one(conn, raw, check)
                 if error is not None:
                     errors[error] = errors.get(error, 0) + 1

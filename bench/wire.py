@@ -63,6 +63,8 @@ class HTTPConnection(asyncio.Protocol):
             return
         body = bytes(buf[end + 4 : total])
         del buf[:total]
+        if b"\r\nconnection: close" in head.lower():  # the server closes it: not reused
+            self.closed = True
         self.waiter = None
         waiter.set_result((int(head[9:12]), body))
 
