@@ -73,6 +73,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="WALLETQL_POSTING_CONCURRENCY per worker (0: no limit; default: the server's)",
     )
     p.add_argument(
+        "--no-spread",
+        action="store_true",
+        help="WALLETQL_SPREAD_CONNECTIONS=false: keep-alive connections stay on their worker",
+    )
+    p.add_argument(
         "--app",
         default="walletql.app:app",
         help="ASGI app to serve (compare a patched variant on PYTHONPATH against the stock one)",
@@ -136,6 +141,8 @@ def _env(dsn: str, args: argparse.Namespace) -> dict:
     turns = getattr(args, "posting_concurrency", None)  # tools without the option: the default
     if turns is not None:
         env["WALLETQL_POSTING_CONCURRENCY"] = str(turns)
+    if getattr(args, "no_spread", False):
+        env["WALLETQL_SPREAD_CONNECTIONS"] = "false"
     return env
 
 

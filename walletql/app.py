@@ -21,7 +21,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from tortoise import connections
 
-from walletql import auth, db
+from walletql import auth, db, spread
 from walletql.api import build_schema
 from walletql.events import get_feed
 from walletql.ledger.operations import build_catalog
@@ -131,6 +131,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         keep_alive_interval=15,
     )
 
+    following = spread.current  # a worker of `walletql serve --workers N`; else None
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         if not manage_database:
@@ -144,7 +146,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         await get_feed().start(url)
         _settle_heap()
         try:
-            yield
+            async with spread.running(following):
+                yield
         finally:
             await get_feed().stop()
             await db.close_orm()
@@ -160,6 +163,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                 max_age=600,
             )
         )
+    if following is not None:
+        middleware.insert(0, Middleware(spread.following_the_load, spread=following))
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -121,7 +121,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         return migrated.returncode
     print(f"walletql serving GraphQL on http://{host}:{port}/graphql", file=sys.stderr)
     try:
-        return serve(host, port, workers, settings.log_level, settings.keep_alive_seconds)
+        return serve(
+            host,
+            port,
+            workers,
+            settings.log_level,
+            settings.keep_alive_seconds,
+            spread_connections=settings.spread_connections,
+        )
     except PortUnavailable as exc:
         return _fail(str(exc))
     finally:

@@ -18,6 +18,8 @@ import subprocess
 import sys
 import threading
 
+from walletql import spread
+
 APP = "walletql.app:app"
 STARTUP_FAILURE = 3  # uvicorn's exit code for a worker that could not start
 
@@ -28,7 +30,15 @@ class PortUnavailable(Exception):
     pass
 
 
-def serve(host: str, port: int, workers: int, log_level: str, keep_alive: int) -> int:
+def serve(
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str,
+    keep_alive: int,
+    *,
+    spread_connections: bool = True,
+) -> int:
     options = {
         "host": host,
         "port": port,
@@ -44,7 +54,7 @@ def serve(host: str, port: int, workers: int, log_level: str, keep_alive: int) -
         return 0
     _check_free(host, port)
     sockets = [_listening_socket(host, port) for _ in range(workers)]
-    return _supervise(options, sockets)
+    return _supervise(options, sockets, spread_connections)
 
 
 def _family(host: str) -> socket.AddressFamily:
@@ -77,10 +87,12 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(fd: int, options: dict) -> None:
+def _worker(fd: int, options: dict, board: list[int]) -> None:
     # Imported here, not at the top: the supervisor never serves, and stays small without it.
     import uvicorn
 
+    if board:
+        spread.join(*board)  # before uvicorn builds the app, which reads it
     server = uvicorn.Server(uvicorn.Config(APP, **options))
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches the whole process group
         server.run(sockets=[socket.socket(fileno=fd)])
@@ -88,22 +100,29 @@ def _worker(fd: int, options: dict) -> None:
         sys.exit(STARTUP_FAILURE)
 
 
-def _start(options: dict, sock: socket.socket) -> subprocess.Popen:
+def _start(
+    options: dict, sock: socket.socket, board: spread.Board | None, slot: int
+) -> subprocess.Popen:
     # A plain child process, not multiprocessing: no resource tracker beside the workers, and
     # nothing of the supervisor's memory in them.
     fd = sock.fileno()
     command = [sys.executable, "-m", "walletql.serve", str(fd), json.dumps(options)]
-    return subprocess.Popen(command, pass_fds=[fd])
+    if board is None:
+        return subprocess.Popen(command, pass_fds=[fd])
+    command += [str(board.fd), str(slot), str(board.workers)]
+    return subprocess.Popen(command, pass_fds=[fd, board.fd])
 
 
-def _supervise(options: dict, sockets: list[socket.socket]) -> int:
+def _supervise(options: dict, sockets: list[socket.socket], spread_connections: bool) -> int:
     """Keeps one worker per socket until SIGINT or SIGTERM. A worker that dies is replaced on
     the same socket (connections waiting in its queue are served by the replacement); a worker
     that cannot start (bad settings, database down) stops everything."""
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
-    workers = [_start(options, sock) for sock in sockets]
+    # The workers' loads, so that keep-alive connections follow them (walletql/spread.py).
+    board = spread.Board.create(len(sockets)) if spread_connections else None
+    workers = [_start(options, sock, board, i) for i, sock in enumerate(sockets)]
     failed = False
     try:
         while not stopping.wait(0.5) and not failed:
@@ -116,7 +135,7 @@ def _supervise(options: dict, sockets: list[socket.socket]) -> int:
                     failed = True
                     break
                 log.warning("worker %s exited (%s); starting another", worker.pid, code)
-                workers[index] = _start(options, sockets[index])
+                workers[index] = _start(options, sockets[index], board, index)
     finally:
         for worker in workers:
             if worker.poll() is None:
@@ -133,4 +152,4 @@ def _supervise(options: dict, sockets: list[socket.socket]) -> int:
 
 
 if __name__ == "__main__":
-    _worker(int(sys.argv[1]), json.loads(sys.argv[2]))
+    _worker(int(sys.argv[1]), json.loads(sys.argv[2]), [int(a) for a in sys.argv[3:6]])

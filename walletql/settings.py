@@ -67,6 +67,7 @@ class Settings:
     keep_alive_seconds: int = 75
     db_pool_size: int = 10
     posting_concurrency: int = 2
+    spread_connections: bool = True
     token_ttl_seconds: int = 86400
     minimum_balance: Decimal = Decimal("0")
     max_wallets_per_customer: int = 0
@@ -214,6 +215,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         values["minimum_balance"] = _decimal("WALLETQL_MINIMUM_BALANCE", raw)
     if (raw := get("INTROSPECTION")) is not None:
         values["introspection"] = _bool("WALLETQL_INTROSPECTION", raw)
+    if (raw := get("SPREAD_CONNECTIONS")) is not None:
+        values["spread_connections"] = _bool("WALLETQL_SPREAD_CONNECTIONS", raw)
     if (raw := get("CORS_ORIGINS")) is not None:
         origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
         for origin in origins:
