@@ -54,7 +54,13 @@ def _server(cfg: dict) -> str:
     workers = cfg["workers"]
     topology = cfg.get("topology", "workers")
     if topology == "serve":
-        return f"`walletql serve --workers {workers}` (one listening socket per worker)"
+        if "no_spread" not in cfg:  # runs from before connections followed the load
+            return f"`walletql serve --workers {workers}` (one listening socket per worker)"
+        spread = "staying where the kernel put them" if cfg["no_spread"] else "following the load"
+        return (
+            f"`walletql serve --workers {workers}` (one listening socket per worker, keep-alive "
+            f"connections {spread})"
+        )
     if topology == "ports":
         return f"{workers} single-worker uvicorn processes on their own ports"
     return f"`uvicorn walletql.app:app --workers {workers}`"
