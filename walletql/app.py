@@ -163,8 +163,6 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                 max_age=600,
             )
         )
-    if following is not None:
-        middleware.insert(0, Middleware(spread.following_the_load, spread=following))
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),

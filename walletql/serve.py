@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import signal
 import socket
 import subprocess
@@ -91,13 +92,27 @@ def _worker(fd: int, options: dict, board: list[int]) -> None:
     # Imported here, not at the top: the supervisor never serves, and stays small without it.
     import uvicorn
 
+    app = APP
     if board:
-        spread.join(*board)  # before uvicorn builds the app, which reads it
-    server = uvicorn.Server(uvicorn.Config(APP, **options))
+        spread.join(*board)  # before the app is built: its lifespan reads the worker's load
+        # The spread sees each request's own connection, so forwarded addresses are applied
+        # inside it rather than by uvicorn in front of it.
+        app, options = _app_following_the_load, {**options, "proxy_headers": False}
+    server = uvicorn.Server(uvicorn.Config(app, factory=app is not APP, **options))
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches the whole process group
         server.run(sockets=[socket.socket(fileno=fd)])
     if not server.started:
         sys.exit(STARTUP_FAILURE)
+
+
+def _app_following_the_load():
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    from walletql.app import create_app
+
+    trusted = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")  # as uvicorn's own default
+    app = ProxyHeadersMiddleware(create_app(), trusted_hosts=trusted)
+    return spread.following_the_load(app, spread.current)
 
 
 def _start(

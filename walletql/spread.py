@@ -10,7 +10,8 @@ memory from the supervisor), and a worker busier than the least busy one by MARG
 request now and then with `Connection: close`, on a connection that carries less than the gap.
 The client sends its next request on another connection, which may well be on another worker,
 or opens one, which the kernel spreads by hash. A connection that carries a worker's whole load
-is never closed: moving it would only move the imbalance.
+is never closed: moving it would only move the imbalance. A client here is a connection (its
+peer address): `walletql serve` applies a proxy's forwarded addresses behind this middleware.
 """
 
 from __future__ import annotations
