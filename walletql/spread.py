@@ -82,7 +82,6 @@ class Spread:
         self.board = board
         self.slot = slot
         self.requests: dict = {}  # requests per client address this window
-        self.closes = 0  # connections closed so far
         self._movable: frozenset = frozenset()
 
     def close_after(self, client) -> bool:
@@ -91,7 +90,6 @@ class Spread:
         if client not in self._movable:
             return False
         self._movable = frozenset()
-        self.closes += 1
         return True
 
     def reading(self, cores: float) -> None:
