@@ -139,24 +139,19 @@ async def history(
     has_next = len(page) > first
     page = page[:first]
     rows = await fetch(_ROWS, [r["id"] for r in page], wallet_id) if page else []
-    transactions: dict[int, LedgerTransaction] = {}
-    balance_after: dict[int, Decimal] = {}
+    by_id = {row["id"]: row for row in rows}
     names: dict[int, str] = {}
     for row in rows:
-        transactions[row["id"]] = LedgerTransaction._init_from_db(**row)
-        balance_after[row["id"]] = row["balance_after"]
         for side in ("source", "destination"):
             if row[f"{side}_wallet_id"] is not None:
                 names[row[f"{side}_wallet_id"]] = row[f"{side}_name"]
-    items = [
-        HistoryItem(
-            transactions[r["id"]],
-            r["direction"],
-            balance_after.get(r["id"]),
-            encode_cursor(r["id"]),
+    items = []
+    for r in page:
+        row = by_id[r["id"]]
+        transaction = LedgerTransaction._init_from_db(**row)
+        items.append(
+            HistoryItem(transaction, r["direction"], row["balance_after"], encode_cursor(r["id"]))
         )
-        for r in page
-    ]
     return HistoryPage(items, has_next, names)
 
 
