@@ -136,6 +136,10 @@ async def test_filters(gql):
         return found
 
     assert await matching() == [ids[3], ids[2], rejected_id, ids[1], ids[0]]
+    # The balance after is this wallet's, also for a transfer from another (Bob's is 95.00), and
+    # none for a declined attempt.
+    edges = (await page(gql, ann, wallet))["edges"]
+    assert [e["node"]["balanceAfter"] for e in edges] == ["46.00", "45.00", None, "40.00", "50.00"]
     assert await matching(kinds=["DEPOSIT"]) == [ids[3], ids[0]]
     assert await matching(kinds=["WITHDRAWAL"]) == [rejected_id, ids[1]]
     assert await matching(kinds=["WITHDRAWAL"], statuses=["POSTED"]) == [ids[1]]
