@@ -120,12 +120,14 @@ async def compare(args, trees: dict[str, Path]) -> dict:
     return {"ms_per_request": per_request, "new_over_old": ratio}
 
 
-def revisions_parser(prog: str, description: str) -> argparse.ArgumentParser:
+def revisions_parser(
+    prog: str, description: str, scenarios: tuple[str, ...] = ("a", "b", "c", "d")
+) -> argparse.ArgumentParser:
     """The arguments of every old-against-new comparison (this one, bench.instructions)."""
     p = argparse.ArgumentParser(prog=prog, description=description)
     p.add_argument("old", help="git revision of the old side")
     p.add_argument("new", nargs="?", help="git revision of the new side (default: this tree)")
-    p.add_argument("--scenario", default="a", choices=["a", "b", "c", "d"])
+    p.add_argument("--scenario", default="a", choices=list(scenarios))
     p.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     p.add_argument("--database", default="walletql_bench")
     return p

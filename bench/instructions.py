@@ -1,6 +1,7 @@
 """Instructions per request, old against new: a measure the VM's speed cannot move.
 
     python -m bench.instructions OLD [NEW] [--scenario a] [--requests 300]
+    python -m bench.instructions OLD [NEW] --scenario e --requests 20 --subscribers 100
 
 CPU time on this VM drifts by up to 1.9x within an hour, so `bench.ab` resolves only changes of
 ~10%. valgrind's callgrind counts the instructions a process executes, which depend on the code
@@ -8,7 +9,8 @@ and its inputs, not on how fast the machine is that minute: the same revision me
 gives the same figure to ~0.1%. Each revision (NEW defaults to this working tree) is served by
 one uvicorn worker under callgrind, on the seeded bench database; 300 customers sign in, 30
 requests warm it up, then instrumentation is switched on for exactly `--requests` requests sent
-one at a time on one connection. User-space instructions only: the kernel's side of each
+one at a time on one connection. Scenario e opens `--subscribers` subscriptions on the watched
+wallet and counts, per posting into it, the posting and its delivery to every one. User-space instructions only: the kernel's side of each
 request (sockets, scheduling) is not counted, and an instruction is not a fixed amount of time,
 so this says which way and roughly how far a change moves the server's own work; `bench.ab`
 and `bench.run` say what it buys. Needs valgrind (Debian: `apt install valgrind`) and a database
@@ -76,25 +78,66 @@ async def measure(side: str, tree: Path, args, seeded, work_dir: Path) -> float:
     try:
         await _ready(args.port)
         await load.each_once(HOST, args.port, load.sign_ins(HOST, args.port, seeded), 1)
-        work = workload(args.scenario, args.port, seeded, f"instr{time.time():.0f}{side}")
-        conn = await wire.connect(HOST, args.port)
-
-        async def send(count: int) -> None:
-            for i in range(count):
-                error = await load._one(conn, work.request(i), work)
-                if error is not None:
-                    raise SystemExit(f"request {i} failed: {error}")
-
-        await send(30)
-        _callgrind(server.pid, "--instr=on")
-        await send(args.requests)
-        _callgrind(server.pid, "--instr=off")
+        run_id = f"instr{time.time():.0f}{side}"
+        if args.scenario == "e":
+            await _fanout(server.pid, args, seeded, run_id)
+        else:
+            await _requests(server.pid, args, seeded, run_id)
         _callgrind(server.pid, "--dump")
-        conn.close()
     finally:
         server.terminate()
         server.wait(120)
     return _instructions(out) / args.requests
+
+
+async def _requests(pid: int, args, seeded, run_id: str) -> None:
+    work = workload(args.scenario, args.port, seeded, run_id)
+    conn = await wire.connect(HOST, args.port)
+
+    async def send(count: int) -> None:
+        for i in range(count):
+            error = await load._one(conn, work.request(i), work)
+            if error is not None:
+                raise SystemExit(f"request {i} failed: {error}")
+
+    await send(30)
+    _callgrind(pid, "--instr=on")
+    await send(args.requests)
+    _callgrind(pid, "--instr=off")
+    conn.close()
+
+
+async def _fanout(pid: int, args, seeded, run_id: str) -> None:
+    """Scenario e: a posting into the watched wallet and its delivery to every subscriber,
+    one posting at a time; a request here is one posting and its `--subscribers` deliveries."""
+    variables = {"w": str(seeded.watch_wallet)}
+    subs = [
+        await wire.subscribe(HOST, args.port, seeded.watch_token, load.SUBSCRIPTION, variables)
+        for _ in range(args.subscribers)
+    ]
+    work = load.transfers_into(HOST, args.port, seeded, seeded.watch_wallet, run_id)
+    conn = await wire.connect(HOST, args.port)
+
+    async def post(first: int, count: int) -> None:
+        for i in range(first, first + count):
+            expected = [len(s.received) + 1 for s in subs]
+            error = await load._one(conn, work.request(i), work)
+            if error is not None:
+                raise SystemExit(f"posting {i} failed: {error}")
+            for _ in range(1200):  # deliveries under valgrind are slow
+                if all(len(s.received) >= n for s, n in zip(subs, expected, strict=True)):
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise SystemExit(f"posting {i} did not reach every subscriber")
+
+    await post(0, 5)
+    _callgrind(pid, "--instr=on")
+    await post(5, args.requests)
+    _callgrind(pid, "--instr=off")
+    conn.close()
+    for s in subs:
+        s.close()
 
 
 async def compare(args, trees: dict[str, Path]) -> dict:
@@ -114,8 +157,11 @@ async def compare(args, trees: dict[str, Path]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("bench.instructions needs valgrind (Debian: apt install valgrind)")
-    p = revisions_parser("python -m bench.instructions", __doc__.split("\n")[0])
-    p.add_argument("--requests", type=int, default=300)
+    p = revisions_parser(
+        "python -m bench.instructions", __doc__.split("\n")[0], ("a", "b", "c", "d", "e")
+    )
+    p.add_argument("--requests", type=int, default=300, help="e: postings")
+    p.add_argument("--subscribers", type=int, default=100, help="e: on the watched wallet")
     p.add_argument("--port", type=int, default=8871)
     return on_both_sides(p.parse_args(argv), compare)
 
