@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from graphql import parse
 
 from walletql import auth, events
 from walletql.api import build_schema
@@ -78,3 +79,16 @@ async def test_same_document_is_executed_once_per_event(gql, database_url, monke
     new_keys = [k for k in SharedEventExecution._results if k not in before]
     assert [k[0] for k in new_keys] == [(wallet.id, 1)]  # one execution for five subscribers
     assert await verify() == []
+
+
+def test_each_event_gets_its_own_executor():
+    """graphql-core copies the subscription's executor per event (walletql copies it directly):
+    the copy takes the event as its root and collects its own errors, and shares the rest."""
+    document = parse("subscription { balanceUpdates { walletId } }")
+    executor = SharedEventExecution.build(build_schema()._schema, document, root_value="start")
+    event = executor.build_per_event_executor("event")
+    assert type(event) is SharedEventExecution and event is not executor
+    assert (event.root_value, executor.root_value) == ("event", "start")
+    assert event.collected_errors is not executor.collected_errors
+    shared = {name for name, value in vars(executor).items() if vars(event)[name] is value}
+    assert shared == set(vars(executor)) - {"root_value", "collected_errors"}
