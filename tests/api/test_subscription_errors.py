@@ -42,3 +42,17 @@ async def test_anonymous_subscription_is_unauthenticated():
     (error,) = result.errors
     assert error.extensions == {"code": "UNAUTHENTICATED"}
     assert error.path == ["balanceUpdates"]
+
+
+async def test_error_belongs_to_the_chosen_operations_root_field():
+    query = "query Q { me { id } } subscription S { live: balanceUpdates { walletId } }"
+    stream = await build_schema().subscribe(
+        query, operation_name="S", context_value=Context(principal=None)
+    )
+    async for result in stream:
+        (error,) = result.errors
+        assert error.extensions == {"code": "UNAUTHENTICATED"}
+        assert error.path == ["live"]
+        break
+    else:
+        raise AssertionError("the subscription ended without a result")
