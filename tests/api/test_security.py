@@ -6,6 +6,7 @@ import logging
 
 import httpx
 
+from walletql.api import ValidatedDocuments
 from walletql.app import create_app
 from walletql.ledger import reads
 from walletql.settings import Settings
@@ -110,6 +111,25 @@ async def test_unexpected_errors_are_masked_and_logged(gql, monkeypatch, caplog)
     logged = [r for r in caplog.records if r.name == "walletql.api"]
     assert any(request_id in r.getMessage() for r in logged), logged
     assert any("secret sql detail" in str(r.exc_info[1]) for r in logged if r.exc_info)
+
+
+async def test_an_error_before_execution_is_masked_too(gql, monkeypatch, caplog):
+    """An exception outside graphql-core's execution (here in validation) becomes Strawberry's
+    pre-execution error, with the exception's text as its message: masked like any other."""
+    user = await gql.signup()
+
+    def broken(*args):
+        raise RuntimeError("secret validation detail")
+
+    monkeypatch.setattr(ValidatedDocuments, "errors", broken)
+    caplog.set_level(logging.ERROR, logger="walletql.api")
+    response = await gql.post("{ me { id } }", None, user["token"])
+    assert "secret" not in response.text and "RuntimeError" not in response.text
+    (error,) = response.json()["errors"]
+    assert error["message"] == "Internal server error"
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    logged = [r for r in caplog.records if r.name == "walletql.api" and r.exc_info]
+    assert any("secret validation detail" in str(r.exc_info[1]) for r in logged)
 
 
 async def test_cors(database_url):
