@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from walletql import auth
+from walletql import api, auth
 from walletql.api import build_schema
 from walletql.resolvers import subscription
 from walletql.schema.context import Context
@@ -56,3 +56,18 @@ async def test_error_belongs_to_the_chosen_operations_root_field():
         break
     else:
         raise AssertionError("the subscription ended without a result")
+
+
+async def test_a_document_that_does_not_parse_is_not_parsed_again(monkeypatch):
+    """Only an error without a path is given the root field's, which takes a parse: a syntax
+    error or a document over the token limit answers BAD_USER_INPUT without one."""
+    parsed = []
+    monkeypatch.setattr(api, "_root_field", lambda *args: parsed.append(args))
+    schema = build_schema()
+    too_long = "subscription { " + " ".join(["balanceUpdates { walletId }"] * 5000) + " }"
+    for document in ("subscription { balanceUpdates {", too_long):
+        stream = await schema.subscribe(document, context_value=Context(principal=None))
+        async for result in stream:
+            (error,) = result.errors
+            assert error.extensions["code"] == "BAD_USER_INPUT"
+    assert parsed == []
