@@ -187,17 +187,10 @@ class WalletSchema(strawberry.Schema):
         context_value=None,
         root_value=None,
         operation_name=None,
-        allowed_operation_types=None,
-        operation_extensions=None,
+        **options,
     ):
         result = await super().execute(
-            query,
-            variable_values,
-            context_value,
-            root_value,
-            operation_name,
-            allowed_operation_types,
-            operation_extensions,
+            query, variable_values, context_value, root_value, operation_name, **options
         )
         if getattr(result, "errors", None):
             request_id = getattr(context_value, "request_id", "")
@@ -211,17 +204,10 @@ class WalletSchema(strawberry.Schema):
         context_value=None,
         root_value=None,
         operation_name=None,
-        operation_extensions=None,
-        allowed_operation_types=None,
+        **options,
     ):
         results = await super().stream(
-            query,
-            variable_values,
-            context_value,
-            root_value,
-            operation_name,
-            operation_extensions,
-            allowed_operation_types,
+            query, variable_values, context_value, root_value, operation_name, **options
         )
         return _coded(results, self, query, operation_name, context_value)
 
