@@ -176,18 +176,8 @@ class WalletSchema(strawberry.Schema):
         """Strawberry logs every error at ERROR, expected ones included; client_error logs the
         unexpected ones, with their request id, and nothing else belongs in the log."""
 
-    async def execute(
-        self,
-        query,
-        variable_values=None,
-        context_value=None,
-        root_value=None,
-        operation_name=None,
-        **options,
-    ):
-        result = await super().execute(
-            query, variable_values, context_value, root_value, operation_name, **options
-        )
+    async def execute(self, query, variable_values=None, context_value=None, **options):
+        result = await super().execute(query, variable_values, context_value, **options)
         if getattr(result, "errors", None):
             request_id = getattr(context_value, "request_id", "")
             result.errors = [client_error(error, request_id) for error in result.errors]
