@@ -124,8 +124,8 @@ class RequestDocuments(ParserCache):
     parser cache beside a validation cache: Strawberry runs every extension's hooks at every
     request and every streamed result (4% of the fan-out's instructions, finding 23).
 
-    Parsing: ParserCache with the token limit (rather than MaxTokensLimiter, an extension of
-    its own), except that a document that does not parse is left to Strawberry's own parse
+    Parsing: ParserCache with the schema's token limit (rather than MaxTokensLimiter, an
+    extension of its own), except that a document that does not parse is left to Strawberry's own parse
     step. ParserCache raises the syntax error (or the token-limit error) from its hook, outside
     Strawberry's error handling: clients then got the message without extensions.code.
     Strawberry's parse step reports it as a request error, which client_error codes
@@ -134,15 +134,14 @@ class RequestDocuments(ParserCache):
     Validation: through ValidatedDocuments, with walletql's depth and alias limits among the
     rules (instead of ValidationCache plus AddValidationRules)."""
 
-    def __init__(self, maxsize: int, max_tokens: int, documents: ValidatedDocuments, rules) -> None:
+    def __init__(self, maxsize: int, documents: ValidatedDocuments, rules: tuple) -> None:
         super().__init__(maxsize=maxsize)
-        self.max_tokens = max_tokens
         self.documents = documents
         self.rules = rules
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
-        context.parse_options["max_tokens"] = self.max_tokens  # for Strawberry's parse too
+        context.parse_options["max_tokens"] = context.schema.max_tokens  # Strawberry's parse too
         with contextlib.suppress(GraphQLError):
             context.graphql_document = self.cached_parse_document(
                 context.query, **context.parse_options
@@ -169,6 +168,7 @@ class WalletSchema(strawberry.Schema):
     wraps each hook per request and per streamed result, ~12% of the fan-out's CPU (finding 23)."""
 
     def __init__(self, *, max_tokens: int, **options) -> None:
+        """max_tokens: the longest document parsed, here and by RequestDocuments."""
         super().__init__(**options)
         self.max_tokens = max_tokens
 
@@ -210,7 +210,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     rules = _validation_rules(settings)
     documents = ValidatedDocuments(maxsize=1024)
     extensions = [
-        lambda: RequestDocuments(1024, settings.max_tokens, documents, rules),
+        lambda: RequestDocuments(1024, documents, rules),
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
