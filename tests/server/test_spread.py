@@ -148,3 +148,24 @@ async def test_spreading_can_be_turned_off(start_server):
     assert [len(w.cmdline()) for w in _workers(server)] == [5, 5]
     on = await start_server(cli=True, workers=2)
     assert [len(w.cmdline()) for w in _workers(on)] == [8, 8]
+
+
+@pytest.mark.parametrize("spread", ["true", "false"])
+async def test_a_proxys_forwarded_address_is_applied_either_way(start_server, spread):
+    """With the spread, uvicorn's own proxy-header handling is off and the same middleware runs
+    behind the spread instead: the access log still names the end user, not the proxy."""
+    server = await start_server(cli=True, workers=2, spread_connections=spread, log_level="INFO")
+    forwarded = REQUEST.replace(
+        b"Host: 127.0.0.1\r\n", b"Host: 127.0.0.1\r\nX-Forwarded-For: 10.9.8.7\r\n"
+    )
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    try:
+        writer.write(forwarded)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        assert head.startswith(b"HTTP/1.1 200")
+    finally:
+        writer.close()
+    deadline = time.monotonic() + 5
+    while '10.9.8.7:0 - "POST /graphql' not in server.log():
+        assert time.monotonic() < deadline, server.log()[-2000:]
+        await asyncio.sleep(0.1)
