@@ -10,8 +10,8 @@ gives the same figure to ~0.1%. Each revision (NEW defaults to this working tree
 one uvicorn worker under callgrind, on the seeded bench database; 300 customers sign in, 30
 requests warm it up, then instrumentation is switched on for exactly `--requests` requests sent
 one at a time on one connection. Scenario e opens `--subscribers` subscriptions on the watched
-wallet and counts, per posting into it, the posting and its delivery to every one. User-space instructions only: the kernel's side of each
-request (sockets, scheduling) is not counted, and an instruction is not a fixed amount of time,
+wallet and counts, per posting into it, the posting and its delivery to every one. User-space
+instructions only: the kernel's side of each request (sockets, scheduling) is not counted, and an instruction is not a fixed amount of time,
 so this says which way and roughly how far a change moves the server's own work; `bench.ab`
 and `bench.run` say what it buys. Needs valgrind (Debian: `apt install valgrind`) and a database
 seeded by `python -m bench.run`.
