@@ -11,10 +11,10 @@ one uvicorn worker under callgrind, on the seeded bench database; 300 customers 
 requests warm it up, then instrumentation is switched on for exactly `--requests` requests sent
 one at a time on one connection. Scenario e opens `--subscribers` subscriptions on the watched
 wallet and counts, per posting into it, the posting and its delivery to every one. User-space
-instructions only: the kernel's side of each request (sockets, scheduling) is not counted, and an instruction is not a fixed amount of time,
-so this says which way and roughly how far a change moves the server's own work; `bench.ab`
-and `bench.run` say what it buys. Needs valgrind (Debian: `apt install valgrind`) and a database
-seeded by `python -m bench.run`.
+instructions only: the kernel's side of each request (sockets, scheduling) is not counted, and
+an instruction is not a fixed amount of time, so this says which way and roughly how far a
+change moves the server's own work; `bench.ab` and `bench.run` say what it buys. Needs valgrind
+(Debian: `apt install valgrind`) and a database seeded by `python -m bench.run`.
 """
 
 from __future__ import annotations

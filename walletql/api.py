@@ -126,10 +126,10 @@ class RequestDocuments(ParserCache):
 
     Parsing: ParserCache with the schema's token limit (rather than MaxTokensLimiter, an
     extension of its own), except that a document that does not parse is left to Strawberry's
-    own parse step. ParserCache raises the syntax error (or the token-limit error) from its hook, outside
-    Strawberry's error handling: clients then got the message without extensions.code.
-    Strawberry's parse step reports it as a request error, which client_error codes
-    BAD_USER_INPUT like any other.
+    own parse step. ParserCache raises the syntax error (or the token-limit error) from its
+    hook, outside Strawberry's error handling: clients then got the message without
+    extensions.code. Strawberry's parse step reports it as a request error, which client_error
+    codes BAD_USER_INPUT like any other.
 
     Validation: through ValidatedDocuments, with walletql's depth and alias limits among the
     rules (instead of ValidationCache plus AddValidationRules)."""
