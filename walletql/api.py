@@ -18,6 +18,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import validate_document
 
+from walletql.auth import principal_of
 from walletql.execution import SharedEventExecution
 from walletql.ledger.errors import LedgerError
 from walletql.resolvers.mutation import Mutation
@@ -192,10 +193,23 @@ class WalletSchema(strawberry.Schema):
         operation_name=None,
         **options,
     ):
+        if getattr(context_value, "session", None) is not None:
+            await _as_of_now(context_value)
         results = await super().stream(
             query, variable_values, context_value, root_value, operation_name, **options
         )
         return _coded(results, self, query, operation_name, context_value)
+
+
+async def _as_of_now(context) -> None:
+    """A websocket operation acts for the socket's token as it is now: once the token is
+    revoked or expired there is no caller (and the session is closing the socket)."""
+    caller = await context.session.caller()
+    if caller is None:
+        context.principal = context.user = context.token_digest = None
+    else:
+        context.user = caller.user
+        context.principal = principal_of(caller.user)
 
 
 def _validation_rules(settings: Settings) -> tuple:

@@ -26,6 +26,7 @@ from walletql.api import build_schema
 from walletql.events import get_feed
 from walletql.ledger.operations import build_catalog
 from walletql.schema.context import Context
+from walletql.sessions import Sessions
 from walletql.settings import Settings, get_settings
 
 log = logging.getLogger("walletql.app")
@@ -62,6 +63,10 @@ class WalletGraphQL(GraphQL):
 
     payloads = SharedPayloads()
 
+    def __init__(self, schema, *, sessions: Sessions, **options) -> None:
+        super().__init__(schema, **options)
+        self.sessions = sessions
+
     def encode_json(self, data: object) -> str:
         if isinstance(data, dict) and (shared := self.payloads.message(data)) is not None:
             return shared
@@ -78,19 +83,51 @@ class WalletGraphQL(GraphQL):
         header = params.get("authorization") or params.get("Authorization")
         if not isinstance(header, str):
             header = context.request.headers.get("authorization")
-        await _sign_in(context, header)
-        if context.principal is None:
+        token = auth.bearer_token(header)
+        caller = await auth.caller_of(token)
+        if caller is None or token is None:
             raise ConnectionRejectionError()
+        context.session = self.sessions.open(context.request, caller, token)
+        context.request.state.session = context.session
+        _act_as(context, caller)
         return None
+
+    async def run(self, request, *args, **kwargs):
+        try:
+            return await super().run(request, *args, **kwargs)
+        finally:
+            # A websocket's run lasts as long as the socket: once it returns, the socket is
+            # closed and its session is forgotten (its expiry timer with it).
+            session = getattr(getattr(request, "state", None), "session", None)
+            if session is not None:
+                self.sessions.forget(session)
 
 
 async def _sign_in(context: Context, header: str | None) -> None:
-    found = await auth.authenticate(auth.bearer_token(header))
-    if found is not None:
-        user, digest = found
-        context.principal = auth.principal_of(user)
-        context.token_digest = digest
-        context.user = user
+    caller = await auth.caller_of(auth.bearer_token(header))
+    if caller is not None:
+        _act_as(context, caller)
+
+
+def _act_as(context: Context, caller: auth.Caller) -> None:
+    context.principal = auth.principal_of(caller.user)
+    context.token_digest = caller.digest
+    context.user = caller.user
+
+
+def _revocations(sessions: Sessions):
+    """What a revocation notification does here, and what a lost or regained feed does: the
+    token cache forgets, and the websockets acting for the token close."""
+
+    def revoked(digest: str) -> None:
+        auth.live_tokens.forget(digest)
+        sessions.revoked(digest)
+
+    def listening(on: bool) -> None:
+        auth.live_tokens.listening(on)
+        sessions.listening(on)
+
+    return revoked, listening
 
 
 async def healthz(request: Request) -> Response:
@@ -124,8 +161,10 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     settings = settings or get_settings()
     build_catalog(settings)  # a bad operation catalog stops start-up, naming the problem
     schema = build_schema(settings)
+    sessions = Sessions()
     graphql = WalletGraphQL(
         schema,
+        sessions=sessions,
         allowed_origins=settings.cors_origins,
         keep_alive=True,
         keep_alive_interval=15,
@@ -142,7 +181,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         await db.check_reachable(url)
         await db.migrate(url)
         await db.open_orm(url, settings.db_pool_size)
-        get_feed().watch(auth.REVOKED_CHANNEL, auth.live_tokens.forget, auth.live_tokens.listening)
+        get_feed().watch(auth.REVOKED_CHANNEL, *_revocations(sessions))
         await get_feed().start(url)
         _settle_heap()
         try:

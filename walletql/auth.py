@@ -100,14 +100,17 @@ class LiveTokens:
         self.generation = 0
 
     def get(self, digest: str) -> User | None:
+        hit = self.get_with_expiry(digest)
+        return hit[0] if hit is not None else None
+
+    def get_with_expiry(self, digest: str) -> tuple[User, datetime] | None:
         hit = self._tokens.get(digest)
         if hit is None:
             return None
-        user, expires_at = hit
-        if expires_at <= datetime.now(UTC):
+        if hit[1] <= datetime.now(UTC):
             self._tokens.pop(digest, None)
             return None
-        return user
+        return hit
 
     def keep(self, digest: str, user: User, expires_at: datetime, generation: int) -> None:
         if not self._listening or generation != self.generation:
@@ -129,14 +132,29 @@ class LiveTokens:
 live_tokens = LiveTokens()
 
 
+@dataclass(frozen=True)
+class Caller:
+    """A live token's user, the token's digest (what revocation names) and its expiry."""
+
+    user: User
+    digest: str
+    expires_at: datetime
+
+
 async def authenticate(token: str | None) -> tuple[User, str] | None:
     """The user behind a live token, and the token's digest; None for anything else."""
+    caller = await caller_of(token)
+    return (caller.user, caller.digest) if caller is not None else None
+
+
+async def caller_of(token: str | None) -> Caller | None:
+    """Who a live token acts for, as of now; None for anything else."""
     if not token or len(token) > 200:
         return None
     digest = token_digest(token)
-    user = live_tokens.get(digest)
-    if user is not None:
-        return user, digest
+    hit = live_tokens.get_with_expiry(digest)
+    if hit is not None:
+        return Caller(hit[0], digest, hit[1])
     generation = live_tokens.generation
     rows = await fetch(_LIVE_TOKEN_USER, digest)
     if not rows:
@@ -145,7 +163,7 @@ async def authenticate(token: str | None) -> tuple[User, str] | None:
     expires_at = columns.pop("token_expires_at")
     user = User._init_from_db(**columns)
     live_tokens.keep(digest, user, expires_at, generation)
-    return user, digest
+    return Caller(user, digest, expires_at)
 
 
 async def revoke(token_digest_hex: str) -> bool:

@@ -31,6 +31,9 @@ class Context:
     # Strawberry stores a websocket's connection_init payload here, and only on a context that
     # already has the attribute: the bearer token usually travels in that payload.
     connection_params: dict | None = None
+    # A websocket's session (walletql.sessions.SocketSession): its token is asked again at
+    # every operation, and the socket closes when the token is revoked or expires.
+    session: Any = None
     # Names that came with a history page, readable without awaiting: a field that awaits
     # costs graphql-core several times more than one that returns, on every edge of a page.
     known_names: dict[int, str] = field(default_factory=dict)
