@@ -79,6 +79,8 @@ class Settings:
     max_aliases: int = 30
     max_tokens: int = 5000
     max_body_bytes: int = 1024 * 1024
+    document_cache_bytes: int = 32 * 1024 * 1024
+    max_cached_document_bytes: int = 64 * 1024
     subscriber_queue_size: int = 256
     log_level: str = "INFO"
     config_file: Path | None = None
@@ -206,6 +208,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         "MAX_ALIASES": ("max_aliases", 1, 1000),
         "MAX_TOKENS": ("max_tokens", 10, 1_000_000),
         "MAX_BODY_BYTES": ("max_body_bytes", 1024, None),
+        "DOCUMENT_CACHE_BYTES": ("document_cache_bytes", 0, None),
+        "MAX_CACHED_DOCUMENT_BYTES": ("max_cached_document_bytes", 0, None),
         "SUBSCRIBER_QUEUE_SIZE": ("subscriber_queue_size", 1, 1_000_000),
     }
     for name, (attr, low, high) in ints.items():

@@ -6,7 +6,7 @@ import logging
 
 import httpx
 
-from walletql.api import ValidatedDocuments
+from walletql.api import Documents
 from walletql.app import create_app
 from walletql.ledger import reads
 from walletql.settings import Settings
@@ -121,7 +121,7 @@ async def test_an_error_before_execution_is_masked_too(gql, monkeypatch, caplog)
     def broken(*args):
         raise RuntimeError("secret validation detail")
 
-    monkeypatch.setattr(ValidatedDocuments, "errors", broken)
+    monkeypatch.setattr(Documents, "errors", broken)
     caplog.set_level(logging.ERROR, logger="walletql.api")
     response = await gql.post("{ me { id } }", None, user["token"])
     assert "secret" not in response.text and "RuntimeError" not in response.text
@@ -199,7 +199,7 @@ async def test_introspection_can_be_turned_off(database_url):
 
 
 async def test_validation_is_remembered_per_query_text_without_mixing_texts(gql):
-    # Validation results are cached by query text (walletql.api.ValidatedDocuments): each text
+    # Validation results are cached by query text (walletql.api.Documents): each text
     # keeps its own verdict, however often the texts alternate.
     bad = "{ me { wallets { nope } } }"
     good = "{ currencies { code } }"
@@ -209,18 +209,34 @@ async def test_validation_is_remembered_per_query_text_without_mixing_texts(gql)
         assert (await gql(good))["data"]["currencies"]
 
 
-def test_validated_documents_evicts_the_least_recently_used_text():
-    from graphql import parse, specified_rules
+def test_documents_are_bounded_by_bytes_and_evict_the_least_recently_used():
+    from graphql import specified_rules
 
-    from walletql.api import ValidatedDocuments, build_schema
+    from walletql.api import build_schema
 
     schema = build_schema(Settings())._schema
-    documents = ValidatedDocuments(maxsize=2)
     rules = tuple(specified_rules)
     texts = ["{ currencies { code } }", "{ operations { code } }", "{ nope }"]
+    weight = (len(texts[0]) + 64) * Documents.TREE_FACTOR
+    documents = Documents(max_bytes=2 * weight + 10, max_document=1000)  # room for two
     for text in texts:
-        documents.errors(schema, text, parse(text), rules)
-    assert [key[0] for key in documents._errors] == texts[1:]  # the oldest went first
-    assert documents.errors(schema, texts[2], parse(texts[2]), rules)  # still refused
-    assert documents.errors(schema, texts[1], parse(texts[1]), rules) == []
-    assert [key[0] for key in documents._errors] == [texts[2], texts[1]]
+        documents.errors(schema, text, documents.parse(text, {}), rules)
+    assert set(documents._cache) == set(texts[1:])  # the oldest went first
+    assert documents.errors(schema, texts[2], documents.parse(texts[2], {}), rules)  # refused
+    assert documents.errors(schema, texts[1], documents.parse(texts[1], {}), rules) == []
+    documents.parse(texts[0], {})  # texts[2] is now the least recently used
+    assert set(documents._cache) == {texts[1], texts[0]}
+
+
+def test_a_document_above_the_size_limit_is_validated_but_not_kept():
+    from graphql import specified_rules
+
+    from walletql.api import build_schema
+
+    schema = build_schema(Settings())._schema
+    documents = Documents(max_bytes=10**9, max_document=100)
+    big = '{ wallet(id: "%s") { id } }' % ("9" * 200)
+    document = documents.parse(big, {})
+    assert documents.errors(schema, big, document, tuple(specified_rules)) == []
+    assert len(documents) == 0
+    assert documents.parse(big, {}) is not document  # parsed again, never kept
