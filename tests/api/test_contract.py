@@ -45,8 +45,29 @@ def test_schema_file_is_printed_from_the_code():
     )
 
 
-def test_served_schema_contains_the_contract():
-    contract = build_schema(_contract_path().read_text())
+V2_MARKER = "# Version 2 additions."
+
+
+def _contract_v1() -> str:
+    """The contract up to its version 2 section: the part that is served in full today."""
+    text = _contract_path().read_text()
+    return text[: text.index(V2_MARKER)].rsplit("\n# ====", 1)[0]
+
+
+def test_served_schema_contains_the_contract_version_1():
+    assert _missing(build_schema(_contract_v1())) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="version 2 (holds, refunds, batches: issue 18; keys, back office: issue 19) is not "
+    "built yet; strict, so this fails the day it passes and the mark must go",
+)
+def test_served_schema_contains_the_whole_contract():
+    assert _missing(build_schema(_contract_path().read_text())) == []
+
+
+def _missing(contract) -> list[str]:
     served = build_schema(served_sdl())
     problems = []
     for name, ctype in contract.type_map.items():
@@ -83,7 +104,7 @@ def test_served_schema_contains_the_contract():
         if isinstance(ctype, GraphQLEnumType):
             missing = set(ctype.values) - set(stype.values)
             problems += [f"enum {name} lacks {m}" for m in sorted(missing)]
-    assert problems == [], problems
+    return problems
 
 
 def test_every_type_and_field_has_a_description():

@@ -57,12 +57,13 @@ class WalletLimitReached(LedgerError):
 
 
 class InsufficientFunds(LedgerError):
-    """The debit was declined; `transaction` is the stored REJECTED record."""
+    """The debit was declined; `transaction` is the stored REJECTED record. `available` is
+    None when the caller may not read the debited wallet."""
 
     code = "INSUFFICIENT_FUNDS"
 
     def __init__(
-        self, message: str, available: Decimal, requested: Decimal, transaction: Any
+        self, message: str, available: Decimal | None, requested: Decimal, transaction: Any
     ) -> None:
         super().__init__(message)
         self.available = available

@@ -173,13 +173,22 @@ def _replay(stored: LedgerTransaction, print_: str) -> Outcome:
     if stored.fingerprint != print_:
         raise IdempotencyConflict("This idempotency key was already used with a different request")
     if stored.status == "REJECTED":
-        raise InsufficientFunds(
-            "Insufficient funds",
-            available=stored.available if stored.available is not None else Decimal(0),
-            requested=stored.amount,
-            transaction=stored,
-        )
+        raise _declined(stored, stored.available)
     return Outcome(stored, replayed=True)
+
+
+def _declined(stored: LedgerTransaction, available: Decimal | None) -> InsufficientFunds:
+    """The answer to a declined debit. `available` is the debited wallet's figure, told only to
+    a caller who may read that wallet: its owner (a withdrawal, a transfer from it) or an
+    operator (an operation). A merchant's charge debits a customer's wallet, and a merchant
+    never learns a customer's balance."""
+    if TransactionKind(stored.kind) == TransactionKind.CHARGE:
+        available = None
+    elif available is None:  # a record stored before the figure was kept
+        available = Decimal(0)
+    return InsufficientFunds(
+        "Insufficient funds", available=available, requested=stored.amount, transaction=stored
+    )
 
 
 async def post_or_replay(
@@ -315,12 +324,7 @@ async def _settle(p: Posting, result: Record) -> Outcome:
         return _replay(await _stored(p.initiator, p.key), p.fingerprint)
     stored = _stored_row(p, result)
     if outcome == "REJECTED":
-        raise InsufficientFunds(
-            "Insufficient funds",
-            available=result["available"],
-            requested=p.amount,
-            transaction=stored,
-        )
+        raise _declined(stored, result["available"])
     return Outcome(stored, replayed=False, wallet=_acting_wallet_after(p, result))
 
 

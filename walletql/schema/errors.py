@@ -66,9 +66,11 @@ class WalletLimitReached(Error):
     "transaction."
 )
 class InsufficientFunds(Error):
-    available: Money = strawberry.field(
-        description="Balance minus minimumBalance at the moment of the decision; negative when "
-        "already under the floor."
+    available: Money | None = strawberry.field(
+        description="The debited wallet's balance minus minimumBalance at the decision, "
+        "negative when already under the floor; null when the caller neither owns that wallet "
+        "nor is an operator (a merchant's charge: a merchant never learns a customer's "
+        "balance)."
     )
     requested: Money = strawberry.field(description="The amount asked for.")
     transaction: Transaction | None = strawberry.field(description="The REJECTED record.")
@@ -116,7 +118,7 @@ def as_result(exc: domain.LedgerError) -> Error:
         return InsufficientFunds(
             code=exc.code,
             message=exc.message,
-            available=format_amount(exc.available, currency),
+            available=None if exc.available is None else format_amount(exc.available, currency),
             requested=format_amount(exc.requested, currency),
             transaction=Transaction.of(exc.transaction),
         )
