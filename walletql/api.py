@@ -22,6 +22,7 @@ from strawberry.schema.schema import validate_document
 from walletql.auth import principal_of
 from walletql.execution import SharedEventExecution
 from walletql.ledger.errors import LedgerError
+from walletql.cost import LIST_SIZE, Pricing
 from walletql.resolvers.mutation import Mutation
 from walletql.resolvers.query import Query
 from walletql.resolvers.subscription import Subscription
@@ -170,7 +171,7 @@ class RequestDocuments(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         context.validation_rules = context.validation_rules + self.rules
-        context.pre_execution_errors = self.documents.errors(
+        errors = self.documents.errors(
             context.schema._schema,
             context.query,
             context.graphql_document,
@@ -188,6 +189,12 @@ class WalletSchema(strawberry.Schema):
 
     def __init__(self, *, max_tokens: int, **options) -> None:
         """max_tokens: the longest document parsed, here and by Documents."""
+        if not errors and context.graphql_document is not None:
+            refusal = context.schema.pricing.refusal(
+                context.graphql_document, context.operation_name, context.variables
+            )
+            errors = [refusal] if refusal is not None else errors
+        context.pre_execution_errors = errors
         super().__init__(**options)
         self.max_tokens = max_tokens
 
@@ -202,6 +209,7 @@ class WalletSchema(strawberry.Schema):
             result.errors = [client_error(error, request_id) for error in result.errors]
         return result
 
+        self.pricing: Pricing  # set by build_schema, once the schema is built
     async def stream(
         self,
         query,
@@ -246,7 +254,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
-    return WalletSchema(
+    schema = WalletSchema(
         max_tokens=settings.max_tokens,
         query=Query,
         mutation=Mutation,
@@ -255,3 +263,17 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         config=StrawberryConfig(scalar_map=SCALARS),
         execution_context_class=SharedEventExecution,
     )
+    schema.pricing = Pricing(schema._schema, settings.max_query_cost, _list_sizes(settings))
+    return schema
+
+
+def _list_sizes(settings: Settings) -> dict[tuple[str, str], int]:
+    """The lists whose length the settings bound (the others: walletql.cost.LIST_SIZE)."""
+    currencies = len(settings.currencies)
+    wallets = max(settings.max_wallets_per_customer, settings.max_wallets_per_merchant)
+    return {
+        ("Query", "currencies"): currencies,
+        ("Query", "operations"): len(settings.operations),
+        ("User", "balances"): currencies,
+        ("User", "wallets"): wallets if settings.max_wallets_per_customer else LIST_SIZE,
+    }

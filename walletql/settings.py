@@ -80,6 +80,7 @@ class Settings:
     max_tokens: int = 5000
     max_body_bytes: int = 1024 * 1024
     document_cache_bytes: int = 32 * 1024 * 1024
+    max_query_cost: int = 5000
     max_cached_document_bytes: int = 64 * 1024
     subscriber_queue_size: int = 256
     log_level: str = "INFO"
@@ -209,6 +210,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         "MAX_TOKENS": ("max_tokens", 10, 1_000_000),
         "MAX_BODY_BYTES": ("max_body_bytes", 1024, None),
         "DOCUMENT_CACHE_BYTES": ("document_cache_bytes", 0, None),
+        "MAX_QUERY_COST": ("max_query_cost", 1, None),
         "MAX_CACHED_DOCUMENT_BYTES": ("max_cached_document_bytes", 0, None),
         "SUBSCRIBER_QUEUE_SIZE": ("subscriber_queue_size", 1, 1_000_000),
     }

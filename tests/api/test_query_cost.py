@@ -1,0 +1,84 @@
+"""Every operation is priced before it runs (walletql.cost): the values it may return.
+
+Found by an attack run: one customer with 50 wallets sent 29 aliased `history(first: 100)` per
+wallet in one query (within the depth and alias limits): a 37 MB answer after 10.9 s, other
+clients waiting. Such a query is now refused before anything runs, with BAD_USER_INPUT naming
+the limit.
+"""
+
+from __future__ import annotations
+
+from graphql import parse
+
+from walletql.api import build_schema
+from walletql.settings import Settings
+
+PAGE = "history(first: 100) { edges { node { amount transaction { id kind status } } } }"
+HEAVY = "{{ me {{ wallets {{ {} }} }} }}".format(" ".join(f"h{i}: {PAGE}" for i in range(29)))
+
+
+def _cost(query: str, variables: dict | None = None, **settings) -> int:
+    schema = build_schema(Settings(**settings))
+    return schema.pricing.cost(parse(query), None, variables or {})
+
+
+async def test_the_attack_query_is_refused_before_it_runs(gql):
+    user, wallet = await gql.funded("5.00")
+    body = await gql(HEAVY, None, user["token"])
+    assert body.get("data") is None
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["limit"] == Settings().max_query_cost
+    assert error["extensions"]["cost"] > Settings().max_query_cost
+    assert "WALLETQL_MAX_QUERY_COST" in error["message"]
+
+
+async def test_an_ordinary_statement_page_is_within_the_limit(gql):
+    user, wallet = await gql.funded("5.00")
+    query = f"query($id: ID!) {{ wallet(id: $id) {{ balance {PAGE} }} }}"
+    data = await gql.ok(query, {"id": wallet["id"]}, user["token"])
+    assert len(data["wallet"]["history"]["edges"]) == 1
+
+
+async def test_a_mutation_over_the_limit_is_refused_and_changes_nothing(gql):
+    user, wallet = await gql.funded("5.00")
+    body = await gql(
+        """mutation($input: DepositInput!) {{ deposit(input: $input) {{
+            ... on PaymentPayload {{ wallet {{ {} }} }} }} }}""".format(
+            " ".join(f"h{i}: {PAGE}" for i in range(20))
+        ),
+        {"input": {"walletId": wallet["id"], "amount": "1.00", "idempotencyKey": "k"}},
+        user["token"],
+    )
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert (await gql.get_wallet(user["token"], wallet["id"]))["balance"] == "5.00"
+
+
+def test_the_price_follows_first_aliases_fragments_and_variables():
+    one = _cost("{ me { wallets { history(first: 1) { edges { node { amount } } } } } }")
+    hundred = _cost("{ me { wallets { history(first: 100) { edges { node { amount } } } } } }")
+    assert hundred > 40 * one  # the page size multiplies what is below it
+    aliased = _cost(
+        "{ me { wallets { a: history(first: 100) { edges { node { amount } } } "
+        "b: history(first: 100) { edges { node { amount } } } } } }"
+    )
+    assert aliased > 1.9 * hundred
+    fragment = _cost(
+        "{ me { wallets { history(first: 100) { ...E } } } } "
+        "fragment E on HistoryConnection { edges { node { amount } } }"
+    )
+    assert fragment == hundred
+    by_variable = (
+        "query($n: Int) { me { wallets { history(first: $n) { edges { node { amount } } } } } }"
+    )
+    assert _cost(by_variable, {"n": 1}) == one
+    assert _cost(by_variable, {"n": "x"}) == hundred  # unreadable: priced at the most
+    assert _cost("{ __schema { types { name fields { name } } } }") == 0
+    assert _cost("{ me { wallets { history { edges { node { amount } } } } } }") == _cost(
+        "{ me { wallets { history(first: 20) { edges { node { amount } } } } } }"
+    )  # the default page size
+
+
+def test_wallets_are_priced_at_the_wallet_limit_when_there_is_one():
+    query = "{ me { wallets { history(first: 10) { edges { node { amount } } } } } }"
+    assert _cost(query, max_wallets_per_customer=50) > 4 * _cost(query)
