@@ -93,6 +93,12 @@ def check_range(since: datetime | None, until: datetime | None) -> None:
     if since is not None and until is not None and since > until:
         raise ValidationError("BAD_INPUT", "`from` must not be after `to`", "from")
 
+# A declined attempt to credit a wallet is shown to its owner only when the owner made it (a
+# merchant's declined charge): a declined transfer TO a wallet is not, or anyone could write
+# lines (and descriptions of their choosing) into another's statement for free. One rule for
+# the history, its count, the summary and single transactions; $1 is the wallet.
+_CREDIT_SHOWN = "(status = 'POSTED' OR initiator_id = (SELECT owner_id FROM wallets WHERE id = $1))"
+
 
 # The range on the wallet column is deliberate: with `= $1` PostgreSQL may serve ORDER BY id
 # from the primary key and filter millions of other wallets' rows (it does, when the visibility
@@ -103,6 +109,7 @@ _PAGE = """
  ORDER BY source_wallet_id, id DESC LIMIT $3)
 UNION ALL
 (SELECT id, 'CREDIT' AS direction FROM transactions
+   AND {credit_shown}
  WHERE destination_wallet_id >= $1 AND destination_wallet_id <= $1 AND id < $2{where}
  ORDER BY destination_wallet_id, id DESC LIMIT $3)
 ORDER BY id DESC LIMIT $3
@@ -135,7 +142,8 @@ async def history(
     check_range(f.since, f.until)
     before = decode_cursor(after) if after else 2**63 - 1
     params: list = [wallet_id, before, first + 1]
-    page = await fetch(_PAGE.format(where=_conditions(f, params)), *params)
+    sql = _PAGE.format(where=_conditions(f, params), credit_shown=_CREDIT_SHOWN)
+    page = await fetch(sql, *params)
     has_next = len(page) > first
     page = page[:first]
     rows = await fetch(_ROWS, [r["id"] for r in page], wallet_id) if page else []
@@ -166,13 +174,15 @@ async def history_count(wallet_id: int, f: HistoryFilter = HistoryFilter()) -> i
                  + (SELECT count(*) FROM transactions
                     WHERE source_wallet_id = $1 AND status = 'REJECTED')
                  + (SELECT count(*) FROM transactions
-                    WHERE destination_wallet_id = $1 AND status = 'REJECTED') AS n
+                    WHERE destination_wallet_id = $1 AND status = 'REJECTED'
+                      AND initiator_id = w.owner_id) AS n
             FROM wallets AS w WHERE w.id = $1
         """
     else:
         sql = f"""
             SELECT (SELECT count(*) FROM transactions WHERE source_wallet_id = $1{where})
-                 + (SELECT count(*) FROM transactions WHERE destination_wallet_id = $1{where}) AS n
+                 + (SELECT count(*) FROM transactions
+                    WHERE destination_wallet_id = $1{where} AND {_CREDIT_SHOWN}) AS n
         """
     rows = await fetch(sql, *params)
     return int(rows[0]["n"]) if rows else 0
@@ -191,8 +201,9 @@ async def summary(
                count(*) FILTER (WHERE amount >= 0) AS credit_count,
                count(*) FILTER (WHERE amount < 0) AS debit_count,
                (SELECT count(*) FROM transactions
-                 WHERE status = 'REJECTED' AND (source_wallet_id = $1 OR destination_wallet_id = $1)
-                 {entry_where}) AS rejected_count
+                 WHERE status = 'REJECTED' {entry_where}
+                   AND (source_wallet_id = $1
+                        OR (destination_wallet_id = $1 AND {_CREDIT_SHOWN}))) AS rejected_count
         FROM entries WHERE wallet_id = $1{entry_where}
     """
     row = (await fetch(sql, *entry_params))[0]
@@ -225,5 +236,8 @@ async def visible_transaction(actor: Principal, transaction_id: object) -> Ledge
         return tx
     wallet_ids = [w for w in (tx.source_wallet_id, tx.destination_wallet_id) if w is not None]
     if await Wallet.filter(id__in=wallet_ids, owner_id=actor.user_id).exists():
+    if tx.status == TransactionStatus.REJECTED:
+        # Only the debited wallet's owner sees another's declined attempt (_CREDIT_SHOWN).
+        wallet_ids = [tx.source_wallet_id] if tx.source_wallet_id is not None else []
         return tx
     raise NotFound("Transaction not found")
