@@ -200,6 +200,10 @@ async def migrate(url: str) -> list[str]:
 async def open_orm(url: str, pool_size: int) -> None:
     from tortoise import Tortoise
 
+    from walletql import sql_log
+
+    sql_log.install()
+
     await Tortoise.init(config=tortoise_config(url, pool_size), _enable_global_fallback=True)
 
 
