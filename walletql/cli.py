@@ -132,6 +132,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     except PortUnavailable as exc:
         return _fail(str(exc))
     finally:
+            header_timeout=settings.header_timeout_seconds,
+            max_connections=settings.max_connections,
         db.stop_embedded()
 
 

@@ -46,12 +46,16 @@ def serve(
         "log_level": log_level.lower(),
         "timeout_keep_alive": keep_alive,
         "proxy_headers": True,
+    header_timeout: float = 10.0,
+    max_connections: int | None = None,
         "lifespan": "on",
     }
     if workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
         import uvicorn
 
-        uvicorn.run(APP, workers=workers, **options)
+        uvicorn.run(APP, workers=workers, **_with_header_deadline(options))
+        "header_timeout": header_timeout,
+        "limit_concurrency": max_connections,
         return 0
     _check_free(host, port)
     sockets = [_listening_socket(host, port) for _ in range(workers)]
@@ -65,6 +69,16 @@ def _family(host: str) -> socket.AddressFamily:
 def _check_free(host: str, port: int) -> None:
     # Sockets that all set SO_REUSEPORT share a port silently: without this check a second
     # `walletql serve` on the same port would take half of the first one's traffic.
+def _with_header_deadline(options: dict) -> dict:
+    """uvicorn's options, with the HTTP protocol that times out slow request headers (a class
+    cannot travel to a worker in JSON: the worker makes it from the number of seconds)."""
+    from walletql.header_timeout import protocol
+
+    options = dict(options)
+    deadline = protocol(options.pop("header_timeout"))
+    return {**options, "http": deadline}
+
+
     probe = socket.socket(_family(host))
     probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -99,6 +113,7 @@ def _worker(fd: int, options: dict, board: list[int]) -> None:
         # inside it rather than by uvicorn in front of it.
         app, options = _app_following_the_load, {**options, "proxy_headers": False}
     server = uvicorn.Server(uvicorn.Config(app, factory=app is not APP, **options))
+    options = _with_header_deadline(options)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches the whole process group
         server.run(sockets=[socket.socket(fileno=fd)])
     if not server.started:

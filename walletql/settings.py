@@ -65,6 +65,8 @@ class Settings:
     port: int = 8000
     workers: int = 1
     keep_alive_seconds: int = 75
+    header_timeout_seconds: int = 10
+    max_connections: int = 4096
     db_pool_size: int = 10
     posting_concurrency: int = 2
     spread_connections: bool = True
@@ -200,6 +202,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         "PORT": ("port", 1, 65535),
         "WORKERS": ("workers", 1, 64),
         "KEEP_ALIVE_SECONDS": ("keep_alive_seconds", 1, 3600),
+        "HEADER_TIMEOUT_SECONDS": ("header_timeout_seconds", 1, 3600),
+        "MAX_CONNECTIONS": ("max_connections", 1, 1_000_000),
         "DB_POOL_SIZE": ("db_pool_size", 1, 1000),
         "POSTING_CONCURRENCY": ("posting_concurrency", 0, 1000),
         "TOKEN_TTL_SECONDS": ("token_ttl_seconds", 60, None),
