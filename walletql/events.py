@@ -47,6 +47,10 @@ class FeedInterrupted(Exception):
 
 
 @dataclass(frozen=True)
+class TooManySubscriptions(Exception):
+    """The user already holds the most subscriptions this process serves one user."""
+
+
 class BalanceEvent:
     wallet_id: int
     owner_id: int
@@ -249,7 +253,16 @@ class BalanceFeed:
             await self._ready.wait()
         if self._dsn is None:
             raise FeedInterrupted("The balance feed is not running")
-        self._by_owner.setdefault(sub.owner_id, set()).add(sub)
+        mine = self._by_owner.setdefault(sub.owner_id, set())
+        limit = get_settings().max_subscriptions_per_user
+        if len(mine) >= limit:  # counted and added with no await between: no burst slips by
+            if not mine:
+                del self._by_owner[sub.owner_id]
+            raise TooManySubscriptions(
+                f"At most {limit} live subscriptions per user (WALLETQL_MAX_SUBSCRIPTIONS_PER_USER);"
+                " complete one first, or subscribe once without walletId for all your wallets"
+            )
+        mine.add(sub)
 
     def _unregister(self, sub: Subscription) -> None:
         subs = self._by_owner.get(sub.owner_id)

@@ -85,6 +85,7 @@ class Settings:
     max_query_cost: int = 5000
     max_cached_document_bytes: int = 64 * 1024
     subscriber_queue_size: int = 256
+    max_subscriptions_per_user: int = 100
     log_level: str = "INFO"
     config_file: Path | None = None
     currencies: Mapping[str, CurrencyConfig] = field(default_factory=lambda: DEFAULT_CURRENCIES)
@@ -217,6 +218,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         "MAX_QUERY_COST": ("max_query_cost", 1, None),
         "MAX_CACHED_DOCUMENT_BYTES": ("max_cached_document_bytes", 0, None),
         "SUBSCRIBER_QUEUE_SIZE": ("subscriber_queue_size", 1, 1_000_000),
+        "MAX_SUBSCRIPTIONS_PER_USER": ("max_subscriptions_per_user", 1, 1_000_000),
     }
     for name, (attr, low, high) in ints.items():
         if (raw := get(name)) is not None:

@@ -8,7 +8,15 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from walletql.events import BalanceEvent, FeedInterrupted, SubscriberTooSlow, get_feed
+from walletql import ids
+from walletql.events import (
+    INTERRUPTED,
+    BalanceEvent,
+    FeedInterrupted,
+    SubscriberTooSlow,
+    TooManySubscriptions,
+    get_feed,
+)
 from walletql.ledger import accounts
 from walletql.ledger.errors import ResumeRequired, ValidationError
 from walletql.ledger.money import format_amount, get_currency
@@ -88,4 +96,6 @@ class Subscription:
         except SubscriberTooSlow as exc:
             raise ResumeRequired("SUBSCRIBER_TOO_SLOW", str(exc)) from None
         except FeedInterrupted as exc:
+        except TooManySubscriptions as exc:
+            raise ValidationError("TOO_MANY_SUBSCRIPTIONS", str(exc)) from None
             raise ResumeRequired("FEED_INTERRUPTED", str(exc)) from None
