@@ -197,6 +197,17 @@ class WalletSchema(strawberry.Schema):
         context.pre_execution_errors = errors
         super().__init__(**options)
         self.max_tokens = max_tokens
+        if not errors and context.graphql_document is not None:
+            pricing = context.schema.pricing
+            cost, per_item = pricing.price(
+                context.graphql_document, context.operation_name, context.variables
+            )
+            if cost > pricing.limit:
+                errors = [GraphQLError(**pricing.too_costly(cost))]
+            elif hasattr(context.context, "cost"):
+                # Lists priced at a guess add what they hold beyond it (cost.charge_list).
+                context.context.cost, context.context.per_item = cost, per_item
+        context.pre_execution_errors = errors
 
     def process_errors(self, errors, execution_context=None) -> None:
         """Strawberry logs every error at ERROR, expected ones included; client_error logs the

@@ -6,7 +6,9 @@ priced before execution: each field counts once per object it may be resolved on
 field multiplies what is below it by how many items it may hold (a paginated field's `first`,
 or what the settings allow, or LIST_SIZE), and aliases count as the separate fields they are.
 An operation priced above the limit is refused with BAD_USER_INPUT naming the limit; nothing
-runs. Introspection fields (`__schema`, `__type`, `__typename`) are free: they are bounded by
+runs. A list whose length only the data knows (a user's wallets, when the settings put no limit
+on them) is priced at LIST_SIZE, then charged again when it is read (`Request.charge`): the
+items beyond the price add their own, and the field fails when the total passes the limit. Introspection fields (`__schema`, `__type`, `__typename`) are free: they are bounded by
 the schema.
 """
 
@@ -35,6 +37,10 @@ LIST_SIZE = 10  # items assumed in a list the settings do not bound
 PAGE_ARGUMENT = "first"
 
 
+class QueryTooCostly(GraphQLError):
+    """Raised by a field whose items, once read, take the operation past the limit."""
+
+
 class Pricing:
     """How to price an operation of one schema: its list sizes and its limit."""
 
@@ -46,16 +52,29 @@ class Pricing:
     def refusal(self, document, operation_name: str | None, variables) -> GraphQLError | None:
         """The error that refuses this operation, or None when it is within the limit."""
         cost = self.cost(document, operation_name, variables)
-        if cost <= self.limit:
-            return None
-        return GraphQLError(
-            f"This query may return {cost:,} values, more than the limit of {self.limit:,} "
-            "(WALLETQL_MAX_QUERY_COST): ask for fewer items per page (first) or fewer aliases, "
-            "or split it.",
-            extensions={"code": "BAD_USER_INPUT", "cost": cost, "limit": self.limit},
-        )
+        return None if cost <= self.limit else GraphQLError(**self.too_costly(cost))
+
+    def too_costly(self, cost: int) -> dict:
+        """The refusal of an operation that may return `cost` values (GraphQLError's keywords)."""
+        return {
+            "message": f"This query may return {cost:,} values, more than the limit of "
+            f"{self.limit:,} (WALLETQL_MAX_QUERY_COST): ask for fewer items per page (first) or "
+            "fewer aliases, or split it.",
+            "extensions": {"code": "BAD_USER_INPUT", "cost": cost, "limit": self.limit},
+        }
+
+    def list_size(self, type_name: str, field_name: str) -> int:
+        """The length priced for a list field that has no page size."""
+        return self.list_sizes.get((type_name, field_name), LIST_SIZE)
 
     def cost(self, document, operation_name: str | None, variables) -> int:
+        return self.price(document, operation_name, variables)[0]
+
+    def price(
+        self, document, operation_name: str | None, variables
+    ) -> tuple[int, dict[tuple[str, str], int]]:
+        """The operation's cost, and per list field priced at a guess (type, field), what
+        one more item of it costs (the most, where it occurs more than once)."""
         fragments: dict[str, FragmentDefinitionNode] = {}
         operation = None
         for definition in document.definitions:
@@ -67,12 +86,13 @@ class Pricing:
             ):
                 operation = operation or definition
         if operation is None:
-            return 0  # graphql-core reports the missing operation itself
+            return 0, {}  # graphql-core reports the missing operation itself
         root = self.schema.get_root_type(operation.operation)
         if root is None:
-            return 0
+            return 0, {}
         walk = _Walk(self, fragments, variables if isinstance(variables, dict) else {})
-        return walk.selections(operation.selection_set, root, 1, None, frozenset())
+        cost = walk.selections(operation.selection_set, root, 1, None, frozenset())
+        return cost, walk.per_item
 
 
 class _Walk:
@@ -80,6 +100,7 @@ class _Walk:
         self.pricing = pricing
         self.fragments = fragments
         self.variables = variables
+        self.per_item: dict[tuple[str, str], int] = {}  # lists priced at a guess
 
     def selections(
         self,
@@ -122,20 +143,22 @@ class _Walk:
         total = times
         if node.selection_set is None:
             return total
-        below = get_nullable_type(definition.type)
-        if isinstance(below, GraphQLList):
-            size = page if page is not None else self._list_size(parent.name, name)
-            times *= size
+        named = get_named_type(definition.type)
+        if not is_composite_type(named):
+            return total
+        size = 1
+        guessed = False
+        if isinstance(get_nullable_type(definition.type), GraphQLList):
+            guessed = page is None
+            size = page if page is not None else self.pricing.list_size(parent.name, name)
             page = None
         if PAGE_ARGUMENT in definition.args:
             page = self._first(node, definition)
-        named = get_named_type(definition.type)
-        if is_composite_type(named):
-            total += self.selections(node.selection_set, named, times, page, seen)
-        return total
-
-    def _list_size(self, type_name: str, field_name: str) -> int:
-        return self.pricing.list_sizes.get((type_name, field_name), LIST_SIZE)
+        item = self.selections(node.selection_set, named, 1, page, seen)
+        if guessed:
+            key = (parent.name, name)
+            self.per_item[key] = max(self.per_item.get(key, 0), item)
+        return total + times * size * item
 
     def _first(self, node: FieldNode, definition) -> int:
         """The page size asked for; the largest allowed when it cannot be read."""
@@ -156,3 +179,16 @@ MAX_PAGE = 100  # the cap every paginated field applies to `first`
 
 def _small_int(text: str) -> int | None:
     return int(text) if len(text) <= 6 else None
+
+
+def charge_list(context, pricing: Pricing, type_name: str, field_name: str, items: int) -> None:
+    """Charge the request for a list field priced at a guess, now that it holds `items`: the
+    items beyond the guess add their price (`context.per_item`, from the pricing before the
+    operation ran). Raises QueryTooCostly when the request's total passes the limit (the
+    field fails; what was read is not returned)."""
+    extra = items - pricing.list_size(type_name, field_name)
+    if extra <= 0:
+        return
+    context.cost += extra * context.per_item.get((type_name, field_name), 0)
+    if context.cost > pricing.limit:
+        raise QueryTooCostly(**pricing.too_costly(context.cost))

@@ -8,9 +8,12 @@ the limit.
 
 from __future__ import annotations
 
+import httpx
 from graphql import parse
 
 from walletql.api import build_schema
+from walletql.app import create_app
+from walletql.cost import LIST_SIZE
 from walletql.settings import Settings
 
 PAGE = "history(first: 100) { edges { node { amount transaction { id kind status } } } }"
@@ -82,3 +85,26 @@ def test_the_price_follows_first_aliases_fragments_and_variables():
 def test_wallets_are_priced_at_the_wallet_limit_when_there_is_one():
     query = "{ me { wallets { history(first: 10) { edges { node { amount } } } } } }"
     assert _cost(query, max_wallets_per_customer=50) > 4 * _cost(query)
+
+
+async def test_wallets_read_beyond_their_price_are_charged_when_read(gql, database_url):
+    """With no wallet limit, `wallets` is priced at LIST_SIZE items; a user with more pays for
+    the others when they are read, and the query fails once that passes the limit."""
+    query = "{ me { wallets { history(first: 5) { edges { node { amount } } } } } }"
+    settings = Settings(database_url=database_url, max_query_cost=_cost(query))
+    user = await gql.signup()
+    for _ in range(LIST_SIZE):
+        await gql.wallet(user["token"], "USD")
+    app = create_app(settings, manage_database=False)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://walletql.test"
+    ) as http:
+        headers = {"authorization": f"Bearer {user['token']}"}
+        answered = (await http.post("/graphql", json={"query": query}, headers=headers)).json()
+        assert len(answered["data"]["me"]["wallets"]) == LIST_SIZE  # exactly what was priced
+        await gql.wallet(user["token"], "EUR")  # one more than priced
+        refused = (await http.post("/graphql", json={"query": query}, headers=headers)).json()
+    assert refused["data"]["me"] is None
+    (error,) = refused["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["cost"] > settings.max_query_cost

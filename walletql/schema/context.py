@@ -37,6 +37,10 @@ class Context:
     # Names that came with a history page, readable without awaiting: a field that awaits
     # costs graphql-core several times more than one that returns, on every edge of a page.
     known_names: dict[int, str] = field(default_factory=dict)
+    # What the operation may return, priced before it ran (walletql.cost), plus the lists read
+    # since that turned out longer than priced.
+    cost: int = 0
+    per_item: dict[tuple[str, str], int] = field(default_factory=dict)
 
     # Made on first use: most requests need neither, and each costs every request that makes it.
     @cached_property

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import strawberry
 
-from walletql import models
+from walletql import ids, models
+from walletql.cost import charge_list
 from walletql.ledger import accounts, money
 from walletql.schema.common import Company, Currency, CurrencyBalance, Role
+from walletql.schema.context import Context
 from walletql.schema.scalars import DateTime
 from walletql.schema.wallet import Wallet
 
@@ -46,8 +48,13 @@ class User:
         return self.row.created_at
 
     @strawberry.field(description="The user's wallets, oldest first; optionally in one currency.")
-    async def wallets(self, currency: str | None = None) -> list[Wallet]:
-        return [Wallet(row=w) for w in await accounts.user_wallets(self.row.id, currency)]
+    async def wallets(
+        self, info: strawberry.Info[Context], currency: str | None = None
+    ) -> list[Wallet]:
+        rows = await accounts.user_wallets(self.row.id, currency)
+        # Priced at a guess when the settings put no limit on wallets: pay for the rest.
+        charge_list(info.context, info.schema.pricing, "User", "wallets", len(rows))
+        return [Wallet(row=w) for w in rows]
 
     @strawberry.field(
         description="Total balance per currency over this user's wallets; currencies without a "
