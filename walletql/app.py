@@ -63,14 +63,27 @@ class WalletGraphQL(GraphQL):
 
     payloads = SharedPayloads()
 
-    def __init__(self, schema, *, sessions: Sessions, **options) -> None:
+    def __init__(self, schema, *, sessions: Sessions, max_response_bytes: int, **options) -> None:
         super().__init__(schema, **options)
         self.sessions = sessions
 
     def encode_json(self, data: object) -> str:
+        self.max_response_bytes = max_response_bytes
         if isinstance(data, dict) and (shared := self.payloads.message(data)) is not None:
             return shared
-        return super().encode_json(data)
+        encoded = super().encode_json(data)
+        if len(encoded) > self.max_response_bytes:
+            return super().encode_json(_too_large(data, len(encoded), self.max_response_bytes))
+        return encoded
+
+    def decode_json(self, data: str | bytes) -> object:
+        return decode_json(data)  # anything malformed is a JSONDecodeError: HTTP 400
+
+    async def parse_http_body(self, request):
+        await refuse_non_object(request)
+        data = await super().parse_http_body(request)
+        check_operation_name(data)
+        return data
 
     async def get_context(self, request, response) -> Context:
         context = Context(request=request, response=response)
@@ -105,6 +118,22 @@ class WalletGraphQL(GraphQL):
 
 async def _sign_in(context: Context, header: str | None) -> None:
     caller = await auth.caller_of(auth.bearer_token(header))
+def _too_large(data: object, size: int, limit: int) -> dict:
+    """What is sent instead of an answer over WALLETQL_MAX_RESPONSE_BYTES: an error, in the
+    place the answer had (an HTTP body, or a websocket message's payload). The query cost limit
+    keeps answers far below it; this bounds what reaches the wire whatever the cost model
+    missed."""
+    error = {
+        "message": f"The answer would be {size:,} bytes, more than the limit of {limit:,} "
+        "(WALLETQL_MAX_RESPONSE_BYTES): ask for fewer items or fewer fields.",
+        "extensions": {"code": "BAD_USER_INPUT", "size": size, "limit": limit},
+    }
+    answer = {"data": None, "errors": [error]}
+    if isinstance(data, dict) and "id" in data and "type" in data:  # a websocket message
+        return {**data, "payload": answer}
+    return answer
+
+
     if caller is not None:
         _act_as(context, caller)
 
@@ -169,6 +198,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         keep_alive=True,
         keep_alive_interval=15,
     )
+        max_response_bytes=settings.max_response_bytes,
 
     following = spread.current  # a worker of `walletql serve --workers N`; else None
 

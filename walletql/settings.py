@@ -83,6 +83,7 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     document_cache_bytes: int = 32 * 1024 * 1024
     max_query_cost: int = 5000
+    max_response_bytes: int = 4 * 1024 * 1024
     max_cached_document_bytes: int = 64 * 1024
     subscriber_queue_size: int = 256
     max_subscriptions_per_user: int = 100
@@ -216,6 +217,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         "MAX_BODY_BYTES": ("max_body_bytes", 1024, None),
         "DOCUMENT_CACHE_BYTES": ("document_cache_bytes", 0, None),
         "MAX_QUERY_COST": ("max_query_cost", 1, None),
+        "MAX_RESPONSE_BYTES": ("max_response_bytes", 1024, None),
         "MAX_CACHED_DOCUMENT_BYTES": ("max_cached_document_bytes", 0, None),
         "SUBSCRIBER_QUEUE_SIZE": ("subscriber_queue_size", 1, 1_000_000),
         "MAX_SUBSCRIPTIONS_PER_USER": ("max_subscriptions_per_user", 1, 1_000_000),

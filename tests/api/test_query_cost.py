@@ -108,3 +108,32 @@ async def test_wallets_read_beyond_their_price_are_charged_when_read(gql, databa
     (error,) = refused["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert error["extensions"]["cost"] > settings.max_query_cost
+
+
+async def test_an_answer_over_the_response_size_limit_is_replaced_by_an_error(gql, database_url):
+    settings = Settings(database_url=database_url, max_response_bytes=2048)
+    user, wallet = await gql.funded("5.00")
+    for _ in range(30):
+        await gql.deposit(user["token"], wallet["id"], "1.00")
+    app = create_app(settings, manage_database=False)
+    query = "query($id: ID!) { wallet(id: $id) { history(first: 40) { %s } } }"
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://walletql.test"
+    ) as http:
+        headers = {"authorization": f"Bearer {user['token']}"}
+        small = query % "totalCount"
+        fits = await http.post(
+            "/graphql", json={"query": small, "variables": {"id": wallet["id"]}}, headers=headers
+        )
+        assert fits.json()["data"]["wallet"]["history"]["totalCount"] == 31
+        big = query % "edges { cursor node { amount transaction { id createdAt } } }"
+        body = (
+            await http.post(
+                "/graphql", json={"query": big, "variables": {"id": wallet["id"]}}, headers=headers
+            )
+        ).json()
+    assert body["data"] is None
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["size"] > 2048 == error["extensions"]["limit"]
+    assert "WALLETQL_MAX_RESPONSE_BYTES" in error["message"]
