@@ -62,3 +62,30 @@ async def test_a_merchants_declined_charge_stays_in_the_merchants_own_history(gq
     node = seen["history"]["edges"][0]["node"]
     assert (node["direction"], node["transaction"]["status"]) == ("CREDIT", "REJECTED")
     assert seen["summary"]["rejectedCount"] == 1
+
+
+async def test_an_operators_payload_shows_the_wallet_but_never_its_payment_token(gql):
+    customer, wallet = await gql.funded(None, currency="CREDIT")
+    operator = await gql.operator()
+    for _attempt in ("first", "replay"):
+        result = await gql.pay(
+            "applyOperation",
+            operator["token"],
+            walletId=wallet["id"],
+            operation="DAILY_REWARD",
+            idempotencyKey="reward-1",
+        )
+        assert result["__typename"] == "PaymentPayload", result
+        assert (result["wallet"]["id"], result["wallet"]["token"]) == (wallet["id"], None)
+
+
+def test_who_may_read_a_wallet():
+    from walletql.auth import Principal
+    from walletql.ledger.accounts import may_read
+    from walletql.models import Role, Wallet
+
+    wallet = Wallet(id=1, owner_id=7)
+    assert may_read(Principal(7, Role.CUSTOMER), wallet)
+    assert may_read(Principal(9, Role.OPERATOR), wallet)
+    assert not may_read(Principal(9, Role.MERCHANT), wallet)
+    assert not may_read(None, wallet)

@@ -251,3 +251,8 @@ async def balances(user_id: int, currency: str | None = None) -> dict[str, Decim
     for wallet in await user_wallets(user_id, currency):
         totals[wallet.currency] = money.add(totals.get(wallet.currency, Decimal(0)), wallet.balance)
     return dict(sorted(totals.items()))
+def may_read(actor: Principal | None, wallet: Wallet) -> bool:
+    """Who may read a wallet: its owner, and operators (who read anything)."""
+    return actor is not None and (actor.user_id == wallet.owner_id or actor.is_operator)
+
+

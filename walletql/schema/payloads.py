@@ -6,8 +6,11 @@ from typing import Annotated
 
 import strawberry
 
+from walletql.ledger import accounts
+from walletql.ledger import errors as domain
 from walletql.models import Wallet as WalletRow
 from walletql.models.rows import fetch_one
+from walletql.schema.context import Context
 from walletql.schema.errors import (
     AlreadyExists,
     CurrencyMismatch,
@@ -49,11 +52,14 @@ class PaymentPayload:
         description="The wallet the caller acted on, after the posting: the deposited, withdrawn, "
         "source (transfer), merchant (charge) or target (operation) wallet."
     )
-    async def wallet(self) -> Wallet:
+    async def wallet(self, info: strawberry.Info[Context]) -> Wallet:
         # Loaded only when selected and not already known: many clients need just the transaction.
         row = self.wallet_row or await fetch_one(
             WalletRow, "SELECT * FROM wallets WHERE id = $1", self.wallet_id
         )
+        # A payload never shows a wallet its caller may not read, replayed or not.
+        if row is None or not accounts.may_read(info.context.principal, row):
+            raise domain.NotFound("Wallet not found")
         return Wallet(row=row)
 
     replayed: bool = strawberry.field(
