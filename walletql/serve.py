@@ -58,6 +58,9 @@ def serve(
         "limit_concurrency": max_connections,
         return 0
     _check_free(host, port)
+        # Balance updates are small JSON: compressing them saves nothing, and each socket's
+        # zlib state cost ~40 KB (and fragmented the heap after close).
+        "ws_per_message_deflate": False,
     sockets = [_listening_socket(host, port) for _ in range(workers)]
     return _supervise(options, sockets, spread_connections)
 
