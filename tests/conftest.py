@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from walletql import db
+from walletql import db, ids
 from walletql.settings import Settings, use_settings
 
 
@@ -49,6 +49,7 @@ async def database_url():
     await db.migrate(url)
     use_settings(Settings(database_url=url))
     await db.open_orm(url, pool_size=20)
+    await ids.load()  # as every process does at start-up
     try:
         yield url
     finally:

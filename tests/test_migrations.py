@@ -10,7 +10,7 @@ import sys
 import asyncpg
 
 from tests.conftest import _on_database
-from walletql import db
+from walletql import db, ids
 
 PROCESSES = 6
 
@@ -47,6 +47,7 @@ async def test_concurrent_starts_apply_each_migration_once(database_url):
             triggers = await conn.fetchval(
                 "SELECT count(*) FROM pg_trigger WHERE tgname = 'entries_append_only'"
             )
+            keys = await conn.fetch("SELECT name, secret FROM walletql_keys")
         finally:
             await conn.close()
         assert (
@@ -55,6 +56,9 @@ async def test_concurrent_starts_apply_each_migration_once(database_url):
             == len(list(db.MIGRATIONS.glob("models/*.py")))
         )
         assert triggers == 1
+        # One id key, made by the database itself: its own, not another database's.
+        assert [k["name"] for k in keys] == [ids.KEY_NAME] and len(keys[0]["secret"]) == 32
+        assert keys[0]["secret"] != await ids.read_key()
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()

@@ -24,7 +24,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from tortoise import connections
 
-from walletql import auth, db, spread
+from walletql import auth, db, ids, spread
 from walletql.api import build_schema
 from walletql.events import get_feed
 from walletql.ledger.operations import build_catalog
@@ -256,6 +256,7 @@ def _return_free_memory() -> None:
         await db.check_reachable(url)
         await db.migrate(url)
         await db.open_orm(url, settings.db_pool_size)
+        await ids.load()  # this database's id key, the same in every process
         get_feed().watch(auth.REVOKED_CHANNEL, *_revocations(sessions))
         await get_feed().start(url)
         _settle_heap()

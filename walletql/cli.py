@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 
-from walletql import db
+from walletql import db, ids
 from walletql.ledger.errors import ConfigurationError, LedgerError
 from walletql.ledger.operations import build_catalog
 from walletql.settings import Settings, SettingsError, get_settings
@@ -40,6 +40,7 @@ async def _with_database(settings: Settings, work: Callable[[], Awaitable[int]])
     await db.migrate(url)
     await db.open_orm(url, pool_size=2)
     try:
+        await ids.load()
         return await work()
     finally:
         await db.close_orm()
