@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from walletql import ids
 from walletql.ledger import accounts
 from walletql.models import Role, User
 
@@ -51,6 +52,9 @@ async def test_create_user_makes_an_operator_from_stdin(cli):
     assert "OPERATOR" in result.stdout and email in result.stdout
     user = await User.get(email=email)
     assert user.role == Role.OPERATOR
+    # The id printed is the one the API shows: the process read the database's id key.
+    assert f"(id {ids.encode(ids.USER, user.id)})" in result.stdout
+    assert f"(id {user.id})" not in result.stdout
     # The password is exactly what was typed, without the newline.
     session = await accounts.login(email, PASSWORD)
     assert session.user.id == user.id

@@ -64,6 +64,9 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work() -> int:
         problems = await verify()
+        if problems:
+            # An operators' tool: rows by their database ids, to look up in SQL.
+            print("(wallets and transactions below by database id, not the API's opaque id)")
         for problem in problems:
             print(problem)
         print(
@@ -99,7 +102,7 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
             company_url=args.company_url,
             allow_operator=True,
         )
-        print(f"created {user.role} {user.email} (id {user.id})")
+        print(f"created {user.role} {user.email} (id {ids.encode(ids.USER, user.id)})")
         return 0
 
     return _run(lambda: _with_database(settings, work))
@@ -152,7 +155,9 @@ def parser() -> argparse.ArgumentParser:
         run=_migrate
     )
     commands.add_parser(
-        "verify", help="check every balance against its entries and per-currency conservation"
+        "verify",
+        help="check every balance against its entries and per-currency conservation (reports "
+        "rows by database id, not by the API's opaque ids)",
     ).set_defaults(run=_verify)
 
     create = commands.add_parser("create-user", help="create a user (the only way to an operator)")

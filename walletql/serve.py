@@ -18,11 +18,18 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 from walletql import spread
 
 APP = "walletql.app:app"
 STARTUP_FAILURE = 3  # uvicorn's exit code for a worker that could not start
+# A worker that dies is replaced at once if it had run for STABLE seconds (a one-off crash);
+# one that dies younger waits a delay that doubles from RESTART_MIN up to RESTART_MAX, so a
+# worker that dies at every start (a bug, a broken host) costs a start every 10 s, not a loop.
+STABLE = 30.0
+RESTART_MIN = 0.5
+RESTART_MAX = 10.0
 
 log = logging.getLogger("walletql.serve")
 
@@ -146,29 +153,52 @@ def _start(
     return subprocess.Popen(command, pass_fds=[fd, board.fd])
 
 
+def restart_delay(previous: float, lived: float) -> float:
+    """Seconds before replacing a worker that lived `lived` seconds, when its slot's previous
+    delay was `previous`: none after a stable worker, else double the last (bounded)."""
+    if lived >= STABLE:
+        return 0.0
+    return min(RESTART_MAX, max(RESTART_MIN, previous * 2))
+
+
 def _supervise(options: dict, sockets: list[socket.socket], spread_connections: bool) -> int:
-    """Keeps one worker per socket until SIGINT or SIGTERM. A worker that dies is replaced on
-    the same socket (connections waiting in its queue are served by the replacement); a worker
-    that cannot start (bad settings, database down) stops everything."""
+    """Keeps one worker per socket until SIGINT or SIGTERM. A worker that dies, or cannot
+    start, is replaced on the same socket (connections waiting in its queue are served by the
+    replacement), after a delay when it died young (`restart_delay`). The supervisor never
+    gives up while it holds the port: a worker starts even while the database is down (it
+    answers SERVICE_UNAVAILABLE until it is back), and the first start's checks (settings, the
+    database, migrations) were made by `walletql serve` before the supervisor began."""
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
     # The workers' loads, so that keep-alive connections follow them (walletql/spread.py).
     board = spread.Board.create(len(sockets)) if spread_connections else None
     workers = [_start(options, sock, board, i) for i, sock in enumerate(sockets)]
-    failed = False
+    started = [time.monotonic()] * len(workers)
+    delays = [0.0] * len(workers)
+    due: list[float | None] = [None] * len(workers)  # when a dead worker's replacement starts
     try:
-        while not stopping.wait(0.5) and not failed:
+        while not stopping.wait(0.5):
+            now = time.monotonic()
             for index, worker in enumerate(workers):
-                code = worker.poll()
-                if code is None:
-                    continue
-                if code == STARTUP_FAILURE:
-                    log.error("worker %s could not start; stopping", worker.pid)
-                    failed = True
-                    break
-                log.warning("worker %s exited (%s); starting another", worker.pid, code)
-                workers[index] = _start(options, sockets[index], board, index)
+                if due[index] is None:
+                    code = worker.poll()
+                    if code is None:
+                        continue
+                    delays[index] = restart_delay(delays[index], now - started[index])
+                    due[index] = now + delays[index]
+                    what = "could not start" if code == STARTUP_FAILURE else f"exited ({code})"
+                    level = logging.ERROR if code == STARTUP_FAILURE else logging.WARNING
+                    log.log(
+                        level,
+                        "worker %s %s; starting another in %.1f s",
+                        worker.pid,
+                        what,
+                        delays[index],
+                    )
+                if now >= due[index]:
+                    workers[index] = _start(options, sockets[index], board, index)
+                    started[index], due[index] = now, None
     finally:
         for worker in workers:
             if worker.poll() is None:
@@ -181,7 +211,7 @@ def _supervise(options: dict, sockets: list[socket.socket], spread_connections: 
                 worker.wait()
         for sock in sockets:
             sock.close()
-    return 1 if failed else 0
+    return 0
 
 
 if __name__ == "__main__":

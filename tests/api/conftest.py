@@ -9,6 +9,7 @@ import httpx
 import pytest
 from tortoise import connections
 
+from walletql import ids
 from walletql.app import create_app
 from walletql.ledger import accounts
 from walletql.settings import get_settings
@@ -169,7 +170,11 @@ class GraphQLClient:
         user = await accounts.create_user(
             email=email, password=PASSWORD, name="Back Office", role="OPERATOR", allow_operator=True
         )
-        return {"token": await self.login(email), "id": str(user.id), "email": email}
+        return {
+            "token": await self.login(email),
+            "id": ids.encode(ids.USER, user.id),
+            "email": email,
+        }
 
     @staticmethod
     async def sql(script: str) -> None:

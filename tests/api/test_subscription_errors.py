@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from walletql import api, auth
+from walletql import api, auth, ids
 from walletql.api import build_schema
 from walletql.resolvers import subscription
 from walletql.schema.context import Context
@@ -20,7 +20,7 @@ async def _first_result(principal):
 
 async def test_unexpected_error_in_a_subscription_is_masked(gql, monkeypatch, caplog):
     user = await gql.signup()
-    principal = auth.Principal(user_id=int(user["id"]), role="CUSTOMER")
+    principal = auth.Principal(user_id=ids.decode(ids.USER, user["id"]), role="CUSTOMER")
 
     def broken_feed():
         raise RuntimeError("secret detail: SELECT * FROM wallets")

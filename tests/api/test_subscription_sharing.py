@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from graphql import parse
 
-from walletql import auth, events
+from walletql import auth, events, ids
 from walletql.api import build_schema
 from walletql.execution import SharedEventExecution
 from walletql.ledger import accounts, payments
@@ -26,7 +26,9 @@ DOCUMENTS = {
 
 async def _first_update(schema, document, principal, wallet_id, subscribed: asyncio.Event):
     stream = await schema.subscribe(
-        document, variable_values={"w": str(wallet_id)}, context_value=Context(principal=principal)
+        document,
+        variable_values={"w": ids.encode(ids.WALLET, wallet_id)},
+        context_value=Context(principal=principal),
     )
     async with asyncio.timeout(10):
         first = asyncio.ensure_future(anext(stream))
@@ -41,7 +43,7 @@ async def test_same_document_is_executed_once_per_event(gql, database_url, monke
     monkeypatch.setattr("walletql.resolvers.subscription.get_feed", lambda: feed)
     try:
         owner = await gql.signup(name="Ana")
-        principal = auth.Principal(user_id=int(owner["id"]), role="CUSTOMER")
+        principal = auth.Principal(user_id=ids.decode(ids.USER, owner["id"]), role="CUSTOMER")
         wallet = await accounts.create_wallet(principal, "USD")
         schema = build_schema()
         ready = [asyncio.Event() for _ in range(5)]
@@ -63,12 +65,12 @@ async def test_same_document_is_executed_once_per_event(gql, database_url, monke
         results = await asyncio.gather(*waiting)
     finally:
         await feed.stop()
-    transaction = {"id": str(posted.transaction.id), "kind": "DEPOSIT"}
+    transaction = {"id": ids.encode(ids.TRANSACTION, posted.transaction.id), "kind": "DEPOSIT"}
     if kind == "async":
         transaction["destination"] = {"name": "Ana"}
     expected = {
         "balanceUpdates": {
-            "walletId": str(wallet.id),
+            "walletId": ids.encode(ids.WALLET, wallet.id),
             "balance": "2.50",
             "version": 1,
             "transaction": transaction,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from walletql import ids
+
 CREATE = """mutation($input: CreateWalletInput!) { createWallet(input: $input) {
     __typename
     ... on WalletPayload { wallet {
@@ -116,7 +118,8 @@ async def test_frozen_wallet_refuses_postings_but_reads_work(gql):
     bobs = await gql.wallet(bob["token"], "USD")
     await gql.deposit(ann["token"], frozen["id"], "10")
     await gql.deposit(ann["token"], other["id"], "10")
-    await gql.sql(f"UPDATE wallets SET status = 'FROZEN' WHERE id = {int(frozen['id'])}")
+    frozen_id = ids.decode(ids.WALLET, frozen["id"])
+    await gql.sql(f"UPDATE wallets SET status = 'FROZEN' WHERE id = {frozen_id}")
     attempts = [
         ("deposit", {"walletId": frozen["id"], "amount": "1"}),
         ("withdraw", {"walletId": frozen["id"], "amount": "1"}),

@@ -7,6 +7,7 @@ import itertools
 import pytest
 from tortoise.transactions import in_transaction
 
+from walletql import ids
 from walletql.ledger import charges, transfers
 from walletql.ledger.errors import (
     CurrencyMismatch,
@@ -69,9 +70,12 @@ async def parties(customer, funded, sql):
         "UPDATE wallets SET status = 'FROZEN' "
         f"WHERE id IN ({wallets['frozen'].id}, {wallets['frozen_source'].id})"
     )
-    names = {name: str(w.id) for name, w in wallets.items()}
-    names.update(nowhere="999999999", nobody="999999999", eth_owner=str(eth_owner.user_id))
-    names["stranger"] = str(stranger.user_id)
+    names = {name: ids.encode(ids.WALLET, w.id) for name, w in wallets.items()}
+    names.update(  # well-formed ids of rows that do not exist
+        nowhere=ids.encode(ids.WALLET, 999_999_999), nobody=ids.encode(ids.USER, 999_999_999)
+    )
+    names["eth_owner"] = ids.encode(ids.USER, eth_owner.user_id)
+    names["stranger"] = ids.encode(ids.USER, stranger.user_id)
     return sender, names
 
 
@@ -84,11 +88,11 @@ async def test_transfer_refusals_answer_in_order_and_write_nothing(
     source = names.get(args.pop("source"), "abc")
     amount = args.pop("amount")
     targets = {k: names.get(v, v) for k, v in args.items()}
-    before = await snapshot(int(names["source"]))
+    before = await snapshot(ids.decode(ids.WALLET, names["source"]))
     with pytest.raises(LedgerError) as info:
         await transfers.transfer(sender, source, amount, "k", **targets)
     _assert_error(info.value, expected)
-    assert await snapshot(int(names["source"])) == before
+    assert await snapshot(ids.decode(ids.WALLET, names["source"])) == before
     # Nothing was stored under the key: it is still free for a request that can be posted.
     out = await transfers.transfer(sender, names["source"], "1", "k", to_wallet_id=names["theirs"])
     assert not out.replayed
@@ -105,16 +109,20 @@ async def test_a_transfer_declined_replayed_and_conflicting_in_one_statement(par
 
     first = await transfers.transfer(sender, source, "5", "t", to_wallet_id=theirs)
     assert not first.replayed
-    assert (first.wallet.id, first.wallet.balance, first.wallet.version) == (int(source), 15, 2)
-    assert first.wallet.label == (await Wallet.get(id=int(source))).label
-    before = await snapshot(int(source))
+    assert (first.wallet.id, first.wallet.balance, first.wallet.version) == (
+        ids.decode(ids.WALLET, source),
+        15,
+        2,
+    )
+    assert first.wallet.label == (await Wallet.get(id=ids.decode(ids.WALLET, source))).label
+    before = await snapshot(ids.decode(ids.WALLET, source))
     again = await transfers.transfer(sender, source, "5.00", "t", to_wallet_id=theirs)
     assert again.replayed and again.transaction.id == first.transaction.id
     with pytest.raises(IdempotencyConflict):
         await transfers.transfer(sender, source, "6", "t", to_wallet_id=theirs)
     with pytest.raises(InsufficientFunds):  # the declined request replays its decline
         await transfers.transfer(sender, source, "20.01", "big", to_wallet_id=theirs)
-    assert await snapshot(int(source)) == before
+    assert await snapshot(ids.decode(ids.WALLET, source)) == before
 
 
 def _assert_error(error: LedgerError, expected: tuple) -> None:
@@ -176,7 +184,7 @@ async def test_charge_refusals_answer_in_order_and_write_nothing(shop, snapshot,
     named = wallets.get(args["token"])
     token = named.payment_token if named else args["token"]
     target = args.get("to_wallet_id")
-    target = str(wallets[target].id) if target in wallets else target
+    target = ids.encode(ids.WALLET, wallets[target].id) if target in wallets else target
     if sent.get("to_wallet_id") == "euro_till":  # a mismatch, not a frozen wallet, is the point
         await Wallet.filter(id=wallets["euro_till"].id).update(status="ACTIVE")
     before = await snapshot(wallets["card"].id)
@@ -194,7 +202,9 @@ async def test_a_charge_declined_replayed_and_conflicting_in_one_statement(shop,
     with pytest.raises(InsufficientFunds) as info:
         await charges.charge(merchant, token, "20.01", "big", "Tea")
     assert info.value.available == 20
-    first = await charges.charge(merchant, token, "5", "c", "Tea", to_wallet_id=str(till.id))
+    first = await charges.charge(
+        merchant, token, "5", "c", "Tea", to_wallet_id=ids.encode(ids.WALLET, till.id)
+    )
     assert (first.wallet.id, first.wallet.balance, first.wallet.version) == (till.id, 5, 1)
     assert first.wallet.payment_token == till.payment_token
     before = await snapshot(wallets["card"].id)
@@ -240,14 +250,14 @@ async def test_every_transfer_answers_as_its_checks_one_by_one(parties):
     sources = [names["source"], names["frozen_source"], names["theirs"], "abc", None]
     amounts = ["1", "20.01", "0.001", "1.5e1", "0", 7]
     to_wallets = [None, names["theirs"], names["source"], names["eth"], names["frozen"],
-                  "999999999", "abc"]  # fmt: skip
+                  names["nowhere"], "abc"]  # fmt: skip
     to_users = [None, names["stranger"], names["eth_owner"], "abc"]
     compared = 0
     for source, amount, to_wallet, to_user in itertools.product(
         sources, amounts, to_wallets, to_users
     ):
         request = Request(TransactionKind.TRANSFER, sender, "k", "print", None)
-        ids = (source, to_wallet, to_user)
+        named = (source, to_wallet, to_user)
         whole = await _outcome(
             transfers.transfer,
             sender,
@@ -257,11 +267,11 @@ async def test_every_transfer_answers_as_its_checks_one_by_one(parties):
             to_wallet_id=to_wallet,
             to_user_id=to_user,
         )
-        checks = await _outcome(transfers._step_by_step, request, amount, *ids)
+        checks = await _outcome(transfers._step_by_step, request, amount, *named)
         if whole[0] == "posted":
-            assert checks[0] == "posted" and whole[1:] == checks[1:], (ids, amount)
+            assert checks[0] == "posted" and whole[1:] == checks[1:], (named, amount)
         else:
-            assert whole == checks, (ids, amount, whole, checks)
+            assert whole == checks, (named, amount, whole, checks)
         compared += 1
     assert compared == 5 * 6 * 7 * 4
 
@@ -272,7 +282,7 @@ async def test_every_charge_answers_as_its_checks_one_by_one(shop):
     tokens = [w.payment_token for name, w in wallets.items() if name != "elsewhere"]
     tokens += ["unknown", "", None, "x" * 65]
     amounts = ["1", "20.01", "0.001", "x"]
-    to_wallets = [None, *(str(w.id) for w in wallets.values()), "abc", "999999999"]
+    to_wallets = [None, *(ids.encode(ids.WALLET, w.id) for w in wallets.values()), "abc", "9"]
     for token, amount, to_wallet in itertools.product(tokens, amounts, to_wallets):
         request = Request(TransactionKind.CHARGE, merchant, "k", "print", "Tea")
         whole = await _outcome(

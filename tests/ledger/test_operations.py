@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from walletql import ids
 from walletql import settings as settings_module
 from walletql.ledger import accounts, payments
 from walletql.ledger.errors import (
@@ -140,7 +141,9 @@ async def test_operator_applies_the_default_operations(customer, operator, funde
         ("SIGNUP_CREDIT", 9, 7),
     ]
     for i, (code, balance, version) in enumerate(steps):
-        outcome = await payments.apply_operation(admin, str(wallet.id), code, f"op{i}")
+        outcome = await payments.apply_operation(
+            admin, ids.encode(ids.WALLET, wallet.id), code, f"op{i}"
+        )
         assert outcome.wallet_id == wallet.id
         await wallet.refresh_from_db()
         assert (wallet.balance, wallet.version) == (balance, version), code

@@ -6,6 +6,7 @@ import pytest
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
+from walletql import ids
 from walletql.ledger import accounts, charges, payments, transfers
 from walletql.ledger.errors import (
     CurrencyMismatch,
@@ -147,7 +148,15 @@ async def test_another_users_wallet_is_not_found(customer, funded, snapshot):
         payments.withdraw(intruder, wallet.id, "1", "b"),
         transfers.transfer(intruder, wallet.id, "1", "c", to_wallet_id=loot.id),
     ]
-    for bogus in (str(wallet.id + 10_000), "abc", -1, 0, True, None, "1" * 30):
+    # A plain number is no public id, not even the wallet's own; nor is another kind's id.
+    bogus_ids = (ids.encode(ids.WALLET, wallet.id + 10_000), str(wallet.id), "abc", -1, 0, True)
+    bogus_ids += (
+        None,
+        "1" * 30,
+        ids.encode(ids.USER, wallet.id),
+        ids.encode(ids.USER, owner.user_id),
+    )
+    for bogus in bogus_ids:
         calls.append(payments.deposit(owner, bogus, "1", f"x{bogus!r}"))
     for call in calls:
         with pytest.raises(NotFound):
@@ -221,7 +230,9 @@ async def test_transfer_rules(customer, funded, snapshot):
 
     oldest = await funded(recipient, "USD")
     newer = await funded(recipient, "USD")
-    out = await transfers.transfer(sender, source.id, "2", "t5", to_user_id=str(recipient.user_id))
+    out = await transfers.transfer(
+        sender, source.id, "2", "t5", to_user_id=ids.encode(ids.USER, recipient.user_id)
+    )
     assert out.transaction.destination_wallet_id == oldest.id and out.wallet_id == source.id
     await connections.get("default").execute_script(
         f"UPDATE wallets SET status = 'FROZEN' WHERE id = {oldest.id}"

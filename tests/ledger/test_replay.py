@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from walletql import ids
 from walletql.ledger import accounts, payments, transfers
 from walletql.ledger.errors import WalletInactive
 from walletql.ledger.verify import verify
@@ -29,11 +30,13 @@ async def test_retry_after_the_recipient_lost_its_wallet_replays(customer, sql):
     source = await accounts.create_wallet(payer, "EUR")
     target = await accounts.create_wallet(payee, "EUR")
     await payments.deposit(payer, source.id, "10", "fund")
-    first = await transfers.transfer(payer, source.id, "3", "pay-1", to_user_id=str(payee.user_id))
+    first = await transfers.transfer(
+        payer, source.id, "3", "pay-1", to_user_id=ids.encode(ids.USER, payee.user_id)
+    )
     await sql(f"UPDATE wallets SET status = 'FROZEN' WHERE id = {target.id}")
     try:
         again = await transfers.transfer(
-            payer, source.id, "3", "pay-1", to_user_id=str(payee.user_id)
+            payer, source.id, "3", "pay-1", to_user_id=ids.encode(ids.USER, payee.user_id)
         )
         assert again.replayed and again.transaction.id == first.transaction.id
     finally:

@@ -17,6 +17,7 @@ from websockets.exceptions import InvalidStatus
 
 from tests.server.clients import WAIT, Collector, subscriber, ws_connect
 from tests.server.conftest import ALLOWED_ORIGIN
+from walletql import ids
 from walletql.auth import principal_of
 from walletql.events import REPLAY_PAGE
 from walletql.ledger import payments
@@ -129,7 +130,7 @@ async def test_resume_with_after_version_while_postings_continue(server, api):
     user, wallet = await _user_with_wallet(api)
     # The long history is posted through the ledger in this process (same database, quicker
     # than HTTP); the postings that race the replay go through the server.
-    owner = principal_of(await User.get(id=int(user["id"])))
+    owner = principal_of(await User.get(id=ids.decode(ids.USER, user["id"])))
     gate = asyncio.Semaphore(8)
 
     async def deposit() -> None:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from walletql import auth
+from walletql import auth, ids
 from walletql.auth import Principal
 from walletql.ledger import money
 from walletql.ledger.errors import (
@@ -41,27 +41,41 @@ class Session:
     user: User
 
 
-def parse_id(value: object, message: str = "Not found") -> int:
-    """IDs are opaque to clients; anything that is not one of ours is simply not found.
+def parse_id(value: object, kind: str, message: str = "Not found") -> int:
+    """The database id of a `kind` id (walletql.ids: ids.USER, ids.WALLET, ids.TRANSACTION).
+
+    A str is a public id, as the API shows it: anything that is not one of ours (another kind's
+    id, a malformed text, a plain number like "2") is simply not found. An int is a database id
+    already, which only Python callers (the CLI, tests) hold: no public input arrives as one,
+    GraphQL's ID is always a str.
 
     `message` is the caller's own not-found message: a malformed id must answer exactly like a
     missing one (same code and same message), or the difference is an oracle."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
-        number = int(value)
-        if number > 0:
-            return number
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 0 < value <= ids.MAX_ID:
+            return value
+    elif (number := ids.decode(kind, value)) is not None:
+        return number
     raise NotFound(message)
 
 
-def id_or_none(value: object) -> int | None:
+def id_or_none(value: object, kind: str) -> int | None:
     """An id looked up alongside another; a malformed one is reported (as not found) when its
     own check comes."""
     try:
-        return parse_id(value)
+        return parse_id(value, kind)
     except NotFound:
         return None
+
+
+def fingerprint_id(value: object, kind: str) -> str:
+    """An id as a request's fingerprint holds it: the database id, so the same request under
+    the same idempotency key is the same whichever form named the row; "None" when absent and
+    "invalid" for what names nothing (never a posted request's)."""
+    if value is None:
+        return "None"
+    number = id_or_none(value, kind)
+    return "invalid" if number is None else str(number)
 
 
 def _text(value: object, field: str, *, max_length: int, required: bool = True) -> str | None:
@@ -224,7 +238,7 @@ async def owned_wallet(actor: Principal, wallet_id: object) -> Wallet:
     wallet = await fetch_one(
         Wallet,
         "SELECT * FROM wallets WHERE id = $1 AND owner_id = $2",
-        parse_id(wallet_id, "Wallet not found"),
+        parse_id(wallet_id, ids.WALLET, "Wallet not found"),
         actor.user_id,
     )
     if wallet is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 
+from walletql import ids
 from walletql.auth import Principal
 from walletql.ledger import accounts
 from walletql.ledger.errors import CurrencyMismatch, Forbidden, NotFound, ValidationError
@@ -48,7 +49,7 @@ async def charge(
     print_ = fingerprint(
         TransactionKind.CHARGE,
         token=hashlib.sha256(token.encode()).hexdigest(),
-        to_wallet=str(to_wallet_id),
+        to_wallet=accounts.fingerprint_id(to_wallet_id, ids.WALLET),
         amount=canonical_amount(amount),
         description=description,
     )
@@ -65,7 +66,7 @@ SELECT * FROM walletql_charge($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 
 
 async def _at_once(r: Request, token: str, amount: object, to_wallet_id: object) -> Outcome | None:
-    to_wallet = accounts.id_or_none(to_wallet_id)
+    to_wallet = accounts.id_or_none(to_wallet_id, ids.WALLET)
     value, accepting = currencies_accepting(amount)
     malformed_wallet = to_wallet is None and to_wallet_id is not None
     if not 0 < len(token) <= 64 or not accepting or malformed_wallet:
@@ -125,7 +126,7 @@ async def _customer_and_merchant(
         rows = await _fetch_flagged(_CUSTOMER_AND_FIRST_ACTIVE, token, actor.user_id)
     else:
         rows = await _fetch_flagged(
-            _CUSTOMER_AND_NAMED, token, actor.user_id, accounts.id_or_none(to_wallet_id)
+            _CUSTOMER_AND_NAMED, token, actor.user_id, accounts.id_or_none(to_wallet_id, ids.WALLET)
         )
     customer = next((w for flag, w in rows if flag), None)
     merchant = next((w for flag, w in rows if not flag), None)

@@ -7,6 +7,7 @@ hands it to the one write path in posting.py.
 
 from __future__ import annotations
 
+from walletql import ids
 from walletql.auth import Principal
 from walletql.ledger import accounts
 from walletql.ledger.errors import CurrencyMismatch, Forbidden, NotFound
@@ -39,7 +40,10 @@ async def _outside(
     key = check_key(key)
     description = check_description(description, MAX_DESCRIPTION)
     print_ = fingerprint(
-        kind, wallet=str(wallet_id), amount=canonical_amount(amount), description=description
+        kind,
+        wallet=accounts.fingerprint_id(wallet_id, ids.WALLET),
+        amount=canonical_amount(amount),
+        description=description,
     )
     wallet = await accounts.owned_wallet(actor, wallet_id)
     currency = get_currency(wallet.currency)
@@ -74,14 +78,18 @@ async def apply_operation(
         raise Forbidden("Only operator accounts can apply ledger operations")
     key = check_key(key)
     operation = get_operation(operation_code)
-    print_ = fingerprint(TransactionKind.OPERATION, wallet=str(wallet_id), op=operation.code)
+    print_ = fingerprint(
+        TransactionKind.OPERATION,
+        wallet=accounts.fingerprint_id(wallet_id, ids.WALLET),
+        op=operation.code,
+    )
     request = Request(TransactionKind.OPERATION, actor, key, print_, operation=operation.code)
 
     async def resolve() -> Posting:
         wallet = await fetch_one(
             Wallet,
             "SELECT * FROM wallets WHERE id = $1",
-            accounts.parse_id(wallet_id, "Wallet not found"),
+            accounts.parse_id(wallet_id, ids.WALLET, "Wallet not found"),
         )
         if wallet is None:
             raise NotFound("Wallet not found")

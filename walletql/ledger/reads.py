@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from walletql import ids
 from walletql.auth import Principal
 from walletql.ledger.accounts import parse_id
 from walletql.ledger.errors import NotFound, ValidationError
@@ -57,18 +57,17 @@ class Summary:
 
 
 def encode_cursor(transaction_id: int) -> str:
-    return base64.urlsafe_b64encode(f"t:{transaction_id}".encode()).decode().rstrip("=")
+    """The position after a transaction, as opaque as an id (walletql.ids: kind CURSOR)."""
+    return ids.encode(ids.CURSOR, transaction_id)
 
 
 def decode_cursor(cursor: str) -> int:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        kind, _, number = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
-        if kind == "t" and number.isdigit() and len(number) <= 18:
-            return int(number)
-    except (ValueError, UnicodeError):
-        pass
-    raise ValidationError("BAD_CURSOR", "Invalid cursor: pass an endCursor you were given", "after")
+    number = ids.decode(ids.CURSOR, cursor)
+    if number is None:
+        raise ValidationError(
+            "BAD_CURSOR", "Invalid cursor: pass an endCursor you were given", "after"
+        )
+    return number
 
 
 def _conditions(f: HistoryFilter, params: list) -> str:
@@ -229,7 +228,9 @@ async def balance_at(wallet_id: int, at: datetime) -> Decimal:
 
 async def visible_transaction(actor: Principal, transaction_id: object) -> LedgerTransaction:
     """A transaction its initiator or an owner of one of its wallets may see; else NotFound."""
-    tx = await LedgerTransaction.get_or_none(id=parse_id(transaction_id, "Transaction not found"))
+    tx = await LedgerTransaction.get_or_none(
+        id=parse_id(transaction_id, ids.TRANSACTION, "Transaction not found")
+    )
     if tx is None:
         raise NotFound("Transaction not found")
     if tx.initiator_id == actor.user_id:

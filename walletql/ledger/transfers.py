@@ -10,6 +10,7 @@ writes nothing there, and the checks then run one by one, in their order, to say
 
 from __future__ import annotations
 
+from walletql import ids
 from walletql.auth import Principal
 from walletql.ledger import accounts
 from walletql.ledger.errors import CurrencyMismatch, NotFound, ValidationError
@@ -44,17 +45,17 @@ async def transfer(
     description = check_description(description, MAX_DESCRIPTION)
     print_ = fingerprint(
         TransactionKind.TRANSFER,
-        source=str(from_wallet_id),
-        to_wallet=str(to_wallet_id),
-        to_user=str(to_user_id),
+        source=accounts.fingerprint_id(from_wallet_id, ids.WALLET),
+        to_wallet=accounts.fingerprint_id(to_wallet_id, ids.WALLET),
+        to_user=accounts.fingerprint_id(to_user_id, ids.USER),
         amount=canonical_amount(amount),
         description=description,
     )
     request = Request(TransactionKind.TRANSFER, actor, key, print_, description)
-    ids = (from_wallet_id, to_wallet_id, to_user_id)
-    outcome = await _at_once(request, amount, *ids)
+    named = (from_wallet_id, to_wallet_id, to_user_id)
+    outcome = await _at_once(request, amount, *named)
     if outcome is None:
-        outcome = await _step_by_step(request, amount, *ids)
+        outcome = await _step_by_step(request, amount, *named)
     return outcome
 
 
@@ -68,9 +69,9 @@ async def _at_once(
 ) -> Outcome | None:
     if (to_wallet_id is None) == (to_user_id is None):
         return None  # not exactly one recipient
-    source_id = accounts.id_or_none(from_wallet_id)
-    to_wallet = accounts.id_or_none(to_wallet_id)
-    to_user = accounts.id_or_none(to_user_id)
+    source_id = accounts.id_or_none(from_wallet_id, ids.WALLET)
+    to_wallet = accounts.id_or_none(to_wallet_id, ids.WALLET)
+    to_user = accounts.id_or_none(to_user_id, ids.USER)
     value, accepting = currencies_accepting(amount)
     if source_id is None or (to_wallet is None and to_user is None) or not accepting:
         return None
@@ -116,8 +117,8 @@ async def _source_and_recipient(
 ) -> tuple[Wallet, Wallet | None]:
     """The caller's wallet and, in the same statement, the wallet `to_wallet_id` names (None
     when it does not exist or is malformed: the recipient check reports it, in its turn)."""
-    source_id = accounts.parse_id(from_wallet_id, "Wallet not found")
-    target_id = accounts.id_or_none(to_wallet_id)
+    source_id = accounts.parse_id(from_wallet_id, ids.WALLET, "Wallet not found")
+    target_id = accounts.id_or_none(to_wallet_id, ids.WALLET)
     rows = await fetch_all(
         Wallet,
         "SELECT * FROM wallets WHERE (id = $1 AND owner_id = $2) OR id = $3",
@@ -148,7 +149,7 @@ async def _recipient_wallet(
         )
     wallet = by_id
     if to_user_id is not None:
-        owner = accounts.parse_id(to_user_id, _NO_RECIPIENT)
+        owner = accounts.parse_id(to_user_id, ids.USER, _NO_RECIPIENT)
         wallet = await fetch_one(Wallet, _ACTIVE_WALLET_IN, owner, currency)
     if wallet is None:
         raise NotFound(_NO_RECIPIENT)

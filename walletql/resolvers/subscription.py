@@ -37,7 +37,7 @@ async def _build(event: BalanceEvent) -> BalanceUpdate:
         LedgerTransaction, "SELECT * FROM transactions WHERE id = $1", event.transaction_id
     )
     return BalanceUpdate(
-        wallet_id=strawberry.ID(str(event.wallet_id)),
+        wallet_id=strawberry.ID(ids.encode(ids.WALLET, event.wallet_id)),
         balance=format_amount(event.balance, get_currency(row.currency)),
         version=event.version,
         transaction=Transaction.of(row),

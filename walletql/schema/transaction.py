@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from walletql import models
+from walletql import ids, models
 from walletql.schema.common import Currency, TransactionKind, TransactionStatus, amount
 from walletql.schema.context import Context
 from walletql.schema.scalars import DateTime, Money
@@ -14,7 +14,7 @@ from walletql.schema.scalars import DateTime, Money
     description="Public face of a wallet: never another user's payment token, email or phone."
 )
 class Counterparty:
-    wallet_id: strawberry.ID = strawberry.field(description="The wallet's id.")
+    wallet_id: strawberry.ID = strawberry.field(description="The wallet's opaque id.")
     name: str = strawberry.field(description="Owner's name, or company name for merchants.")
 
 
@@ -24,13 +24,13 @@ def _counterparty(info: strawberry.Info[Context], wallet_id: int | None):
         return None
     name = info.context.known_names.get(wallet_id)
     if name is not None:
-        return Counterparty(wallet_id=strawberry.ID(str(wallet_id)), name=name)
+        return Counterparty(wallet_id=strawberry.ID(ids.encode(ids.WALLET, wallet_id)), name=name)
     return _load_counterparty(info, wallet_id)
 
 
 async def _load_counterparty(info: strawberry.Info[Context], wallet_id: int) -> Counterparty:
     name = await info.context.counterparty_names.load(wallet_id)
-    return Counterparty(wallet_id=strawberry.ID(str(wallet_id)), name=name or "")
+    return Counterparty(wallet_id=strawberry.ID(ids.encode(ids.WALLET, wallet_id)), name=name or "")
 
 
 def _source(root: Transaction, info: strawberry.Info[Context]) -> Counterparty | None:
@@ -45,7 +45,9 @@ def _destination(root: Transaction, info: strawberry.Info[Context]) -> Counterpa
 class Transaction:
     # Plain attributes, computed once: a resolver per field costs several times more CPU, and
     # history pages and subscription fan-out serve thousands of these fields.
-    id: strawberry.ID = strawberry.field(description="Opaque id.")
+    id: strawberry.ID = strawberry.field(
+        description='Opaque id (today "txn_" and 16 hex digits; never parse it, it may change).'
+    )
     kind: TransactionKind = strawberry.field(description="What moved.")
     status: TransactionStatus = strawberry.field(
         description="POSTED, or REJECTED (declined; moved nothing)."
@@ -84,7 +86,7 @@ class Transaction:
     @classmethod
     def of(cls, row: models.LedgerTransaction) -> Transaction:
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=strawberry.ID(ids.encode(ids.TRANSACTION, row.id)),
             kind=models.TransactionKind(row.kind),
             status=models.TransactionStatus(row.status),
             operation=row.operation,

@@ -17,9 +17,12 @@ from walletql.schema.wallet import Wallet
 class User:
     row: strawberry.Private[models.User]
 
-    @strawberry.field(description="Opaque id; others can send you money with transfer(toUserId).")
+    @strawberry.field(
+        description='Opaque id (today "usr_" and 16 hex digits; never parse it, it may change); '
+        "others can send you money with transfer(toUserId)."
+    )
     def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.row.id))
+        return strawberry.ID(ids.encode(ids.USER, self.row.id))
 
     @strawberry.field(description="Sign-in email, lower-cased.")
     def email(self) -> str:

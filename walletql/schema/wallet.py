@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from walletql import models
+from walletql import ids, models
 from walletql.ledger import accounts, reads
 from walletql.schema.common import (
     Currency,
@@ -95,9 +95,11 @@ class PeriodSummary:
 class Wallet:
     row: strawberry.Private[models.Wallet]
 
-    @strawberry.field(description="Opaque id.")
+    @strawberry.field(
+        description='Opaque id (today "wal_" and 16 hex digits; never parse it, it may change).'
+    )
     def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.row.id))
+        return strawberry.ID(ids.encode(ids.WALLET, self.row.id))
 
     @strawberry.field(
         description="Payment token; null unless the caller owns this wallet. A customer gives it "
