@@ -44,7 +44,7 @@ async def run(
 
     listener = await asyncpg.connect(dsn)
     await listener.add_listener(CHANNEL, on_notify)
-    variables = {"w": str(watch)}
+    variables = {"w": seeded.public_watch_wallet}
     connecting = asyncio.Semaphore(50)
 
     async def connect_one():
@@ -66,7 +66,7 @@ async def run(
     connect_s = time.perf_counter() - t
 
     # Warm-up posting: proves every subscription is registered before measuring.
-    warm = load.transfers_into(host, port, seeded, watch, f"{run_id}-warm")
+    warm = load.transfers_into(host, port, seeded, seeded.public_watch_wallet, f"{run_id}-warm")
     registered = 0
     for attempt in range(3):
         status, body = await wire.one_shot(host, port, warm.request(attempt))
@@ -93,7 +93,9 @@ async def run(
             s.errors.clear()
         before = set(commits)
         alive = [s for s in subs if not s.closed]
-        work = load.transfers_into(host, port, seeded, watch, f"{run_id}-e{rate:g}")
+        work = load.transfers_into(
+            host, port, seeded, seeded.public_watch_wallet, f"{run_id}-e{rate:g}"
+        )
         window = Window(server_pid).start()
         raw = await load.open_loop(host, port, work, rate, duration, max_connections=32)
         posted = sorted(v for v in commits if v not in before)

@@ -110,12 +110,12 @@ async def _requests(pid: int, args, seeded, run_id: str) -> None:
 async def _fanout(pid: int, args, seeded, run_id: str) -> None:
     """Scenario e: a posting into the watched wallet and its delivery to every subscriber,
     one posting at a time; a request here is one posting and its `--subscribers` deliveries."""
-    variables = {"w": str(seeded.watch_wallet)}
+    variables = {"w": seeded.public_watch_wallet}
     subs = [
         await wire.subscribe(HOST, args.port, seeded.watch_token, load.SUBSCRIPTION, variables)
         for _ in range(args.subscribers)
     ]
-    work = load.transfers_into(HOST, args.port, seeded, seeded.watch_wallet, run_id)
+    work = load.transfers_into(HOST, args.port, seeded, seeded.public_watch_wallet, run_id)
     conn = await wire.connect(HOST, args.port)
 
     async def post(first: int, count: int) -> None:
@@ -142,7 +142,13 @@ async def _fanout(pid: int, args, seeded, run_id: str) -> None:
 
 async def compare(args, trees: dict[str, Path]) -> dict:
     seeded = load_seeded(args.database)
-    for name in ("customer_ids", "customer_tokens", "wallet_ids", "payment_tokens"):
+    for name in (
+        "customer_ids",
+        "customer_tokens",
+        "wallet_ids",
+        "public_wallets",
+        "payment_tokens",
+    ):
         setattr(seeded, name, getattr(seeded, name)[:SIGNED_IN])
     per_request = {}
     with tempfile.TemporaryDirectory(prefix="walletql-instr-") as work_dir:

@@ -100,8 +100,8 @@ def transfers(host: str, port: int, seeded, run_id: str, seed: int = 1) -> Workl
         body = wire.graphql_body(
             TRANSFER,
             {
-                "f": str(seeded.wallet_ids[a]),
-                "t": str(seeded.wallet_ids[b]),
+                "f": seeded.public_wallets[a],
+                "t": seeded.public_wallets[b],
                 "a": _amount(rng),
                 "k": f"{run_id}-{i}",
             },
@@ -111,7 +111,8 @@ def transfers(host: str, port: int, seeded, run_id: str, seed: int = 1) -> Workl
     return Workload("transfer", request, payment_ok)
 
 
-def transfers_into(host: str, port: int, seeded, wallet_id: int, run_id: str) -> Workload:
+def transfers_into(host: str, port: int, seeded, wallet_id: str, run_id: str) -> Workload:
+    """Transfers from random customers into `wallet_id` (its public id)."""
     rng = random.Random(7)
     n = len(seeded.wallet_ids)
     keys = itertools.count()
@@ -122,8 +123,8 @@ def transfers_into(host: str, port: int, seeded, wallet_id: int, run_id: str) ->
         body = wire.graphql_body(
             TRANSFER,
             {
-                "f": str(seeded.wallet_ids[a]),
-                "t": str(wallet_id),
+                "f": seeded.public_wallets[a],
+                "t": wallet_id,
                 "a": _amount(rng),
                 "k": f"{run_id}-{i}",
             },
@@ -173,7 +174,7 @@ def history_pages(
             host,
             port,
             "/graphql",
-            wire.graphql_body(query, {"w": str(seeded.history_wallet), "a": c}),
+            wire.graphql_body(query, {"w": seeded.public_history_wallet, "a": c}),
             seeded.history_token,
         )
         for c in cursors

@@ -83,7 +83,7 @@ async def fanout_load(args, seeded, seconds: float) -> dict:
     """Scenario e: subscribers on the watched wallet, transfers into it at a fixed rate."""
     from bench import wire
 
-    variables = {"w": str(seeded.watch_wallet)}
+    variables = {"w": seeded.public_watch_wallet}
     gate = asyncio.Semaphore(50)
 
     async def one():
@@ -95,7 +95,7 @@ async def fanout_load(args, seeded, seconds: float) -> dict:
     subs = await asyncio.gather(*(one() for _ in range(args.subscribers)))
     await asyncio.sleep(1.0)
     work = load.transfers_into(
-        HOST, args.port, seeded, seeded.watch_wallet, f"prof{time.time():.0f}"
+        HOST, args.port, seeded, seeded.public_watch_wallet, f"prof{time.time():.0f}"
     )
     result = await load.open_loop(HOST, args.port, work, args.rate, seconds)
     await asyncio.sleep(2.0)

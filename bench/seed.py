@@ -20,6 +20,7 @@ from decimal import Decimal
 
 import asyncpg
 
+from walletql import ids
 from walletql.auth import hash_password, token_digest
 
 FUNDING = Decimal("1000000.00")
@@ -42,6 +43,10 @@ class Seeded:
     watch_user: int = 0
     watch_token: str = ""
     watch_wallet: int = 0
+    # The same wallets as the API names them (walletql.ids, under the database's key).
+    public_wallets: list[str] = field(default_factory=list)
+    public_history_wallet: str = ""
+    public_watch_wallet: str = ""
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -60,7 +65,7 @@ async def recreate_database(admin_url: str, name: str) -> None:
 
 
 async def _users(conn, prefix: str, role: str, n: int, pw_hash: str, company: str | None = None):
-    ids = await conn.fetch(
+    inserted = await conn.fetch(
         """
         INSERT INTO users (email, password_hash, name, role, company_name, created_at)
         SELECT $1 || g || '@bench.test', $2, initcap($1) || ' ' || g, $3, $4, now()
@@ -73,7 +78,7 @@ async def _users(conn, prefix: str, role: str, n: int, pw_hash: str, company: st
         company,
         n,
     )
-    user_ids = sorted(r["id"] for r in ids)
+    user_ids = sorted(r["id"] for r in inserted)
     tokens = [f"bench-{prefix}-{i}-{secrets.token_urlsafe(16)}" for i in range(n)]
     await conn.execute(
         """
@@ -182,11 +187,11 @@ async def seed(dsn: str, customers: int, history_size: int, log=print) -> Seeded
     try:
         t = time.perf_counter()
         async with conn.transaction():
-            ids, tokens, wallets, pay = await _users(
+            users, tokens, wallets, pay = await _users(
                 conn, "customer", "CUSTOMER", customers, pw_hash
             )
             s.customer_ids, s.customer_tokens, s.wallet_ids, s.payment_tokens = (
-                ids,
+                users,
                 tokens,
                 wallets,
                 pay,
@@ -200,6 +205,13 @@ async def seed(dsn: str, customers: int, history_size: int, log=print) -> Seeded
             (w,), (wt,), (ww,), _ = await _users(conn, "watched", "CUSTOMER", 1, pw_hash)
             s.watch_user, s.watch_token, s.watch_wallet = w, wt, ww
             await _fund(conn, s.wallet_ids, FUNDING)
+        # The database's id key, loaded in this process too: the API only takes public ids.
+        ids.use_key(
+            await conn.fetchval("SELECT secret FROM walletql_keys WHERE name = $1", ids.KEY_NAME)
+        )
+        s.public_wallets = [ids.encode(ids.WALLET, w) for w in s.wallet_ids]
+        s.public_history_wallet = ids.encode(ids.WALLET, s.history_wallet)
+        s.public_watch_wallet = ids.encode(ids.WALLET, s.watch_wallet)
         s.timings["users_wallets_funding_s"] = time.perf_counter() - t
         log(
             f"  seeded {customers} customers (users, tokens, funded wallets) in "
