@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import validate_document
 
+from walletql import outage
 from walletql.auth import principal_of
 from walletql.execution import SharedEventExecution
 from walletql.ledger.errors import LedgerError
@@ -52,6 +53,16 @@ def client_error(
         )
     if isinstance(original, LedgerError):
         return as_graphql_error(original, error)
+    if outage.is_unavailable(original):  # not a bug: nothing to trace, and the client retries
+        outage.log_unavailable(request_id, original, ".".join(map(str, error.path or ["?"])))
+        return GraphQLError(
+            outage.MESSAGE,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": outage.CODE, "requestId": request_id},
+        )
     # Syntax, validation, limits and bad variables are GraphQLErrors raised by graphql-core
     # or by our scalars; any other exception is ours, and its text must not leak.
     if original is None or isinstance(original, GraphQLError):

@@ -28,6 +28,7 @@ from walletql import auth, db, ids, spread
 from walletql.api import build_schema
 from walletql.events import get_feed
 from walletql.ledger.operations import build_catalog
+from walletql.readiness import Database, UnavailableAnswers
 from walletql.schema.context import Context
 from walletql.sessions import Sessions
 from walletql.settings import Settings, get_settings
@@ -173,6 +174,8 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
+    if not request.app.state.database.ready:  # the database was down at start-up
+        return JSONResponse({"status": "unavailable"}, status_code=503)
     try:
         await connections.get("default").execute_query("SELECT 1")
     except Exception:  # any failure means not ready; the reason is in the database's own log
@@ -246,6 +249,8 @@ def _return_free_memory() -> None:
         max_response_bytes=settings.max_response_bytes,
 
     following = spread.current  # a worker of `walletql serve --workers N`; else None
+    database = Database(ready=not manage_database)
+    answered = UnavailableAnswers(graphql, database)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -253,19 +258,18 @@ def _return_free_memory() -> None:
             yield
             return
         url = db.database_url(settings)
-        await db.check_reachable(url)
-        await db.migrate(url)
-        await db.open_orm(url, settings.db_pool_size)
-        await ids.load()  # this database's id key, the same in every process
+        # Checked, migrated, the ORM open and what else start-up reads from the database (the
+        # id key); while the database is unavailable, once it is back (walletql.readiness).
+        await database.start(url, settings.db_pool_size, ids.load)
         get_feed().watch(auth.REVOKED_CHANNEL, *_revocations(sessions))
-        await get_feed().start(url)
+        await get_feed().start(url)  # listening, or retrying while the database is down
         _settle_heap()
         try:
             async with spread.running(following):
                 yield
         finally:
             await get_feed().stop()
-            await db.close_orm()
+            await database.stop()
 
     middleware = []
     if settings.cors_origins:
@@ -278,10 +282,10 @@ def _return_free_memory() -> None:
                 max_age=600,
             )
         )
-    return Starlette(
+    starlette = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
+            Route("/graphql", answered, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", answered),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
@@ -289,6 +293,8 @@ def _return_free_memory() -> None:
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
     )
+    starlette.state.database = database
+    return starlette
 
 
 def __getattr__(name: str):

@@ -25,6 +25,7 @@ import asyncpg
 from walletql.db import asyncpg_dsn
 from walletql.ledger.posting import BALANCE_CHANNEL
 from walletql.models import Entry
+from walletql.outage import is_unavailable
 from walletql.settings import get_settings
 
 log = logging.getLogger("walletql.events")
@@ -33,7 +34,7 @@ REPLAY_PAGE = 500  # entries per replay query: a long history never sits in memo
 _CONNECT_TIMEOUT = 10.0
 _RESUME = "subscribe again with afterVersion set to the last version received"
 _TOO_SLOW = f"Too many balance updates were waiting for this subscriber; {_RESUME}"
-_INTERRUPTED = (
+INTERRUPTED = (  # what an interrupted subscriber is told
     f"The balance feed lost its database connection; events may have been missed; {_RESUME}"
 )
 
@@ -139,14 +140,19 @@ class Subscription:
         assert self.wallet_id is not None
         after = self._last[self.wallet_id]
         # The owner condition keeps one owner from replaying another's wallet.
-        rows = (
-            await Entry.filter(
-                wallet_id=self.wallet_id, wallet__owner_id=self.owner_id, version__gt=after
+        try:
+            rows = (
+                await Entry.filter(
+                    wallet_id=self.wallet_id, wallet__owner_id=self.owner_id, version__gt=after
+                )
+                .order_by("version")
+                .limit(REPLAY_PAGE)
+                .values_list("version", "balance_after", "transaction_id")
             )
-            .order_by("version")
-            .limit(REPLAY_PAGE)
-            .values_list("version", "balance_after", "transaction_id")
-        )
+        except Exception as exc:
+            if is_unavailable(exc):  # the database went away mid-replay: resume later
+                raise FeedInterrupted(INTERRUPTED) from exc
+            raise
         for version, balance, tx_id in rows:
             self._page.append(BalanceEvent(self.wallet_id, self.owner_id, balance, version, tx_id))
         if len(rows) < REPLAY_PAGE:
@@ -175,7 +181,10 @@ class Subscription:
 class BalanceFeed:
     """One per process: a dedicated LISTEN connection, reconnected with backoff when lost."""
 
-    def __init__(self, *, health_interval: float = 10.0, max_backoff: float = 30.0) -> None:
+    def __init__(self, *, health_interval: float = 10.0, max_backoff: float = 5.0) -> None:
+        # max_backoff: an attempt every few seconds at most, so that subscriptions resume
+        # within seconds of the database's return; one connection attempt per process costs
+        # the database nothing worth saving.
         self._health_interval = health_interval
         self._max_backoff = max_backoff
         self._dsn: str | None = None
@@ -207,15 +216,25 @@ class BalanceFeed:
         self._watchers[channel] = (on_message, on_listening)
 
     async def start(self, url: str) -> None:
-        """Connect and LISTEN; raises if the database is unreachable, so start-up fails fast."""
+        """Connect and LISTEN. While the database is unavailable (walletql.outage) the feed
+        starts in its reconnect loop, as if the connection had just been lost: subscribers
+        wait until it listens. Anything else (a malformed URL, a refused password) raises, so
+        start-up fails fast."""
         if self._task is not None:
             raise RuntimeError("The balance feed is already running")
         self._dsn = asyncpg_dsn(url)
         self._ready, self._lost = asyncio.Event(), asyncio.Event()
         try:
             conn = await self._connect()
+        except Exception as exc:
+            if not is_unavailable(exc):
+                self._dsn = None  # not running: subscribers get FeedInterrupted, not a hang
+                raise
+            msg = "Balance feed cannot reach the database (%s: %s); retrying in the background"
+            log.warning(msg, type(exc).__name__, exc)
+            conn = None
         except BaseException:
-            self._dsn = None  # not running: subscribers get FeedInterrupted, not a hang
+            self._dsn = None
             raise
         self._task = asyncio.create_task(self._supervise(conn), name="walletql-balance-feed")
 
@@ -328,7 +347,7 @@ class BalanceFeed:
         subs = [sub for group in self._by_owner.values() for sub in group]
         self._by_owner.clear()
         for sub in subs:
-            sub._fail(FeedInterrupted(_INTERRUPTED))
+            sub._fail(FeedInterrupted(INTERRUPTED))
 
     async def _watch(self, conn: asyncpg.Connection) -> str:
         """Wait until `conn` is lost; a periodic query also catches a silently dead peer."""

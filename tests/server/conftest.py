@@ -145,11 +145,12 @@ async def _start(
 
 @pytest.fixture
 async def start_server(database_url, tmp_path):
-    """Factory: `await start_server(workers=2, cors_origins="http://x")`; all stopped after."""
+    """Factory: `await start_server(workers=2, cors_origins="http://x")`; all stopped after.
+    `database=URL` serves another database than the session's (a test's own PostgreSQL)."""
     started: list[Server] = []
 
-    async def start(**options) -> Server:
-        server = await _start(database_url, str(tmp_path), **options)
+    async def start(*, database: str | None = None, **options) -> Server:
+        server = await _start(database or database_url, str(tmp_path), **options)
         started.append(server)
         return server
 

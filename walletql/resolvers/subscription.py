@@ -22,6 +22,7 @@ from walletql.ledger.errors import ResumeRequired, ValidationError
 from walletql.ledger.money import format_amount, get_currency
 from walletql.models import LedgerTransaction
 from walletql.models.rows import fetch_one
+from walletql.outage import is_unavailable
 from walletql.schema.context import Context
 from walletql.schema.payloads import BalanceUpdate
 from walletql.schema.transaction import Transaction
@@ -99,3 +100,8 @@ class Subscription:
         except TooManySubscriptions as exc:
             raise ValidationError("TOO_MANY_SUBSCRIPTIONS", str(exc)) from None
             raise ResumeRequired("FEED_INTERRUPTED", str(exc)) from None
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            # Loading an update's transaction met a database outage: as good as a lost feed.
+            raise ResumeRequired("FEED_INTERRUPTED", INTERRUPTED) from None
