@@ -29,9 +29,11 @@ from walletql.api import build_schema
 from walletql.events import get_feed
 from walletql.ledger.operations import build_catalog
 from walletql.readiness import Database, UnavailableAnswers
+from walletql.request_body import check_operation_name, decode_json, refuse_non_object
 from walletql.schema.context import Context
 from walletql.sessions import Sessions
 from walletql.settings import Settings, get_settings
+from walletql.ws_protocols import ClosingAdapter, GraphQLWSHandler, TransportWSHandler
 
 log = logging.getLogger("walletql.app")
 
@@ -66,18 +68,20 @@ class WalletGraphQL(GraphQL):
     """Strawberry's ASGI view with walletql's context: the caller comes from the bearer token."""
 
     payloads = SharedPayloads()
+    graphql_transport_ws_handler_class = TransportWSHandler  # malformed messages: 4400
+    graphql_ws_handler_class = GraphQLWSHandler  # legacy: queries and mutations too
+    websocket_adapter_class = ClosingAdapter  # close reasons cut to fit a close frame
 
     def __init__(self, schema, *, sessions: Sessions, max_response_bytes: int, **options) -> None:
         super().__init__(schema, **options)
         self.sessions = sessions
+        self.max_response_bytes = max_response_bytes
+        self.closed_sockets = ClosedSockets()
 
     def encode_json(self, data: object) -> str:
-        self.max_response_bytes = max_response_bytes
         if isinstance(data, dict) and (shared := self.payloads.message(data)) is not None:
             return shared
         encoded = super().encode_json(data)
-        self.max_response_bytes = max_response_bytes
-        self.closed_sockets = ClosedSockets()
         if len(encoded) > self.max_response_bytes:
             return super().encode_json(_too_large(data, len(encoded), self.max_response_bytes))
         return encoded
@@ -120,13 +124,17 @@ class WalletGraphQL(GraphQL):
             session = getattr(getattr(request, "state", None), "session", None)
             if session is not None:
                 self.sessions.forget(session)
+            if isinstance(request, WebSocket):
+                self.closed_sockets.one_closed()
 
 
 async def _sign_in(context: Context, header: str | None) -> None:
     caller = await auth.caller_of(auth.bearer_token(header))
+    if caller is not None:
+        _act_as(context, caller)
+
+
 def _too_large(data: object, size: int, limit: int) -> dict:
-            if isinstance(request, WebSocket):
-                self.closed_sockets.one_closed()
     """What is sent instead of an answer over WALLETQL_MAX_RESPONSE_BYTES: an error, in the
     place the answer had (an HTTP body, or a websocket message's payload). The query cost limit
     keeps answers far below it; this bounds what reaches the wire whatever the cost model
@@ -140,10 +148,6 @@ def _too_large(data: object, size: int, limit: int) -> dict:
     if isinstance(data, dict) and "id" in data and "type" in data:  # a websocket message
         return {**data, "payload": answer}
     return answer
-
-
-    if caller is not None:
-        _act_as(context, caller)
 
 
 def _act_as(context: Context, caller: auth.Caller) -> None:
@@ -195,13 +199,6 @@ def _settle_heap() -> None:
     gc.set_threshold(20_000, 20, 100)
 
 
-def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:
-    """The ASGI app. `manage_database=False` leaves the ORM to the caller (the test suite)."""
-    settings = settings or get_settings()
-    build_catalog(settings)  # a bad operation catalog stops start-up, naming the problem
-    schema = build_schema(settings)
-    sessions = Sessions()
-    graphql = WalletGraphQL(
 class ClosedSockets:
     """Frees what closed websockets leave behind. Their objects sit in reference cycles
     (uvicorn's protocol and transport, Strawberry's handler, their tasks) that only a full
@@ -240,13 +237,20 @@ def _return_free_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:
+    """The ASGI app. `manage_database=False` leaves the ORM to the caller (the test suite)."""
+    settings = settings or get_settings()
+    build_catalog(settings)  # a bad operation catalog stops start-up, naming the problem
+    schema = build_schema(settings)
+    sessions = Sessions()
+    graphql = WalletGraphQL(
         schema,
         sessions=sessions,
+        max_response_bytes=settings.max_response_bytes,
         allowed_origins=settings.cors_origins,
         keep_alive=True,
         keep_alive_interval=15,
     )
-        max_response_bytes=settings.max_response_bytes,
 
     following = spread.current  # a worker of `walletql serve --workers N`; else None
     database = Database(ready=not manage_database)

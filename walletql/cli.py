@@ -132,12 +132,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             settings.log_level,
             settings.keep_alive_seconds,
             spread_connections=settings.spread_connections,
+            header_timeout=settings.header_timeout_seconds,
+            max_connections=settings.max_connections,
         )
     except PortUnavailable as exc:
         return _fail(str(exc))
     finally:
-            header_timeout=settings.header_timeout_seconds,
-            max_connections=settings.max_connections,
         db.stop_embedded()
 
 

@@ -46,39 +46,32 @@ def serve(
     keep_alive: int,
     *,
     spread_connections: bool = True,
+    header_timeout: float = 10.0,
+    max_connections: int | None = None,
 ) -> int:
     options = {
         "host": host,
         "port": port,
         "log_level": log_level.lower(),
         "timeout_keep_alive": keep_alive,
+        "header_timeout": header_timeout,
+        "limit_concurrency": max_connections,
         "proxy_headers": True,
-    header_timeout: float = 10.0,
-    max_connections: int | None = None,
         "lifespan": "on",
+        # Balance updates are small JSON: compressing them saves nothing, and each socket's
+        # zlib state cost ~40 KB (and fragmented the heap after close).
+        "ws_per_message_deflate": False,
     }
     if workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
         import uvicorn
 
         uvicorn.run(APP, workers=workers, **_with_header_deadline(options))
-        "header_timeout": header_timeout,
-        "limit_concurrency": max_connections,
         return 0
     _check_free(host, port)
-        # Balance updates are small JSON: compressing them saves nothing, and each socket's
-        # zlib state cost ~40 KB (and fragmented the heap after close).
-        "ws_per_message_deflate": False,
     sockets = [_listening_socket(host, port) for _ in range(workers)]
     return _supervise(options, sockets, spread_connections)
 
 
-def _family(host: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
-
-
-def _check_free(host: str, port: int) -> None:
-    # Sockets that all set SO_REUSEPORT share a port silently: without this check a second
-    # `walletql serve` on the same port would take half of the first one's traffic.
 def _with_header_deadline(options: dict) -> dict:
     """uvicorn's options, with the HTTP protocol that times out slow request headers (a class
     cannot travel to a worker in JSON: the worker makes it from the number of seconds)."""
@@ -89,6 +82,13 @@ def _with_header_deadline(options: dict) -> dict:
     return {**options, "http": deadline}
 
 
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _check_free(host: str, port: int) -> None:
+    # Sockets that all set SO_REUSEPORT share a port silently: without this check a second
+    # `walletql serve` on the same port would take half of the first one's traffic.
     probe = socket.socket(_family(host))
     probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -116,6 +116,7 @@ def _worker(fd: int, options: dict, board: list[int]) -> None:
     # Imported here, not at the top: the supervisor never serves, and stays small without it.
     import uvicorn
 
+    options = _with_header_deadline(options)
     app = APP
     if board:
         spread.join(*board)  # before the app is built: its lifespan reads the worker's load
@@ -123,7 +124,6 @@ def _worker(fd: int, options: dict, board: list[int]) -> None:
         # inside it rather than by uvicorn in front of it.
         app, options = _app_following_the_load, {**options, "proxy_headers": False}
     server = uvicorn.Server(uvicorn.Config(app, factory=app is not APP, **options))
-    options = _with_header_deadline(options)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches the whole process group
         server.run(sockets=[socket.socket(fileno=fd)])
     if not server.started:

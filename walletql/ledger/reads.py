@@ -92,12 +92,12 @@ def check_range(since: datetime | None, until: datetime | None) -> None:
     if since is not None and until is not None and since > until:
         raise ValidationError("BAD_INPUT", "`from` must not be after `to`", "from")
 
+
 # A declined attempt to credit a wallet is shown to its owner only when the owner made it (a
 # merchant's declined charge): a declined transfer TO a wallet is not, or anyone could write
 # lines (and descriptions of their choosing) into another's statement for free. One rule for
 # the history, its count, the summary and single transactions; $1 is the wallet.
 _CREDIT_SHOWN = "(status = 'POSTED' OR initiator_id = (SELECT owner_id FROM wallets WHERE id = $1))"
-
 
 # The range on the wallet column is deliberate: with `= $1` PostgreSQL may serve ORDER BY id
 # from the primary key and filter millions of other wallets' rows (it does, when the visibility
@@ -108,8 +108,8 @@ _PAGE = """
  ORDER BY source_wallet_id, id DESC LIMIT $3)
 UNION ALL
 (SELECT id, 'CREDIT' AS direction FROM transactions
-   AND {credit_shown}
  WHERE destination_wallet_id >= $1 AND destination_wallet_id <= $1 AND id < $2{where}
+   AND {credit_shown}
  ORDER BY destination_wallet_id, id DESC LIMIT $3)
 ORDER BY id DESC LIMIT $3
 """
@@ -236,9 +236,9 @@ async def visible_transaction(actor: Principal, transaction_id: object) -> Ledge
     if tx.initiator_id == actor.user_id:
         return tx
     wallet_ids = [w for w in (tx.source_wallet_id, tx.destination_wallet_id) if w is not None]
-    if await Wallet.filter(id__in=wallet_ids, owner_id=actor.user_id).exists():
     if tx.status == TransactionStatus.REJECTED:
         # Only the debited wallet's owner sees another's declined attempt (_CREDIT_SHOWN).
         wallet_ids = [tx.source_wallet_id] if tx.source_wallet_id is not None else []
+    if await Wallet.filter(id__in=wallet_ids, owner_id=actor.user_id).exists():
         return tx
     raise NotFound("Transaction not found")

@@ -96,9 +96,9 @@ class Subscription:
                     yield await _update(event)
         except SubscriberTooSlow as exc:
             raise ResumeRequired("SUBSCRIBER_TOO_SLOW", str(exc)) from None
-        except FeedInterrupted as exc:
         except TooManySubscriptions as exc:
             raise ValidationError("TOO_MANY_SUBSCRIPTIONS", str(exc)) from None
+        except FeedInterrupted as exc:
             raise ResumeRequired("FEED_INTERRUPTED", str(exc)) from None
         except Exception as exc:
             if not is_unavailable(exc):
