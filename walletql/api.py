@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import strawberry
 from cachetools import LRUCache
 from graphql import DocumentNode, FieldNode, GraphQLError, get_operation_ast, parse
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -17,13 +18,15 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.schema import validate_document
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
 
 from walletql import outage
 from walletql.auth import principal_of
+from walletql.cost import LIST_SIZE, Pricing
 from walletql.execution import SharedEventExecution
 from walletql.ledger.errors import LedgerError
-from walletql.cost import LIST_SIZE, Pricing
+from walletql.literals import validated
 from walletql.resolvers.mutation import Mutation
 from walletql.resolvers.query import Query
 from walletql.resolvers.subscription import Subscription
@@ -34,6 +37,11 @@ from walletql.settings import Settings, get_settings
 log = logging.getLogger("walletql.api")
 
 INTERNAL = "Internal server error"
+# Strawberry's refusals of a request as a whole: no query, no operation by that name, an
+# operation type this transport does not carry. The client's, like a syntax error.
+REQUEST_ERRORS = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
+# What execute() answers: one result. A subscription streams (stream(), over a websocket).
+ONE_ANSWER = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
 
 def client_error(
@@ -65,7 +73,7 @@ def client_error(
         )
     # Syntax, validation, limits and bad variables are GraphQLErrors raised by graphql-core
     # or by our scalars; any other exception is ours, and its text must not leak.
-    if original is None or isinstance(original, GraphQLError):
+    if original is None or isinstance(original, (GraphQLError, *REQUEST_ERRORS)):
         if not (error.extensions or {}).get("code"):
             error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
         return error
@@ -144,9 +152,9 @@ class Documents:
         if entry is not None and entry.document is document:
             errors = entry.errors.get(rules)
             if errors is None:
-                errors = entry.errors[rules] = validate_document(schema, document, rules)
+                errors = entry.errors[rules] = validated(schema, document, rules)
             return errors
-        return validate_document(schema, document, rules)
+        return validated(schema, document, rules)
 
 
 @dataclass(slots=True)
@@ -188,6 +196,17 @@ class RequestDocuments(SchemaExtension):
             context.graphql_document,
             context.validation_rules,
         )
+        if not errors and context.graphql_document is not None:
+            pricing = context.schema.pricing
+            cost, per_item = pricing.price(
+                context.graphql_document, context.operation_name, context.variables
+            )
+            if cost > pricing.limit:
+                errors = [GraphQLError(**pricing.too_costly(cost))]
+            elif hasattr(context.context, "cost"):
+                # Lists priced at a guess add what they hold beyond it (cost.charge_list).
+                context.context.cost, context.context.per_item = cost, per_item
+        context.pre_execution_errors = errors
         yield
 
 
@@ -200,38 +219,25 @@ class WalletSchema(strawberry.Schema):
 
     def __init__(self, *, max_tokens: int, **options) -> None:
         """max_tokens: the longest document parsed, here and by Documents."""
-        if not errors and context.graphql_document is not None:
-            refusal = context.schema.pricing.refusal(
-                context.graphql_document, context.operation_name, context.variables
-            )
-            errors = [refusal] if refusal is not None else errors
-        context.pre_execution_errors = errors
         super().__init__(**options)
         self.max_tokens = max_tokens
-        if not errors and context.graphql_document is not None:
-            pricing = context.schema.pricing
-            cost, per_item = pricing.price(
-                context.graphql_document, context.operation_name, context.variables
-            )
-            if cost > pricing.limit:
-                errors = [GraphQLError(**pricing.too_costly(cost))]
-            elif hasattr(context.context, "cost"):
-                # Lists priced at a guess add what they hold beyond it (cost.charge_list).
-                context.context.cost, context.context.per_item = cost, per_item
-        context.pre_execution_errors = errors
+        self.pricing: Pricing  # set by build_schema, once the schema is built
 
     def process_errors(self, errors, execution_context=None) -> None:
         """Strawberry logs every error at ERROR, expected ones included; client_error logs the
         unexpected ones, with their request id, and nothing else belongs in the log."""
 
     async def execute(self, query, variable_values=None, context_value=None, **options):
+        # graphql-core would run a subscription here as if it were a query, and fail on its
+        # stream (INTERNAL_SERVER_ERROR): refused instead (over HTTP: 400).
+        allowed = options.get("allowed_operation_types") or ONE_ANSWER
+        options["allowed_operation_types"] = ONE_ANSWER.intersection(allowed)
         result = await super().execute(query, variable_values, context_value, **options)
         if getattr(result, "errors", None):
             request_id = getattr(context_value, "request_id", "")
             result.errors = [client_error(error, request_id) for error in result.errors]
         return result
 
-        self.pricing: Pricing  # set by build_schema, once the schema is built
     async def stream(
         self,
         query,

@@ -47,11 +47,11 @@ class FeedInterrupted(Exception):
     """The feed lost its database connection (or is not running); events may have been missed."""
 
 
-@dataclass(frozen=True)
 class TooManySubscriptions(Exception):
     """The user already holds the most subscriptions this process serves one user."""
 
 
+@dataclass(frozen=True)
 class BalanceEvent:
     wallet_id: int
     owner_id: int
