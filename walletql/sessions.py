@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from walletql import auth
 from walletql.models.rows import fetch
+from walletql.outage import is_unavailable
 
 log = logging.getLogger("walletql.sessions")
 
@@ -52,7 +53,9 @@ class SocketSession:
             return None
         try:
             caller = await auth.caller_of(self._token)
-        except Exception as exc:  # noqa: BLE001 - the database is unreachable, say
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
             # The token was valid when last read, and no revocation can commit while the
             # database is down: the operation goes on and meets the outage itself.
             log.warning("Could not re-read a websocket's token (%s)", type(exc).__name__)
