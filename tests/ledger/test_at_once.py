@@ -201,7 +201,8 @@ async def test_a_charge_declined_replayed_and_conflicting_in_one_statement(shop,
     token, till = wallets["card"].payment_token, wallets["till"]
     with pytest.raises(InsufficientFunds) as info:
         await charges.charge(merchant, token, "20.01", "big", "Tea")
-    assert info.value.available == 20
+    assert info.value.available is None  # a merchant never learns the customer's balance
+    assert info.value.transaction.available == 20  # the record keeps it
     first = await charges.charge(
         merchant, token, "5", "c", "Tea", to_wallet_id=ids.encode(ids.WALLET, till.id)
     )
