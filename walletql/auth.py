@@ -149,7 +149,7 @@ async def authenticate(token: str | None) -> tuple[User, str] | None:
 
 async def caller_of(token: str | None) -> Caller | None:
     """Who a live token acts for, as of now; None for anything else."""
-    if not token or len(token) > 200:
+    if not token or len(token) > 200 or not token.isascii():  # ours are ASCII (token_urlsafe)
         return None
     digest = token_digest(token)
     hit = live_tokens.get_with_expiry(digest)

@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 
 from walletql import auth, ids
 from walletql.auth import Principal
-from walletql.ledger import money
+from walletql.ledger import characters, money
 from walletql.ledger.errors import (
     AlreadyExists,
     Forbidden,
@@ -88,18 +88,24 @@ def _text(value: object, field: str, *, max_length: int, required: bool = True) 
     text = value.strip()
     if len(text) > max_length:
         raise ValidationError("BAD_INPUT", f"{field} is longer than {max_length} characters", field)
-    if any(ord(ch) < 32 for ch in text):
-        raise ValidationError("BAD_INPUT", f"{field} contains control characters", field)
-    return text
+    return characters.check(text, field)
 
 
 def _password(password: object) -> str:
+    """At least 10 characters, not all digits, not only whitespace, no control character
+    (nor a lone surrogate). No list of common passwords is checked."""
+
+    def weak(message: str) -> ValidationError:
+        return ValidationError("WEAK_PASSWORD", message, "password")
+
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise ValidationError(
-            "WEAK_PASSWORD", f"Password must have at least {MIN_PASSWORD} characters", "password"
-        )
+        raise weak(f"Password must have at least {MIN_PASSWORD} characters")
     if password.isdigit():
-        raise ValidationError("WEAK_PASSWORD", "Password must not be all digits", "password")
+        raise weak("Password must not be all digits")
+    if not password.strip():
+        raise weak("Password must not be only whitespace")
+    if (character := characters.refused(password)) is not None:
+        raise weak(f"Password must not contain {characters.describe(character)}")
     if len(password) > MAX_PASSWORD:
         raise ValidationError("BAD_INPUT", "Password is too long", "password")
     return password
@@ -107,7 +113,7 @@ def _password(password: object) -> str:
 
 def normalize_email(email: object) -> str:
     text = email.strip().lower() if isinstance(email, str) else ""
-    if len(text) > 254 or not _EMAIL.match(text):
+    if len(text) > 254 or not _EMAIL.match(text) or characters.refused(text) is not None:
         raise ValidationError("BAD_EMAIL", "Not a valid email address", "email")
     return text
 
@@ -186,7 +192,10 @@ async def login(email: object, password: object) -> Session:
     except ValidationError:
         normalized = None
     user = await User.get_or_none(email=normalized) if normalized else None
-    ok = await auth.verify_password(user.password_hash if user else None, str(password or ""))
+    secret = str(password or "")
+    if characters.refused(secret, characters.SURROGATE) is not None:
+        secret = ""  # cannot be encoded, so no stored password holds it: simply a wrong one
+    ok = await auth.verify_password(user.password_hash if user else None, secret)
     if user is None or not ok:
         raise InvalidCredentials("Email or password is wrong")
     token, expires_at = await auth.issue_token(user, get_settings().token_ttl_seconds)

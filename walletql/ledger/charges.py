@@ -14,7 +14,7 @@ import hashlib
 
 from walletql import ids
 from walletql.auth import Principal
-from walletql.ledger import accounts
+from walletql.ledger import accounts, characters
 from walletql.ledger.errors import CurrencyMismatch, Forbidden, NotFound, ValidationError
 from walletql.ledger.money import Currency, currencies_accepting, get_currency, parse_amount
 from walletql.ledger.posting import (
@@ -46,6 +46,8 @@ async def charge(
     key = check_key(key)
     description = check_description(description, MAX_CHARGE_DESCRIPTION, required=True)
     token = wallet_token if isinstance(wallet_token, str) else ""
+    if characters.refused(token) is not None:
+        token = ""  # no wallet has such a token (NotFound), and PostgreSQL could not look it up
     print_ = fingerprint(
         TransactionKind.CHARGE,
         token=hashlib.sha256(token.encode()).hexdigest(),

@@ -36,6 +36,7 @@ from asyncpg import Record
 from asyncpg.exceptions import DeadlockDetectedError, SerializationError
 
 from walletql.auth import Principal
+from walletql.ledger import characters
 from walletql.ledger.errors import (
     CurrencyMismatch,
     IdempotencyConflict,
@@ -128,7 +129,7 @@ class Outcome:
 def check_key(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError("BAD_INPUT", "idempotencyKey is required", "idempotencyKey")
-    if len(value) > MAX_KEY_LENGTH or any(ord(c) < 32 for c in value):
+    if len(value) > MAX_KEY_LENGTH or characters.refused(value, characters.IDENTIFIER) is not None:
         raise ValidationError(
             "BAD_INPUT",
             f"idempotencyKey must be 1-{MAX_KEY_LENGTH} printable characters",
@@ -146,7 +147,7 @@ def check_description(value: object, limit: int, required: bool = False) -> str 
         raise ValidationError(
             "BAD_INPUT", f"description must be 1 to {limit} characters", "description"
         )
-    return value.strip()
+    return characters.check(value.strip(), "description")
 
 
 def fingerprint(kind: TransactionKind, **request: object) -> str:

@@ -14,6 +14,8 @@ from typing import NewType
 import strawberry
 from graphql import GraphQLError
 
+from walletql.ledger import characters
+
 
 def _serialize_money(value: object) -> str:
     if isinstance(value, str):
@@ -39,7 +41,7 @@ MONEY_SCALAR = strawberry.scalar(
 
 def _parse_datetime(value: object) -> datetime:
     # GraphQLError, not ValueError: it marks the failure as the client's input, not our bug.
-    if not isinstance(value, str) or len(value) > 64:
+    if not isinstance(value, str) or len(value) > 64 or characters.refused(value) is not None:
         raise GraphQLError("DateTime must be an ISO-8601 string with an offset")
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
@@ -47,6 +49,10 @@ def _parse_datetime(value: object) -> datetime:
         raise GraphQLError(f"Invalid DateTime {value!r}: use ISO-8601 with an offset") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise GraphQLError(f"DateTime {value!r} has no offset: add one, e.g. Z or +02:00")
+    try:
+        parsed.astimezone(UTC)  # what the database stores: 0001-01-01T00:00:00+23:59 has none
+    except OverflowError:
+        raise GraphQLError(f"DateTime {value!r} is out of range once converted to UTC") from None
     return parsed
 
 
