@@ -262,6 +262,11 @@ async def user_wallets(user_id: int, currency: str | None = None) -> list[Wallet
     return await query.order_by("id")
 
 
+def may_read(actor: Principal | None, wallet: Wallet) -> bool:
+    """Who may read a wallet: its owner, and operators (who read anything)."""
+    return actor is not None and (actor.user_id == wallet.owner_id or actor.is_operator)
+
+
 def payment_token(actor: Principal | None, wallet: Wallet) -> str | None:
     """A wallet's payment token is its owner's secret: anyone else sees None."""
     owns = actor is not None and actor.user_id == wallet.owner_id
@@ -274,8 +279,3 @@ async def balances(user_id: int, currency: str | None = None) -> dict[str, Decim
     for wallet in await user_wallets(user_id, currency):
         totals[wallet.currency] = money.add(totals.get(wallet.currency, Decimal(0)), wallet.balance)
     return dict(sorted(totals.items()))
-def may_read(actor: Principal | None, wallet: Wallet) -> bool:
-    """Who may read a wallet: its owner, and operators (who read anything)."""
-    return actor is not None and (actor.user_id == wallet.owner_id or actor.is_operator)
-
-
