@@ -68,7 +68,10 @@ class CompanyInput:
 @strawberry.input(description="A new customer or merchant account.")
 class SignupInput:
     email: str = strawberry.field(description="Sign-in email; unique, case-insensitive.")
-    password: str = strawberry.field(description="At least 10 characters, not all digits.")
+    password: str = strawberry.field(
+        description="At least 10 characters, not all digits, not only whitespace; no control "
+        "characters."
+    )
     name: str = strawberry.field(description="Display name.")
     phone: str | None = strawberry.field(
         default=None, description="E.164, e.g. +34666666666; unique when given."
