@@ -212,6 +212,7 @@ class ClosedSockets:
 
     def __init__(self) -> None:
         self.closed = 0
+        self.collections = 0
         self._last = -self.INTERVAL
         self._pending: asyncio.TimerHandle | None = None
 
@@ -226,6 +227,7 @@ class ClosedSockets:
         self._pending = None
         self.closed = 0
         self._last = asyncio.get_running_loop().time()
+        self.collections += 1
         gc.collect()
         _return_free_memory()
 

@@ -29,29 +29,32 @@ class _Cycle:
         self.me = self
 
 
-async def test_closed_sockets_garbage_is_collected_after_enough_closes():
+async def test_closed_sockets_are_collected_after_enough_closes_at_most_once_per_interval():
     closed = ClosedSockets()
-    closed.EVERY, closed.INTERVAL = 3, 0.2
-    gc.disable()  # only ClosedSockets may collect during this test
+    closed.EVERY, closed.INTERVAL = 3, 0.3
+    closed.one_closed()
+    closed.one_closed()
+    await asyncio.sleep(0.05)
+    assert closed.collections == 0  # two closes: nothing yet
+    closed.one_closed()
+    await asyncio.sleep(0.05)
+    assert closed.collections == 1
+    for _ in range(3):
+        closed.one_closed()
+    await asyncio.sleep(0.05)
+    assert closed.collections == 1  # at most one full collection per INTERVAL
+    await asyncio.sleep(0.4)
+    assert closed.collections == 2  # the closes meanwhile are collected once it has passed
+
+
+async def test_a_collection_frees_what_only_a_full_collection_frees():
+    gc.disable()  # no automatic collection during this test
     try:
         garbage = _Cycle()
         alive = weakref.ref(garbage)
         del garbage
-        closed.one_closed()
-        closed.one_closed()
-        await asyncio.sleep(0.05)
-        assert alive() is not None  # two closes: nothing collected yet
-        closed.one_closed()
-        await asyncio.sleep(0.05)
-        assert alive() is None
-        again = _Cycle()
-        alive = weakref.ref(again)
-        del again
-        for _ in range(3):
-            closed.one_closed()
-        await asyncio.sleep(0.05)
-        assert alive() is not None  # at most one full collection per INTERVAL
-        await asyncio.sleep(0.3)
+        assert alive() is not None  # a cycle: reference counting alone never frees it
+        ClosedSockets()._collect()
         assert alive() is None
     finally:
         gc.enable()
