@@ -4,6 +4,7 @@ SERVICE_UNAVAILABLE, logged at WARNING) and which are bugs (INTERNAL_SERVER_ERRO
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 from asyncpg import exceptions as pg
@@ -101,15 +102,23 @@ def test_not_an_outage(error):
     assert not outage.is_unavailable(error)
 
 
-def test_an_outage_is_logged_once_per_request_without_a_traceback(caplog):
+def test_an_outage_is_logged_at_most_once_per_interval_without_a_traceback(caplog, monkeypatch):
+    quiet = outage._Quiet()
+    quiet.INTERVAL = 0.2
+    monkeypatch.setattr(outage, "_quiet", quiet)
     error = pg.AdminShutdownError("terminating connection due to administrator command")
     with caplog.at_level(logging.WARNING, logger="walletql.outage"):
         for _ in range(3):
-            outage.log_unavailable("req-once-1", error, "wallet")
-        outage.log_unavailable("req-once-2", error)
+            outage.log_unavailable("req-once-1", error, "wallet")  # one request: one line
+        for n in range(5):
+            outage.log_unavailable(f"req-flood-{n}", error)  # within the interval: counted
+        time.sleep(0.25)
+        outage.log_unavailable("req-later", error)
     records = [r for r in caplog.records if r.name == "walletql.outage"]
     assert [r.levelno for r in records] == [logging.WARNING] * 2
     assert "req-once-1" in records[0].getMessage() and "AdminShutdownError" in records[0].message
+    assert "req-later" in records[1].getMessage()
+    assert "5 more requests met it" in records[1].getMessage()
     assert all(r.exc_info is None for r in records)
 
 

@@ -9,6 +9,7 @@ docs/operations.md, "Database outages", says what clients and operators see.
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 
 from asyncpg import exceptions as pg
@@ -63,37 +64,53 @@ def is_unavailable(exc: BaseException | None) -> bool:
     return False
 
 
-class _Seen:
-    """Request ids already logged, the most recent kept: one line per request, however many
-    of its fields met the outage."""
+class _Quiet:
+    """At most one line per INTERVAL seconds: an outage under load met thousands of requests a
+    second, each worth a line. The first is logged at once; the next after the interval, with
+    how many went unlogged meanwhile. A request id is logged once however many of its fields
+    met the outage."""
+
+    INTERVAL = 5.0
 
     def __init__(self, size: int = 1024) -> None:
         self._ids: OrderedDict[str, None] = OrderedDict()
         self._size = size
+        self._next = 0.0
+        self.unlogged = 0
 
     def first(self, request_id: str) -> bool:
-        if request_id in self._ids:
+        """True when this request's outage is to be logged now."""
+        if request_id:
+            if request_id in self._ids:
+                return False
+            self._ids[request_id] = None
+            while len(self._ids) > self._size:
+                self._ids.popitem(last=False)
+        now = time.monotonic()
+        if now < self._next:
+            self.unlogged += 1
             return False
-        self._ids[request_id] = None
-        while len(self._ids) > self._size:
-            self._ids.popitem(last=False)
+        self._next = now + self.INTERVAL
         return True
 
 
-_seen = _Seen()
+_quiet = _Quiet()
 
 
 def log_unavailable(request_id: str, exc: BaseException, where: str = "") -> None:
-    """WARNING, once per request id, naming the error's type and text (no traceback: the cause
-    is in the database's own log, and an outage would otherwise flood this one)."""
-    if request_id and not _seen.first(request_id):
+    """WARNING naming the error's type and text, at most one line per _Quiet.INTERVAL (no
+    traceback: the cause is in the database's own log, and an outage would otherwise flood
+    this one)."""
+    if not _quiet.first(request_id):
         return
+    unlogged, _quiet.unlogged = _quiet.unlogged, 0
     log.warning(
-        "request %s: database unavailable%s (%s: %s)",
+        "request %s: database unavailable%s (%s: %s)%s",
         request_id or "-",
         f" at {where}" if where else "",
         type(exc).__name__,
         exc,
+        f"; {unlogged} more requests met it since the last line" if unlogged else "",
     )
 
 

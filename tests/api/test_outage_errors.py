@@ -9,9 +9,10 @@ import logging
 from decimal import Decimal
 
 import httpx
+import pytest
 from asyncpg import exceptions as pg
 
-from walletql import auth
+from walletql import auth, outage
 from walletql.api import build_schema
 from walletql.app import create_app
 from walletql.events import BalanceEvent
@@ -29,6 +30,12 @@ def _refused(*args, **kwargs):
 
 def _lost(*args, **kwargs):
     raise pg.ConnectionDoesNotExistError(LOST)
+
+
+@pytest.fixture(autouse=True)
+def _every_outage_logged(monkeypatch):
+    """A fresh rate limit per test: each test's first outage line is logged."""
+    monkeypatch.setattr(outage, "_quiet", outage._Quiet())
 
 
 def _only_outage_warnings(caplog) -> list[logging.LogRecord]:
