@@ -19,6 +19,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from walletql import outage
@@ -217,11 +218,25 @@ class WalletSchema(strawberry.Schema):
     that is also in the server log. Done here rather than in an extension's hooks: Strawberry
     wraps each hook per request and per streamed result, ~12% of the fan-out's CPU (finding 23)."""
 
-    def __init__(self, *, max_tokens: int, **options) -> None:
-        """max_tokens: the longest document parsed, here and by Documents."""
+    def __init__(self, *, max_tokens: int, max_query_length: int, **options) -> None:
+        """max_tokens: the most tokens a document parsed here and by Documents may hold;
+        max_query_length: the longest document read at all."""
         super().__init__(**options)
         self.max_tokens = max_tokens
+        self.max_query_length = max_query_length
         self.pricing: Pricing  # set by build_schema, once the schema is built
+
+    def _too_long(self, query: object) -> GraphQLError | None:
+        """A document longer than max_query_length is refused unread: lexing one string literal
+        of a megabyte cost 140 ms of CPU, before anything else could refuse it."""
+        if not isinstance(query, str) or len(query) <= self.max_query_length:
+            return None
+        return GraphQLError(
+            f"The document is {len(query):,} characters long, more than the limit of "
+            f"{self.max_query_length:,} (WALLETQL_MAX_QUERY_LENGTH): pass long values as "
+            "variables.",
+            extensions={"code": "BAD_USER_INPUT"},
+        )
 
     def process_errors(self, errors, execution_context=None) -> None:
         """Strawberry logs every error at ERROR, expected ones included; client_error logs the
@@ -232,6 +247,8 @@ class WalletSchema(strawberry.Schema):
         # stream (INTERNAL_SERVER_ERROR): refused instead (over HTTP: 400).
         allowed = options.get("allowed_operation_types") or ONE_ANSWER
         options["allowed_operation_types"] = ONE_ANSWER.intersection(allowed)
+        if (refusal := self._too_long(query)) is not None:
+            return PreExecutionError(data=None, errors=[refusal])
         result = await super().execute(query, variable_values, context_value, **options)
         if getattr(result, "errors", None):
             request_id = getattr(context_value, "request_id", "")
@@ -247,12 +264,18 @@ class WalletSchema(strawberry.Schema):
         operation_name=None,
         **options,
     ):
+        if (refusal := self._too_long(query)) is not None:
+            return _refused(refusal)
         if getattr(context_value, "session", None) is not None:
             await _as_of_now(context_value)
         results = await super().stream(
             query, variable_values, context_value, root_value, operation_name, **options
         )
         return _coded(results, self, query, operation_name, context_value)
+
+
+async def _refused(error: GraphQLError) -> AsyncGenerator:
+    yield PreExecutionError(data=None, errors=[error])
 
 
 async def _as_of_now(context) -> None:
@@ -284,6 +307,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions.append(DisableIntrospection)
     schema = WalletSchema(
         max_tokens=settings.max_tokens,
+        max_query_length=settings.max_query_length,
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

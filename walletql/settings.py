@@ -80,6 +80,7 @@ class Settings:
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 5000
+    max_query_length: int = 65536
     max_body_bytes: int = 1024 * 1024
     document_cache_bytes: int = 32 * 1024 * 1024
     max_query_cost: int = 5000
@@ -214,6 +215,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         "MAX_QUERY_DEPTH": ("max_query_depth", 1, 100),
         "MAX_ALIASES": ("max_aliases", 1, 1000),
         "MAX_TOKENS": ("max_tokens", 10, 1_000_000),
+        "MAX_QUERY_LENGTH": ("max_query_length", 100, None),
         "MAX_BODY_BYTES": ("max_body_bytes", 1024, None),
         "DOCUMENT_CACHE_BYTES": ("document_cache_bytes", 0, None),
         "MAX_QUERY_COST": ("max_query_cost", 1, None),

@@ -137,3 +137,16 @@ async def test_an_answer_over_the_response_size_limit_is_replaced_by_an_error(gq
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert error["extensions"]["size"] > 2048 == error["extensions"]["limit"]
     assert "WALLETQL_MAX_RESPONSE_BYTES" in error["message"]
+
+
+async def test_a_document_over_the_length_limit_is_refused_unread(gql):
+    # A megabyte string literal cost 140 ms of lexing before anything could refuse it.
+    limit = Settings().max_query_length
+    long_id = "9" * limit
+    response = await gql.post(f'{{ wallet(id: "{long_id}") {{ id }} }}')
+    assert response.status_code == 200, response.text
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "WALLETQL_MAX_QUERY_LENGTH" in error["message"]
+    fits = await gql(f'{{ wallet(id: "{long_id[: limit // 2]}") {{ id }} }}')
+    assert fits["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"  # read, then refused

@@ -42,3 +42,24 @@ async def test_subscriptions_per_user_are_limited_across_sockets(start_server):
             await api.wait_subscribers(4)
     finally:
         await api.aclose()
+
+
+async def test_a_document_over_the_length_limit_is_refused_over_a_socket(server, api):
+    user = await api.signup()
+    async with subscriber(server.ws_url, user["token"]) as ws:
+        long_id = "9" * 70_000
+        await ws.send(
+            {
+                "id": "long",
+                "type": "subscribe",
+                "payload": {
+                    "query": f'subscription {{ balanceUpdates(walletId: "{long_id}") {{ version }} }}'
+                },
+            }
+        )
+        refused = await _refusal(ws, "long")
+        assert refused["code"] == "BAD_USER_INPUT"
+        await ws.subscribe("fine")  # the socket goes on
+        await api.wait_subscribers(1)
+        await ws.complete("fine")
+    await api.wait_subscribers(0)
