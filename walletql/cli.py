@@ -134,6 +134,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             spread_connections=settings.spread_connections,
             header_timeout=settings.header_timeout_seconds,
             max_connections=settings.max_connections,
+            max_message_bytes=settings.max_body_bytes,
         )
     except PortUnavailable as exc:
         return _fail(str(exc))

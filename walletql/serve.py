@@ -48,6 +48,7 @@ def serve(
     spread_connections: bool = True,
     header_timeout: float = 10.0,
     max_connections: int | None = None,
+    max_message_bytes: int = 1024 * 1024,
 ) -> int:
     options = {
         "host": host,
@@ -61,6 +62,7 @@ def serve(
         # Balance updates are small JSON: compressing them saves nothing, and each socket's
         # zlib state cost ~40 KB (and fragmented the heap after close).
         "ws_per_message_deflate": False,
+        "ws_max_size": max_message_bytes,  # as an HTTP body: a websocket message is no larger
     }
     if workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
         import uvicorn

@@ -58,3 +58,11 @@ async def test_a_collection_frees_what_only_a_full_collection_frees():
         assert alive() is None
     finally:
         gc.enable()
+
+
+async def test_a_websocket_message_larger_than_a_request_body_closes_the_socket(start_server):
+    server = await start_server(cli=True, max_body_bytes=4096)
+    async with connect(server.ws_url, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send('{"type": "connection_init", "payload": {"x": "%s"}}' % ("y" * 8192))
+        await ws.wait_closed()
+        assert ws.close_code == 1009  # message too big
