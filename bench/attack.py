@@ -30,7 +30,6 @@ import functools
 import hashlib
 import json
 import os
-import pwd
 import secrets
 import shutil
 import signal
@@ -50,6 +49,7 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
 from bench import wire
+from tests.postgres import PrivatePostgres
 
 REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -272,92 +272,6 @@ class Server:
 
     def tail(self, chars: int = 3000) -> str:
         return self.log()[-chars:]
-
-
-def _postgres_bin() -> Path:
-    for candidate in [
-        Path("/usr/lib/postgresql/15/bin"),
-        *sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True),
-    ]:
-        if (candidate / "pg_ctl").exists():
-            return candidate
-    raise RuntimeError("no PostgreSQL binaries under /usr/lib/postgresql")
-
-
-def _system_user() -> str | None:
-    """initdb refuses root: run PostgreSQL as pgserver's system user (tests/server/test_outage.py)."""
-    if os.geteuid() != 0:
-        return None
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from pgserver.utils import ensure_user_exists
-    ensure_user_exists("pgserver")
-    return "pgserver"
-
-
-class PrivatePostgres:
-    """A PostgreSQL of this script's own, on its own port and data directory (the approach of
-    tests/server/test_outage.py), so that it can be stopped without touching the shared one."""
-
-    def __init__(self) -> None:
-        self.bin = _postgres_bin()
-        self.user = _system_user()
-        self.root = Path(tempfile.mkdtemp(prefix="walletql-attack-pg-"))
-        if self.user is not None:
-            entry = pwd.getpwnam(self.user)
-            os.chown(self.root, entry.pw_uid, entry.pw_gid)
-        self.data = self.root / "data"
-        self.port = free_port()
-        self.running = False
-
-    @property
-    def url(self) -> str:
-        return f"postgresql://postgres@{HOST}:{self.port}/walletql"
-
-    def _run(self, tool: str, *args: str) -> None:
-        with open(self.root / "tools.log", "ab") as output:
-            done = subprocess.run(
-                [str(self.bin / tool), *args],
-                user=self.user,
-                cwd=self.root,
-                stdin=subprocess.DEVNULL,
-                stdout=output,  # a file, not a pipe: the postmaster inherits it
-                stderr=output,
-                timeout=RECOVERY,
-                check=False,
-            )
-        if done.returncode != 0:
-            logs = [self.root / "tools.log", self.root / "postgres.log"]
-            text = "".join(p.read_text(errors="replace")[-2000:] for p in logs if p.exists())
-            raise RuntimeError(f"{tool} {' '.join(args)} failed:\n{text}")
-
-    def init(self) -> None:
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8")
-        self.start()
-        self._run("createdb", "-h", HOST, "-p", str(self.port), "-U", "postgres", "walletql")
-
-    def start(self) -> None:
-        options = (
-            f"-p {self.port} -c listen_addresses={HOST} "
-            f"-c unix_socket_directories={self.root} -c fsync=off"
-        )
-        log_file = str(self.root / "postgres.log")
-        self._run("pg_ctl", "-D", str(self.data), "-l", log_file, "-o", options, "-w", "start")
-        self.running = True
-
-    def stop(self, mode: str = "fast") -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
-        self.running = False
-
-    def remove(self) -> None:
-        try:
-            if self.data.exists() and (self.data / "postmaster.pid").exists():
-                self.stop("immediate")
-        except Exception as exc:  # noqa: BLE001 - reported, and the directory still goes
-            log(f"private PostgreSQL: stop failed: {exc}")
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 async def recreate_database(name: str) -> str:
@@ -1373,7 +1287,7 @@ async def main_async(args) -> int:
         if "1" in items:
             await shared("1", "logout", item_logout)
         if items & {"2", "6"}:
-            pg = PrivatePostgres()
+            pg = PrivatePostgres(prefix="walletql-attack-pg-")
             await phase("2", item_outage(pg, workdir, args.quick))
         if "3" in items:
             await shared("3", "documents", lambda server, _: item_documents(server, documents))

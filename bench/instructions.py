@@ -39,6 +39,7 @@ SIGNED_IN = 300  # customers whose tokens the worker has seen; the workload uses
 def _serve(tree: Path, port: int, dsn: str, out: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WALLETQL_")}
     env.update(WALLETQL_DATABASE_URL=dsn, WALLETQL_LOG_LEVEL="WARNING", PYTHONHASHSEED="0")
+    env["WALLETQL_MAX_SUBSCRIPTIONS_PER_USER"] = "100000"  # scenario e: one user's many sockets
     command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
     command += [sys.executable, "-m", "uvicorn", "walletql.app:app", "--host", HOST]
     command += ["--port", str(port), "--no-access-log", "--log-level", "warning"]

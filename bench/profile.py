@@ -111,7 +111,12 @@ async def main_async(args) -> None:
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     dsn = args.admin_url.rsplit("/", 1)[0] + "/" + args.database
     server_args = SimpleNamespace(
-        port=args.port, workers=1, pool=args.pool, topology="workers", app="walletql.app:app"
+        port=args.port,
+        workers=1,
+        pool=args.pool,
+        topology="workers",
+        app="walletql.app:app",
+        subscribers=args.subscribers,
     )
     server = Server(server_args, _env(dsn, server_args), Path(tempfile.mktemp(suffix=".log")))
     await server.start()

@@ -139,6 +139,11 @@ def _env(dsn: str, args: argparse.Namespace) -> dict:
         WALLETQL_LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
     )
+    # Scenario e watches one user's wallet with `--subscribers` sockets, far above the per-user
+    # limit a deployment needs by default (100 per process): raised here, as an operator would
+    # for a user with that many live dashboards.
+    subscribers = getattr(args, "subscribers", None) or 0
+    env["WALLETQL_MAX_SUBSCRIPTIONS_PER_USER"] = str(max(subscribers, 100))
     turns = getattr(args, "posting_concurrency", None)  # tools without the option: the default
     if turns is not None:
         env["WALLETQL_POSTING_CONCURRENCY"] = str(turns)

@@ -14,17 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import os
-import pwd
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-import warnings
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -32,6 +26,7 @@ import psutil
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from tests.postgres import PrivatePostgres
 from tests.server.clients import PAYMENT, WAIT, Api, subscriber, ws_connect
 from tests.server.conftest import REPO, free_port
 from walletql.serve import restart_delay
@@ -40,108 +35,12 @@ RECOVERY = 60.0  # seconds a condition may take to come about; only turns a hang
 UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 
-def _postgres_bin() -> Path:
-    """pgserver's PostgreSQL (installed with the test extra, so on every machine the suite runs
-    on), else the machine's newest."""
-    spec = importlib.util.find_spec("pgserver")
-    if spec is not None and spec.submodule_search_locations:
-        found = Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
-        if (found / "pg_ctl").exists():
-            return found
-    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
-        if (candidate / "pg_ctl").exists():
-            return candidate
-    pytest.skip("no PostgreSQL binaries (pgserver or /usr/lib/postgresql)")
-
-
-def _system_user() -> str | None:
-    """initdb refuses root: run PostgreSQL as pgserver's own system user, as pgserver does."""
-    if os.geteuid() != 0:
-        return None
-    with warnings.catch_warnings():  # its import warns about XDG_RUNTIME_DIR (see walletql.db)
-        warnings.simplefilter("ignore")
-        from pgserver.utils import ensure_user_exists
-
-    ensure_user_exists("pgserver")
-    return "pgserver"
-
-
-class Postgres:
-    """A PostgreSQL of the test module's own, on a TCP port of its own."""
-
-    def __init__(self) -> None:
-        self.bin = _postgres_bin()
-        self.user = _system_user()
-        # Under /tmp, not pytest's tmp_path: the server's user must be able to reach it.
-        self.root = Path(tempfile.mkdtemp(prefix="walletql-outage-"))
-        if self.user is not None:
-            entry = pwd.getpwnam(self.user)
-            os.chown(self.root, entry.pw_uid, entry.pw_gid)
-        self.data = self.root / "data"
-        self.port = free_port()
-        self.running = False
-
-    @property
-    def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/walletql"
-
-    def _run(self, tool: str, *args: str) -> None:
-        with open(self.root / "tools.log", "ab") as output:
-            done = subprocess.run(
-                [str(self.bin / tool), *args],
-                user=self.user,
-                stdin=subprocess.DEVNULL,
-                stdout=output,  # a file, not a pipe: the postmaster inherits it
-                stderr=output,
-                timeout=RECOVERY,
-                check=False,
-            )
-        if done.returncode != 0:
-            log = "".join(
-                path.read_text(errors="replace")[-3000:]
-                for path in (self.root / "tools.log", self.root / "postgres.log")
-                if path.exists()
-            )
-            raise RuntimeError(f"{tool} {' '.join(args)} failed:\n{log}")
-
-    def init(self) -> None:
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8")
-        self.start()
-        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "walletql")
-
-    def start(self) -> None:
-        options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 "
-            f"-c unix_socket_directories={self.root} -c fsync=off"
-        )
-        log = str(self.root / "postgres.log")
-        self._run("pg_ctl", "-D", str(self.data), "-l", log, "-o", options, "-w", "start")
-        self.running = True
-
-    def stop(self, mode: str) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
-        self.running = False
-
-    async def stopped(self, mode: str) -> None:
-        await asyncio.to_thread(self.stop, mode)
-
-    async def started(self) -> None:
-        await asyncio.to_thread(self.start)
-
-    def ensure_running(self) -> None:
-        if not self.running:
-            self.start()
-
-    def remove(self) -> None:
-        with contextlib.suppress(Exception):
-            if self.running:
-                self.stop("immediate")
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def postgres():
-    server = Postgres()
+    try:
+        server = PrivatePostgres(prefix="walletql-outage-")
+    except LookupError as exc:
+        pytest.skip(str(exc))
     try:
         server.init()
         yield server
