@@ -297,7 +297,8 @@ async def test_an_outage_answers_service_unavailable_and_subscriptions_resume(
         await fresh.subscribe("fresh", wallet["id"], after_version=0)
         assert [u["version"] for u in await fresh.updates_until(3)] == [1, 2, 3]
     log = _clean_log(server)
-    assert log.count("database unavailable") >= 4
+    # Logged, but not once per request: at most a line every 5 s (walletql.outage).
+    assert 1 <= log.count("database unavailable") <= 3
 
 
 async def _ready(http: httpx.AsyncClient) -> bool:
