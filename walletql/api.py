@@ -24,7 +24,7 @@ from strawberry.types.graphql import OperationType
 
 from walletql import outage
 from walletql.auth import principal_of
-from walletql.cost import LIST_SIZE, Pricing
+from walletql.cost import LIST_SIZE, Price, Pricing
 from walletql.execution import SharedEventExecution
 from walletql.ledger.errors import LedgerError
 from walletql.literals import validated
@@ -148,6 +148,21 @@ class Documents:
             self._cache[query] = _Document(document, (len(query) + 64) * self.TREE_FACTOR)
         return document
 
+    def price(
+        self, pricing: Pricing, query: str, document: DocumentNode, operation_name, variables
+    ) -> Price:
+        """The operation's price (walletql.cost), kept with its document when no variable
+        changes it (a page size given as a literal, or none)."""
+        entry = self._cache.get(query)
+        if entry is None or entry.document is not document:
+            return pricing.price(document, operation_name, variables)
+        price = entry.prices.get(operation_name)
+        if price is None:
+            price = pricing.price(document, operation_name, variables)
+            if not price.read_variables:
+                entry.prices[operation_name] = price
+        return price
+
     def errors(self, schema, query: str, document: DocumentNode, rules: tuple) -> list:
         entry = self._cache.get(query)
         if entry is not None and entry.document is document:
@@ -163,6 +178,7 @@ class _Document:
     document: DocumentNode
     weight: int
     errors: dict[tuple, list] = field(default_factory=dict)
+    prices: dict[str | None, Price] = field(default_factory=dict)  # by operation name
 
 
 class RequestDocuments(SchemaExtension):
@@ -199,8 +215,12 @@ class RequestDocuments(SchemaExtension):
         )
         if not errors and context.graphql_document is not None:
             pricing = context.schema.pricing
-            cost, per_item = pricing.price(
-                context.graphql_document, context.operation_name, context.variables
+            cost, per_item, _ = self.documents.price(
+                pricing,
+                context.query,
+                context.graphql_document,
+                context.operation_name,
+                context.variables,
             )
             if cost > pricing.limit:
                 errors = [GraphQLError(**pricing.too_costly(cost))]

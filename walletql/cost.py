@@ -15,6 +15,7 @@ the schema.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from graphql import (
     FieldNode,
@@ -68,11 +69,9 @@ class Pricing:
         return self.list_sizes.get((type_name, field_name), LIST_SIZE)
 
     def cost(self, document, operation_name: str | None, variables) -> int:
-        return self.price(document, operation_name, variables)[0]
+        return self.price(document, operation_name, variables).cost
 
-    def price(
-        self, document, operation_name: str | None, variables
-    ) -> tuple[int, dict[tuple[str, str], int]]:
+    def price(self, document, operation_name: str | None, variables) -> Price:
         """The operation's cost, and per list field priced at a guess (type, field), what
         one more item of it costs (the most, where it occurs more than once)."""
         fragments: dict[str, FragmentDefinitionNode] = {}
@@ -86,13 +85,19 @@ class Pricing:
             ):
                 operation = operation or definition
         if operation is None:
-            return 0, {}  # graphql-core reports the missing operation itself
+            return Price(0, {}, False)  # graphql-core reports the missing operation itself
         root = self.schema.get_root_type(operation.operation)
         if root is None:
-            return 0, {}
+            return Price(0, {}, False)
         walk = _Walk(self, fragments, variables if isinstance(variables, dict) else {})
         cost = walk.selections(operation.selection_set, root, 1, None, frozenset())
-        return cost, walk.per_item
+        return Price(cost, walk.per_item, walk.read_variables)
+
+
+class Price(NamedTuple):
+    cost: int
+    per_item: dict[tuple[str, str], int]
+    read_variables: bool  # False: the same for any variables (the document's price)
 
 
 class _Walk:
@@ -101,6 +106,7 @@ class _Walk:
         self.fragments = fragments
         self.variables = variables
         self.per_item: dict[tuple[str, str], int] = {}  # lists priced at a guess
+        self.read_variables = False
 
     def selections(
         self,
@@ -168,6 +174,7 @@ class _Walk:
             if isinstance(argument.value, IntValueNode):
                 value = _small_int(argument.value.value)
             elif isinstance(argument.value, VariableNode):
+                self.read_variables = True
                 value = self.variables.get(argument.value.name.value, value)
         if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_PAGE:
             return max(value, 1)

@@ -150,3 +150,22 @@ async def test_a_document_over_the_length_limit_is_refused_unread(gql):
     assert "WALLETQL_MAX_QUERY_LENGTH" in error["message"]
     fits = await gql(f'{{ wallet(id: "{long_id[: limit // 2]}") {{ id }} }}')
     assert fits["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"  # read, then refused
+
+
+def test_a_price_is_kept_with_its_document_unless_a_variable_sets_it():
+    from walletql.api import Documents
+
+    schema = build_schema(Settings())
+    documents = Documents(max_bytes=10**7, max_document=10**4)
+    literal = "{ me { wallets { history(first: 7) { edges { node { amount } } } } } }"
+    variable = (
+        "query($n: Int) { me { wallets { history(first: $n) { edges { node { amount } } } } } }"
+    )
+    kept = documents.price(schema.pricing, literal, documents.parse(literal, {}), None, {})
+    again = documents.price(schema.pricing, literal, documents.parse(literal, {}), None, {})
+    assert again is kept and kept.cost == _cost(literal)
+    small = documents.price(schema.pricing, variable, documents.parse(variable, {}), None, {"n": 1})
+    large = documents.price(
+        schema.pricing, variable, documents.parse(variable, {}), None, {"n": 90}
+    )
+    assert large.cost > small.cost  # priced again with each request's variables
