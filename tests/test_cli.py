@@ -148,3 +148,17 @@ def test_usage_errors_are_not_tracebacks(cli):
     result = cli()
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "usage" in result.stderr
+
+
+def test_the_serve_supervisor_imports_neither_asyncio_nor_openssl():
+    """`walletql serve`'s supervisor lives as long as the server: what it imports it keeps
+    (asyncio and asyncpg ~15 MB, hashlib's OpenSSL ~4 MB), and it needs none of them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, walletql.cli, walletql.serve; "
+        "print(sorted(m for m in ('asyncio', 'asyncpg', '_hashlib') if m in sys.modules))"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "[]", shown.stdout

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 
-from walletql import db, ids
+from walletql import db
 from walletql.ledger.errors import ConfigurationError, LedgerError
 from walletql.ledger.operations import build_catalog
 from walletql.settings import Settings, SettingsError, get_settings
@@ -40,6 +40,8 @@ async def _with_database(settings: Settings, work: Callable[[], Awaitable[int]])
     await db.migrate(url)
     await db.open_orm(url, pool_size=2)
     try:
+        from walletql import ids  # here: its hashlib loads OpenSSL, ~4 MB the supervisor spares
+
         await ids.load()
         return await work()
     finally:
@@ -102,6 +104,8 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
             company_url=args.company_url,
             allow_operator=True,
         )
+        from walletql import ids
+
         print(f"created {user.role} {user.email} (id {ids.encode(ids.USER, user.id)})")
         return 0
 
