@@ -48,7 +48,7 @@ import psutil
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
-from bench import wire
+from bench import seed, wire
 from tests.postgres import PrivatePostgres
 
 REPO = Path(__file__).resolve().parents[1]
@@ -275,31 +275,12 @@ class Server:
 
 
 async def recreate_database(name: str) -> str:
-    conn = await asyncpg.connect(ADMIN_URL, timeout=WAIT)
-    try:
-        await conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = $1 AND pid <> pg_backend_pid()",
-            name,
-        )
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
+    await seed.recreate_database(ADMIN_URL, name)
     return f"postgresql://postgres@127.0.0.1:5432/{name}"
 
 
 async def drop_database(name: str) -> None:
-    conn = await asyncpg.connect(ADMIN_URL, timeout=WAIT)
-    try:
-        await conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = $1 AND pid <> pg_backend_pid()",
-            name,
-        )
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    finally:
-        await conn.close()
+    await seed.drop_database(ADMIN_URL, name)
 
 
 def walletql_cli(command: str, database_url: str, workdir: Path) -> tuple[int, str]:

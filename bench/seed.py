@@ -51,7 +51,12 @@ class Seeded:
 
 
 async def recreate_database(admin_url: str, name: str) -> None:
-    conn = await asyncpg.connect(admin_url)
+    await drop_database(admin_url, name, create_again=True)
+
+
+async def drop_database(admin_url: str, name: str, *, create_again: bool = False) -> None:
+    """Drop `name` (its sessions terminated first), and create it empty when asked."""
+    conn = await asyncpg.connect(admin_url, timeout=30)
     try:
         await conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -59,7 +64,8 @@ async def recreate_database(admin_url: str, name: str) -> None:
             name,
         )
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        if create_again:
+            await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
 
