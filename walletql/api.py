@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 
 import strawberry
 from cachetools import LRUCache
-from graphql import DocumentNode, FieldNode, GraphQLError, get_operation_ast, parse
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    get_operation_ast,
+    parse,
+)
 from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import (
     DisableIntrospection,
@@ -245,6 +252,26 @@ class WalletSchema(strawberry.Schema):
         self.max_tokens = max_tokens
         self.max_query_length = max_query_length
         self.pricing: Pricing  # set by build_schema, once the schema is built
+        self.documents: Documents  # the parsed documents the request hooks share
+
+    def _refusal(self, query: object, operation_name: str | None) -> GraphQLError | None:
+        """What refuses the request before Strawberry reads it: a document too long, or one
+        with several operations and no operationName (the GraphQL specification's rule, which
+        Strawberry does not apply: it ran the first)."""
+        if (too_long := self._too_long(query)) is not None:
+            return too_long
+        if operation_name or not isinstance(query, str):
+            return None
+        try:
+            document = self.documents.parse(query, {"max_tokens": self.max_tokens})
+        except GraphQLError:
+            return None  # Strawberry's own parse step reports it
+        if sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) <= 1:
+            return None
+        return GraphQLError(
+            "The document has several operations: name the one to run with operationName.",
+            extensions={"code": "BAD_USER_INPUT"},
+        )
 
     def _too_long(self, query: object) -> GraphQLError | None:
         """A document longer than max_query_length is refused unread: lexing one string literal
@@ -267,7 +294,7 @@ class WalletSchema(strawberry.Schema):
         # stream (INTERNAL_SERVER_ERROR): refused instead (over HTTP: 400).
         allowed = options.get("allowed_operation_types") or ONE_ANSWER
         options["allowed_operation_types"] = ONE_ANSWER.intersection(allowed)
-        if (refusal := self._too_long(query)) is not None:
+        if (refusal := self._refusal(query, options.get("operation_name"))) is not None:
             return PreExecutionError(data=None, errors=[refusal])
         result = await super().execute(query, variable_values, context_value, **options)
         if getattr(result, "errors", None):
@@ -284,7 +311,7 @@ class WalletSchema(strawberry.Schema):
         operation_name=None,
         **options,
     ):
-        if (refusal := self._too_long(query)) is not None:
+        if (refusal := self._refusal(query, operation_name)) is not None:
             return _refused(refusal)
         if getattr(context_value, "session", None) is not None:
             await _as_of_now(context_value)
@@ -336,6 +363,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         execution_context_class=SharedEventExecution,
     )
     schema.pricing = Pricing(schema._schema, settings.max_query_cost, _list_sizes(settings))
+    schema.documents = documents
     return schema
 
 

@@ -240,3 +240,18 @@ def test_a_document_above_the_size_limit_is_validated_but_not_kept():
     assert documents.errors(schema, big, document, tuple(specified_rules)) == []
     assert len(documents) == 0
     assert documents.parse(big, {}) is not document  # parsed again, never kept
+
+
+async def test_a_document_with_several_operations_needs_an_operation_name(gql):
+    document = "query A { currencies { code } } query B { operations { code } }"
+    refused = await gql(document)
+    assert refused.get("data") is None
+    (error,) = refused["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "operationName" in error["message"]
+    response = await gql.http.post("/graphql", json={"query": document, "operationName": "B"})
+    chosen = response.json()["data"]
+    assert list(chosen) == ["operations"]  # the named one, not the first
+    assert (await gql("query A { currencies { code } }"))["data"][
+        "currencies"
+    ]  # one: no name needed
