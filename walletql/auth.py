@@ -67,11 +67,15 @@ async def issue_token(user: User, ttl_seconds: int) -> tuple[str, datetime]:
     return token, expires_at
 
 
-_LIVE_TOKEN_USER = """
+_LIVE = "t.revoked_at IS NULL AND t.expires_at > now()"  # what a live token is, in one place
+_LIVE_TOKEN_USER = f"""
 SELECT u.*, t.expires_at AS token_expires_at
 FROM auth_tokens AS t JOIN users AS u ON u.id = t.user_id
-WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now()
+WHERE t.token_hash = $1 AND {_LIVE}
 """
+_LIVE_AMONG = (
+    f"SELECT t.token_hash FROM auth_tokens AS t WHERE t.token_hash = ANY($1::text[]) AND {_LIVE}"
+)
 REVOKED_CHANNEL = "walletql_token_revoked"
 # The revocation and its notification in one statement: every process forgets the token
 # exactly when the revocation commits.
@@ -164,6 +168,11 @@ async def caller_of(token: str | None) -> Caller | None:
     user = User._init_from_db(**columns)
     live_tokens.keep(digest, user, expires_at, generation)
     return Caller(user, digest, expires_at)
+
+
+async def live_among(digests: list[str]) -> set[str]:
+    """Those of `digests` whose tokens are live now, read from the database (not the cache)."""
+    return {row["token_hash"] for row in await fetch(_LIVE_AMONG, digests)}
 
 
 async def revoke(token_digest_hex: str) -> bool:

@@ -19,18 +19,12 @@ import logging
 from datetime import UTC, datetime
 
 from walletql import auth
-from walletql.models.rows import fetch
 from walletql.outage import is_unavailable
 
 log = logging.getLogger("walletql.sessions")
 
 CLOSE_REVOKED = 4401  # graphql-transport-ws's "Unauthorized": sign in again
 _REVOKED = "Token revoked or expired: sign in again"
-
-_STILL_LIVE = """
-SELECT token_hash FROM auth_tokens
-WHERE token_hash = ANY($1::text[]) AND revoked_at IS NULL AND expires_at > now()
-"""
 
 
 class SocketSession:
@@ -120,11 +114,10 @@ class Sessions:
     async def recheck(self) -> None:
         digests = list(self._by_digest)
         try:
-            rows = await fetch(_STILL_LIVE, digests)
+            live = await auth.live_among(digests)
         except Exception as exc:  # noqa: BLE001 - the next reconnect checks again
             log.warning("Could not re-check websocket tokens (%s)", type(exc).__name__)
             return
-        live = {row["token_hash"] for row in rows}
         for digest in digests:
             if digest not in live:
                 self.revoked(digest)
