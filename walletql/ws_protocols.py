@@ -26,9 +26,10 @@ through the view's public class attributes `graphql_transport_ws_handler_class`,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.schema.base import BaseSchema
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -141,7 +142,7 @@ class GraphQLWSHandler(BaseGraphQLWSHandler):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.schema = _AnyOperation(self.schema)
+        self.schema = cast("BaseSchema", _AnyOperation(self.schema))  # the same, to its callers
 
     async def handle_message(self, message: Any) -> None:
         kind = message.get("type") if isinstance(message, dict) else None
