@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from walletql.models import AuthToken, Role, User
-from walletql.models.rows import fetch
+from walletql.models.rows import fetch, model
 
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 # Verifying against this when the email is unknown keeps login time the same either way.
@@ -165,7 +165,7 @@ async def caller_of(token: str | None) -> Caller | None:
         return None
     columns = dict(rows[0])
     expires_at = columns.pop("token_expires_at")
-    user = User._init_from_db(**columns)
+    user = model(User, columns)
     live_tokens.keep(digest, user, expires_at, generation)
     return Caller(user, digest, expires_at)
 

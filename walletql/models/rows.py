@@ -1,11 +1,15 @@
-"""Run fixed SQL on the request hot path, straight on the connection pool, and load models from
-its rows. The ORM's query builder costs about 0.2 ms of CPU per query, more than the query
-itself; its client wrapper (exception translation, a pool context manager, debug logging, a
-dict per row) is skipped too, though that bought nothing measurable (bench/FINDINGS.md, 16)."""
+"""The money path's one way to the database: fixed SQL, sent straight to the connection pool,
+and models loaded from its rows. Everything else uses the ORM.
+
+The ORM's query builder costs more CPU per query than the query itself (bench/FINDINGS.md, 16).
+The two Tortoise internals this needs (the pool it opened, `_pool`, and its row loader,
+`_init_from_db`) are used here and nowhere else; tests/test_rows.py compares both with the
+ORM's own path."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from asyncpg import Record
 from tortoise import connections
@@ -28,11 +32,17 @@ async def fetch(sql: str, *params: object) -> list[Record]:
         return await connection.fetch(sql, *params)
 
 
-async def fetch_one(model: type[M], sql: str, *params: object) -> M | None:
-    """The first row of `sql` (which selects the model's table's columns) as a `model`."""
+def model(cls: type[M], row: Mapping[str, Any]) -> M:
+    """`row` (every column of `cls`'s table, from a select or a composite value) as a `cls`,
+    exactly as the ORM would load it."""
+    return cls._init_from_db(**row)
+
+
+async def fetch_one(cls: type[M], sql: str, *params: object) -> M | None:
+    """The first row of `sql` (which selects the model's table's columns) as a `cls`."""
     rows = await fetch(sql, *params)
-    return model._init_from_db(**rows[0]) if rows else None
+    return model(cls, rows[0]) if rows else None
 
 
-async def fetch_all(model: type[M], sql: str, *params: object) -> list[M]:
-    return [model._init_from_db(**row) for row in await fetch(sql, *params)]
+async def fetch_all(cls: type[M], sql: str, *params: object) -> list[M]:
+    return [model(cls, row) for row in await fetch(sql, *params)]
