@@ -88,7 +88,7 @@ async def test_syntax_and_unknown_field_errors_stay_readable(gql):
 async def test_unexpected_errors_are_masked_and_logged(gql, monkeypatch, caplog):
     user, wallet = await gql.funded("1")
 
-    async def broken(wallet_id, at):
+    async def broken(actor, wallet, at):
         raise RuntimeError("secret sql detail")
 
     monkeypatch.setattr(reads, "balance_at", broken)

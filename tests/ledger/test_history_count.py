@@ -25,9 +25,9 @@ async def test_unfiltered_total_matches_the_counted_history(customer, merchant, 
     await payments.apply_operation(ops, a.id, "CONTENT_ACCESS", "op1")  # a zero posting
     with pytest.raises(InsufficientFunds):
         await payments.withdraw(bob, b.id, "50", "w1")
-    for wallet in (a, b, m):
-        counted = await reads.history_count(wallet.id, EVERYTHING)
-        assert await reads.history_count(wallet.id) == counted
-    assert await reads.history_count(a.id) == 6
-    assert await reads.history_count(m.id) == 2
-    assert await reads.history_count(b.id) == 3
+    for owner, wallet in ((alice, a), (bob, b), (shop, m)):
+        counted = await reads.history_count(owner, wallet, EVERYTHING)
+        assert await reads.history_count(owner, wallet) == counted
+    assert await reads.history_count(alice, a) == 6
+    assert await reads.history_count(shop, m) == 2
+    assert await reads.history_count(ops, b) == 3  # an operator reads any wallet

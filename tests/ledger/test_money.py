@@ -8,8 +8,8 @@ import pytest
 from walletql.ledger import accounts, payments, transfers
 from walletql.ledger.errors import IdempotencyConflict, ValidationError
 from walletql.ledger.money import (
+    amount_input,
     currencies,
-    currencies_accepting,
     format_amount,
     get_currency,
     parse_amount,
@@ -194,7 +194,7 @@ async def test_bad_amount_is_refused_and_nothing_is_stored(customer, funded, sna
     assert (await snapshot(target.id)).balance == 0
 
 
-@pytest.mark.parametrize("amount", ["10.001", 10.0, "1e1", " 10 ", "10\n", True])
+@pytest.mark.parametrize("amount", ["10.0000000000000000001", 10.0, "1e1", " 10 ", "10\n", True])
 async def test_bad_amount_is_refused_even_with_a_used_key(customer, funded, snapshot, amount):
     # "10" was posted under key k; a malformed request reusing k is still malformed, not a replay.
     owner = await customer()
@@ -204,6 +204,20 @@ async def test_bad_amount_is_refused_even_with_a_used_key(customer, funded, snap
     with pytest.raises(ValidationError) as info:
         await payments.deposit(owner, wallet.id, amount, "k")
     assert info.value.code == "BAD_AMOUNT"
+    assert await snapshot(wallet.id) == before
+
+
+async def test_an_amount_too_fine_for_the_wallet_under_a_used_key_is_a_conflict(
+    customer, funded, snapshot
+):
+    # "10.001" is a well-formed amount, too fine for USD only; whether it fits is decided with
+    # the wallet, after the key: the key was used for another request.
+    owner = await customer()
+    wallet = await funded(owner, "USD")
+    await payments.deposit(owner, wallet.id, "10", "k")
+    before = await snapshot(wallet.id)
+    with pytest.raises(IdempotencyConflict):
+        await payments.deposit(owner, wallet.id, "10.001", "k")
     assert await snapshot(wallet.id) == before
 
 
@@ -226,14 +240,17 @@ def test_parse_amount_accepts_plain_decimals_only_within_the_currency(text, code
      "0.0000000000000000001", "1" + "0" * 20, "0", "-1", "1e3", "", 7, Decimal("1.5"), 1.5,
      True, None],
 )  # fmt: skip
-def test_currencies_accepting_is_exactly_where_parse_amount_accepts(value):
-    """What a transfer or charge in one statement posts with: it must never accept an amount
-    for a currency that parse_amount refuses, nor refuse one it accepts."""
+def test_amount_input_accepts_for_exactly_the_currencies_parse_amount_accepts(value):
+    """What every movement posts with, before its wallet is known: the posting functions must
+    never accept an amount for a currency that parse_amount refuses, nor refuse one it accepts."""
     accepted = {}
     for code, currency in currencies().items():
         with contextlib.suppress(ValidationError):
             accepted[code] = parse_amount(value, currency)
-    amount, codes = currencies_accepting(value)
+    try:
+        amount, codes = amount_input(value)
+    except ValidationError:
+        amount, codes = None, []
     assert set(codes) == set(accepted)
     assert all(amount == parsed for parsed in accepted.values())
     assert (amount is None) == (not accepted)

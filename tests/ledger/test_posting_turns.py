@@ -21,7 +21,7 @@ from .conftest import key
 
 _WAITING = """
 SELECT count(*) FROM pg_stat_activity
-WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%walletql_post%'
+WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM walletql_%'
 """
 
 

@@ -68,6 +68,15 @@ def id_or_none(value: object, kind: str) -> int | None:
         return None
 
 
+def named_id(value: object, kind: str) -> int | None:
+    """An id a movement names, for the posting functions: None when absent, 0 (which no row
+    has) when malformed, so a malformed id is refused exactly where a missing one is."""
+    if value is None:
+        return None
+    number = id_or_none(value, kind)
+    return 0 if number is None else number
+
+
 def fingerprint_id(value: object, kind: str) -> str:
     """An id as a request's fingerprint holds it: the database id, so the same request under
     the same idempotency key is the same whichever form named the row; "None" when absent and

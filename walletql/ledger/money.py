@@ -58,22 +58,35 @@ def get_currency(code: object, field: str = "currency") -> Currency:
     raise ValidationError("UNKNOWN_CURRENCY", f"Unknown currency: {str(code)[:40]!r}", field)
 
 
-def parse_amount(
-    value: object,
-    currency: Currency,
-    *,
-    field: str = "amount",
-    allow_zero: bool = False,
-    allow_negative: bool = False,
-) -> Decimal:
-    """Turn client input (a decimal string or an integer) into an exact Decimal for `currency`.
+def decimal_places(amount: Decimal) -> int:
+    """How many fractional digits `amount` needs: 2 for 12.50 and 12.5, 0 for 12.00."""
+    return max(0, -MONEY.normalize(amount).as_tuple().exponent)
 
-    Refuses floats, NaN, Infinity, exponents, blanks, signs and zero where not allowed, more
-    fractional digits than the currency has and more integer digits than the column holds.
-    """
+
+def accepts(currency: Currency, amount: Decimal) -> bool:
+    """The one rule of an amount's precision: no finer than its currency's smallest unit."""
+    return decimal_places(amount) <= currency.decimals
+
+
+def too_precise(currency: Currency, field: str = "amount") -> ValidationError:
+    return ValidationError(
+        "BAD_AMOUNT",
+        f"Invalid {currency.code} amount: {currency.code} has {currency.decimals} decimal "
+        "places at most",
+        field,
+    )
+
+
+def _plain_amount(
+    value: object, field: str, allow_zero: bool, allow_negative: bool, named: str
+) -> Decimal:
+    """Client input (a decimal string or an integer) as an exact Decimal of any precision.
+
+    Refuses floats, NaN, Infinity, exponents, blanks, signs and zero where not allowed, and more
+    integer digits than the column holds. `named` names the currency in messages, if known."""
 
     def bad(reason: str) -> ValidationError:
-        return ValidationError("BAD_AMOUNT", f"Invalid {currency.code} amount: {reason}", field)
+        return ValidationError("BAD_AMOUNT", f"Invalid {named}amount: {reason}", field)
 
     if isinstance(value, (bool, float)):
         raise bad('send a decimal string such as "12.50", not a floating-point number')
@@ -92,11 +105,10 @@ def parse_amount(
     if match is None:
         shown = text if len(text) <= 40 else text[:40] + "..."
         raise bad(f"{shown!r} is not a plain decimal number (digits, one optional point)")
-    fraction = match["frac"] or ""
-    if len(fraction.rstrip("0")) > currency.decimals:
-        raise bad(f"{currency.code} has {currency.decimals} decimal places at most")
     if len(match["int"].lstrip("0")) > MAX_INTEGER_DIGITS:
         raise bad(f"more than {MAX_INTEGER_DIGITS} integer digits")
+    if len((match["frac"] or "").rstrip("0")) > MAX_DECIMALS:
+        raise bad(f"no currency has more than {MAX_DECIMALS} decimal places")
     amount = Decimal(text)
     if amount == 0 and not allow_zero:
         raise bad("must be greater than zero")
@@ -105,19 +117,28 @@ def parse_amount(
     return Decimal(0) if amount == 0 else amount  # "-0" is zero, not a negative amount
 
 
-# Accepts every amount that some currency could: the most decimal places configuration allows.
-_ANY_CURRENCY = Currency("", "", MAX_DECIMALS)
+def parse_amount(
+    value: object,
+    currency: Currency,
+    *,
+    field: str = "amount",
+    allow_zero: bool = False,
+    allow_negative: bool = False,
+) -> Decimal:
+    """Client input as an exact Decimal for `currency`: see `_plain_amount`, and no finer than
+    the currency's smallest unit. Never rounded."""
+    amount = _plain_amount(value, field, allow_zero, allow_negative, f"{currency.code} ")
+    if not accepts(currency, amount):
+        raise too_precise(currency, field)
+    return amount
 
 
-def currencies_accepting(value: object) -> tuple[Decimal | None, list[str]]:
-    """`value` as an amount, and the codes of the configured currencies that accept it as is
-    (`parse_amount` would not refuse it); (None, []) when none would."""
-    try:
-        amount = parse_amount(value, _ANY_CURRENCY)
-    except ValidationError:
-        return None, []
-    places = max(0, -MONEY.normalize(amount).as_tuple().exponent)
-    return amount, [c.code for c in currencies().values() if c.decimals >= places]
+def amount_input(value: object) -> tuple[Decimal, list[str]]:
+    """A movement's amount before its wallet is known: a positive exact Decimal, and the codes
+    of the configured currencies that accept it as given (the posting functions refuse the
+    others once they have found the wallet)."""
+    amount = _plain_amount(value, "amount", allow_zero=False, allow_negative=False, named="")
+    return amount, [c.code for c in currencies().values() if accepts(c, amount)]
 
 
 def format_amount(amount: Decimal, currency: Currency) -> str:

@@ -1,19 +1,59 @@
-"""The one write path for money. Every deposit, withdrawal, transfer, charge and operation
-goes through `post()`:
+"""The one posting route. Every movement of money (deposit, withdrawal, transfer, charge,
+operation) takes it, the way TigerBeetle's create_transfers does: one place decides, and it
+answers one outcome code.
 
-1. idempotency: a known (initiator, key) replays its stored outcome, or is a conflict;
-   every check that needs no lock (ownership, amount, currencies) is done before step 2 (a
-   transfer or a charge that resolves cleanly is checked inside the same statement instead,
-   by walletql_transfer or walletql_charge: see post_at_once);
-then, in one statement and so one database transaction (the walletql_post SQL function), sent
-when the process has a turn free (`posting_concurrency`, see `_turn`):
-2. lock the wallets that move, FOR NO KEY UPDATE, in ascending id order (no deadlocks);
-3. check status, currency and funds against the floor; a failed funds check stores a
-   REJECTED transaction and commits it;
-4. post: insert the transaction, move the balances, bump versions, append the entries and
-   queue pg_notify, so the notification leaves exactly when the commit does.
-A request whose key a concurrent request committed first loses on the unique index and
-answers with the winner's outcome.
+1. Python, before any wallet is read: the kind's module (payments.py, transfers.py,
+   charges.py) checks the caller's role, validates the input (idempotency key, description,
+   exactly-one-of fields, the amount's form: `money.amount_input`) and computes the request's
+   fingerprint.
+2. One SQL call, so one database transaction with no network round trip while a lock is held
+   (migrations/models/7_*: walletql_outside, walletql_transfer, walletql_charge and
+   walletql_apply_operation, all ending in walletql_post): find the wallets (by id, by payment
+   token, by recipient user), check ownership and the kind's own rules, lock the wallets FOR NO
+   KEY UPDATE in ascending id order (no deadlocks), check status and funds against the floor,
+   then post (insert the transaction, move the balances, bump versions, append the entries,
+   queue pg_notify, which leaves exactly when the commit does), or store a REJECTED record, or
+   refuse having written nothing.
+3. The call answers exactly one outcome code with the figures its error needs; `_ERRORS` maps
+   each refusal to its domain error.
+
+Precedence, the first that applies wins (steps 1-7 in Python, raised before the call):
+
+    #   outcome code          when                                        API error
+    1   -                     no caller                                   NotAuthenticated
+    2   -                     charge by a non-merchant, applyOperation    Forbidden
+                              by a non-operator
+    3   -                     idempotencyKey missing, blank, too long     ValidationError BAD_INPUT
+    4   -                     description too long, unprintable; a       ValidationError BAD_INPUT
+                              charge without one
+    5   -                     transfer: not exactly one of toWalletId,    ValidationError BAD_INPUT
+                              toUserId
+    6   -                     operation not exactly a configured code     ValidationError
+                                                                          UNKNOWN_OPERATION
+    7   -                     amount not a plain positive decimal, or     ValidationError BAD_AMOUNT
+                              finer than every currency
+    8   REPLAYED              the caller used this key for this request   the stored outcome
+    9   IDEMPOTENCY_CONFLICT  ... for another request                     IdempotencyConflict
+    10  WALLET_NOT_FOUND      the wallet acted on is missing or not the   NotFound
+                              caller's (an operator's: missing)
+    10  TOKEN_NOT_FOUND       charge: no wallet has the payment token     NotFound
+    11  SELF_CHARGE           charge: the token is the merchant's own     ValidationError
+    12  AMOUNT_TOO_PRECISE    finer than the acted-on wallet's currency   ValidationError BAD_AMOUNT
+    13  RECIPIENT_NOT_FOUND   transfer: no such wallet, or the user has   NotFound
+                              no ACTIVE wallet in the currency
+    13  WALLET_NOT_FOUND      charge: toWalletId is not the merchant's    NotFound
+    13  NO_RECEIVING_WALLET   charge: no ACTIVE merchant wallet in the    NotFound
+                              customer's currency
+    14  SELF_TRANSFER         transfer: the recipient is the source       ValidationError
+    15  CURRENCY_MISMATCH     the other wallet's (or the operation's)     CurrencyMismatch
+                              currency differs
+    16  WALLET_INACTIVE       after locking: a wallet is not ACTIVE       WalletInactive
+    17  INSUFFICIENT_FUNDS    debit > balance - floor; REJECTED stored    InsufficientFunds
+    18  BALANCE_TOO_LARGE     the credit would reach 10^20                ValidationError BAD_AMOUNT
+    19  POSTED                                                            PaymentPayload
+
+A request whose key a concurrent request committed first waits for it on the unique index, then
+answers as in 8 or 9. Only 17 and 19 write. tests/api/test_outcome_codes.py checks every row.
 
 Invariants (checked by `walletql verify`): for every wallet, its entries ordered by version
 replay its balance exactly and the newest balance_after equals the balance; per currency, the
@@ -28,26 +68,27 @@ import hashlib
 import json
 import random
 import weakref
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from asyncpg import Record
 from asyncpg.exceptions import DeadlockDetectedError, SerializationError
 
+from walletql import ids
 from walletql.auth import Principal
-from walletql.ledger import characters
+from walletql.ledger import characters, money
 from walletql.ledger.errors import (
     CurrencyMismatch,
     IdempotencyConflict,
     InsufficientFunds,
+    LedgerError,
     NotFound,
     ValidationError,
     WalletInactive,
 )
-from walletql.ledger.money import MONEY, Currency, get_currency
-from walletql.models import LedgerTransaction, TransactionKind, Wallet
-from walletql.models.rows import fetch
+from walletql.models import LedgerTransaction, TransactionKind, TransactionStatus, Wallet
+from walletql.models.rows import fetch, model
 from walletql.settings import MAX_INTEGER_DIGITS, get_settings
 
 BALANCE_CHANNEL = "walletql_balance"
@@ -57,28 +98,9 @@ MAX_DESCRIPTION = 500
 MAX_CHARGE_DESCRIPTION = 140
 
 
-@dataclass(frozen=True)
-class Posting:
-    """What a money movement asks for, after validation."""
-
-    kind: TransactionKind
-    initiator: Principal
-    key: str
-    fingerprint: str
-    amount: Decimal
-    currency: Currency
-    source_id: int | None
-    destination_id: int | None
-    description: str | None = None
-    operation: str | None = None
-    # The wallet the caller acts on, as loaded for the checks: the answer shows it with the
-    # balance and version the posting gave it, without reading it back.
-    acting_wallet: Wallet | None = field(default=None, compare=False)
-
-
 @dataclass(frozen=True, slots=True)
 class Request:
-    """Who asks for which posting, under which key: what is known before any wallet is."""
+    """Who asks for which movement, under which key: step 1's result."""
 
     kind: TransactionKind
     initiator: Principal
@@ -86,28 +108,6 @@ class Request:
     fingerprint: str
     description: str | None = None
     operation: str | None = None
-
-    def posting(
-        self,
-        amount: Decimal,
-        currency: Currency,
-        source_id: int | None,
-        destination_id: int | None,
-        acting_wallet: Wallet,
-    ) -> Posting:
-        return Posting(
-            kind=self.kind,
-            initiator=self.initiator,
-            key=self.key,
-            fingerprint=self.fingerprint,
-            amount=amount,
-            currency=currency,
-            source_id=source_id,
-            destination_id=destination_id,
-            description=self.description,
-            operation=self.operation,
-            acting_wallet=acting_wallet,
-        )
 
 
 @dataclass(frozen=True)
@@ -156,33 +156,43 @@ def fingerprint(kind: TransactionKind, **request: object) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def canonical_amount(value: object) -> str:
+def canonical_amount(value: Decimal) -> str:
     """Canonical form for the fingerprint, so "10" and "10.00" are the same request."""
-    try:
-        # In the exact MONEY context: the default 28 digits would make two amounts that differ
-        # only in their 29th digit the same request.
-        return format(MONEY.normalize(Decimal(str(value))), "f")
-    except Exception:
-        return repr(value)
+    # In the exact MONEY context: the default 28 digits would make two amounts that differ
+    # only in their 29th digit the same request.
+    return format(money.MONEY.normalize(value), "f")
 
 
-async def _stored(initiator: Principal, key: str) -> LedgerTransaction | None:
-    return await LedgerTransaction.get_or_none(initiator_id=initiator.user_id, idempotency_key=key)
+# The largest balance NUMERIC(38, 18) holds is below 10^20 (20 integer digits).
+_MAX_BALANCE = Decimal(10) ** MAX_INTEGER_DIGITS
 
 
-def _replay(stored: LedgerTransaction, print_: str) -> Outcome:
-    if stored.fingerprint != print_:
-        raise IdempotencyConflict("This idempotency key was already used with a different request")
-    if stored.status == "REJECTED":
-        raise _declined(stored, stored.available)
-    return Outcome(stored, replayed=True)
+async def post(request: Request, sql: str, *params: object) -> Outcome:
+    """Step 2 and 3: run the kind's function `sql` with its own `params`, followed by the ones
+    every function ends with, and settle its answer."""
+    tail = (request.description, request.key, request.fingerprint, BALANCE_CHANNEL, _MAX_BALANCE)
+    return _settle(request, await _execute(sql, *params, *tail))
 
 
-def _declined(stored: LedgerTransaction, available: Decimal | None) -> InsufficientFunds:
+def _settle(request: Request, row: Record) -> Outcome:
+    code = row["outcome"]
+    if code in ("POSTED", "REPLAYED"):
+        transaction = model(LedgerTransaction, row["tx"])
+        if transaction.status == TransactionStatus.REJECTED:  # a replayed decline
+            raise _declined(transaction)
+        wallet = model(Wallet, row["wallet"]) if code == "POSTED" else None
+        return Outcome(transaction, replayed=code == "REPLAYED", wallet=wallet)
+    if code == "INSUFFICIENT_FUNDS":
+        raise _declined(model(LedgerTransaction, row["tx"]))
+    raise _ERRORS[code](request, row)
+
+
+def _declined(stored: LedgerTransaction) -> InsufficientFunds:
     """The answer to a declined debit. `available` is the debited wallet's figure, told only to
     a caller who may read that wallet: its owner (a withdrawal, a transfer from it) or an
     operator (an operation). A merchant's charge debits a customer's wallet, and a merchant
     never learns a customer's balance."""
+    available = stored.available
     if TransactionKind(stored.kind) == TransactionKind.CHARGE:
         available = None
     elif available is None:  # a record stored before the figure was kept
@@ -192,28 +202,53 @@ def _declined(stored: LedgerTransaction, available: Decimal | None) -> Insuffici
     )
 
 
-async def post_or_replay(
-    actor: Principal, key: str, print_: str, resolve: Callable[[], Awaitable[Posting]]
-) -> Outcome:
-    """Post what `resolve` builds. A used key is found without a look-up of its own: the
-    insert loses on the unique index and post() replays. A refusal that depends on the
-    ledger's current state (a wallet frozen since, a recipient without an active wallet) first
-    looks for an earlier request with this key, so a retry replays what happened then."""
-    try:
-        return await post(await resolve())
-    except (NotFound, WalletInactive, CurrencyMismatch, ValidationError):
-        stored = await _stored(actor, key)
-        if stored is None:
-            raise
-        return _replay(stored, print_)
+def _currency_mismatch(request: Request, row: Record) -> CurrencyMismatch:
+    moved, other = row["currency"], row["other_currency"]
+    if request.kind == TransactionKind.CHARGE:
+        return CurrencyMismatch(f"The customer wallet holds {moved}, yours {other}")
+    if request.kind == TransactionKind.OPERATION:
+        return CurrencyMismatch(f"{request.operation} moves {moved}; the wallet holds {other}")
+    return CurrencyMismatch(f"Cannot transfer {moved} to a {other} wallet")
 
 
-# Steps 2-4 run inside PostgreSQL (migrations/models/2_*_posting_function.py), in the one
-# implicit transaction of this statement, so the row locks never wait on the network.
-_POST = """
-SELECT * FROM walletql_post($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-"""
-_MAX_BALANCE = Decimal(10) ** MAX_INTEGER_DIGITS  # NUMERIC(38, 18) holds 20 integer digits
+def _no_receiving_wallet(request: Request, row: Record) -> NotFound:
+    code = row["currency"]
+    return NotFound(
+        f"You have no active {code} wallet to receive this charge: "
+        f'create one with createWallet(currency: "{code}") first'
+    )
+
+
+def _inactive(request: Request, row: Record) -> WalletInactive:
+    wallet = row["wallet"]
+    public_id = ids.encode(ids.WALLET, wallet["id"])
+    return WalletInactive(f"Wallet {public_id} is {wallet['status'].lower()}")
+
+
+# Each refusal's domain error: the one place an outcome code becomes what the caller reads.
+_ERRORS: dict[str, Callable[[Request, Record], LedgerError]] = {
+    "IDEMPOTENCY_CONFLICT": lambda request, row: IdempotencyConflict(
+        "This idempotency key was already used with a different request"
+    ),
+    "WALLET_NOT_FOUND": lambda request, row: NotFound("Wallet not found"),
+    "TOKEN_NOT_FOUND": lambda request, row: NotFound("No wallet has that payment token"),
+    "SELF_CHARGE": lambda request, row: ValidationError(
+        "SELF_CHARGE", "A merchant cannot charge its own wallet", "walletToken"
+    ),
+    "AMOUNT_TOO_PRECISE": lambda request, row: money.too_precise(
+        money.get_currency(row["currency"])
+    ),
+    "RECIPIENT_NOT_FOUND": lambda request, row: NotFound("Recipient wallet not found"),
+    "NO_RECEIVING_WALLET": _no_receiving_wallet,
+    "SELF_TRANSFER": lambda request, row: ValidationError(
+        "SELF_TRANSFER", "Source and target are the same wallet", "toWalletId"
+    ),
+    "CURRENCY_MISMATCH": _currency_mismatch,
+    "WALLET_INACTIVE": _inactive,
+    "BALANCE_TOO_LARGE": lambda request, row: ValidationError(
+        "BAD_AMOUNT", "The balance would exceed the largest amount held", "amount"
+    ),
+}
 
 
 # Per event loop: a Semaphore belongs to the loop it first waits on (tests run several loops).
@@ -226,7 +261,7 @@ def _turn() -> contextlib.AbstractAsyncContextManager:
     PostgreSQL serializes every commit that notifies (one cluster-wide lock, held through the
     WAL flush), and a hot wallet's row lock serializes its postings: backends beyond a few only
     queue there, each one put to sleep and woken by PostgreSQL. Waiting here instead is an
-    asyncio wake-up: bench/FINDINGS.md, finding 21. Reads and sign-ins never wait for a
+    asyncio wake-up (bench/FINDINGS.md, finding 21). Reads and sign-ins never wait for a
     turn, and nothing runs inside one but the statement."""
     size = get_settings().posting_concurrency
     if not size:
@@ -252,104 +287,3 @@ async def _execute(sql: str, *params: object) -> Record:
             if attempt >= MAX_RETRIES:
                 raise
             await asyncio.sleep(random.uniform(0.001, 0.01) * attempt)
-
-
-_REFUSALS = {
-    "NOT_FOUND": NotFound,
-    "WALLET_INACTIVE": WalletInactive,
-    "CURRENCY_MISMATCH": CurrencyMismatch,
-    "TOO_LARGE": lambda detail: ValidationError("BAD_AMOUNT", detail, "amount"),
-}
-
-
-def _stored_row(p: Posting, result: dict) -> LedgerTransaction:
-    """The row walletql_post just inserted: every column is either what was asked or what the
-    function returned."""
-    rejected = result["outcome"] == "REJECTED"
-    return LedgerTransaction._init_from_db(
-        id=result["transaction_id"],
-        kind=p.kind.value,
-        status="REJECTED" if rejected else "POSTED",
-        operation=p.operation,
-        amount=p.amount,
-        currency=p.currency.code,
-        source_wallet_id=p.source_id,
-        destination_wallet_id=p.destination_id,
-        description=p.description,
-        initiator_id=p.initiator.user_id,
-        idempotency_key=p.key,
-        fingerprint=p.fingerprint,
-        failure_reason="INSUFFICIENT_FUNDS" if rejected else None,
-        available=result["available"],
-        created_at=result["decided_at"],
-    )
-
-
-def _acting_wallet_after(p: Posting, result: dict) -> Wallet | None:
-    wallet = p.acting_wallet
-    if wallet is None:
-        return None
-    side = "source" if wallet.id == p.source_id else "destination"
-    wallet.balance = result[f"{side}_balance"]
-    wallet.version = result[f"{side}_version"]
-    return wallet
-
-
-async def post(p: Posting) -> Outcome:
-    """Post or reject `p` exactly once."""
-    result = await _execute(
-        _POST,
-        p.kind.value,
-        p.operation,
-        p.amount,
-        p.currency.code,
-        p.source_id,
-        p.destination_id,
-        p.description,
-        p.initiator.user_id,
-        p.key,
-        p.fingerprint,
-        BALANCE_CHANNEL,
-        _MAX_BALANCE,
-    )
-    return await _settle(p, result)
-
-
-async def _settle(p: Posting, result: Record) -> Outcome:
-    """The outcome of `p` from the row walletql_post returned."""
-    outcome = result["outcome"]
-    if outcome in _REFUSALS:
-        raise _REFUSALS[outcome](result["detail"])
-    if outcome == "DUPLICATE":
-        # A concurrent request with the same key committed first: answer with its outcome.
-        return _replay(await _stored(p.initiator, p.key), p.fingerprint)
-    stored = _stored_row(p, result)
-    if outcome == "REJECTED":
-        raise _declined(stored, result["available"])
-    return Outcome(stored, replayed=False, wallet=_acting_wallet_after(p, result))
-
-
-# walletql_post's answers that end a request. walletql_transfer and walletql_charge answer
-# UNRESOLVED when their wallets do not resolve, and pass on walletql_post's refusals: the
-# caller then checks step by step, which says why (or replays what the key did before).
-_SETTLED = frozenset({"POSTED", "REJECTED", "DUPLICATE"})
-
-
-async def post_at_once(r: Request, amount: Decimal, sql: str, *params: object) -> Outcome | None:
-    """Post `r` with one statement that finds its wallets and calls walletql_post (migration
-    5); None, with nothing written, when it does not settle the request. `params` are the
-    function's own; the ones both functions end with (description, key, fingerprint, channel,
-    largest balance) are added here."""
-    tail = (r.description, r.key, r.fingerprint, BALANCE_CHANNEL, _MAX_BALANCE)
-    result = await _execute(sql, *params, *tail)
-    if result["outcome"] not in _SETTLED:
-        return None
-    acting = Wallet._init_from_db(**result["acting_wallet"])
-    posting = r.posting(
-        amount,
-        get_currency(acting.currency),
-        result["source_id"],
-        result["destination_id"],
-        acting,
-    )
-    return await _settle(posting, result)

@@ -1,4 +1,7 @@
-"""History pages, period summaries and balance at a point in time, for one wallet."""
+"""History pages, period summaries and balance at a point in time, for one wallet.
+
+Each read takes the caller and the wallet, and decides here whether the caller may read it
+(`accounts.may_read`): a wallet the caller may not read is NotFound, like a missing one."""
 
 from __future__ import annotations
 
@@ -9,10 +12,10 @@ from decimal import Decimal
 
 from walletql import ids
 from walletql.auth import Principal
-from walletql.ledger.accounts import parse_id
+from walletql.ledger.accounts import may_read, parse_id
 from walletql.ledger.errors import NotFound, ValidationError
 from walletql.models import LedgerTransaction, TransactionKind, TransactionStatus, Wallet
-from walletql.models.rows import fetch
+from walletql.models.rows import fetch, model
 
 MAX_PAGE = 100
 
@@ -88,6 +91,13 @@ def _conditions(f: HistoryFilter, params: list) -> str:
     return sql
 
 
+def _readable(actor: Principal | None, wallet: Wallet) -> int:
+    """The id of `wallet`, which `actor` may read; NotFound otherwise."""
+    if not may_read(actor, wallet):
+        raise NotFound("Wallet not found")
+    return wallet.id
+
+
 def check_range(since: datetime | None, until: datetime | None) -> None:
     if since is not None and until is not None and since > until:
         raise ValidationError("BAD_INPUT", "`from` must not be after `to`", "from")
@@ -132,10 +142,15 @@ WHERE t.id = ANY($1::bigint[])
 
 
 async def history(
-    wallet_id: int, first: int = 20, after: str | None = None, f: HistoryFilter = HistoryFilter()
+    actor: Principal | None,
+    wallet: Wallet,
+    first: int = 20,
+    after: str | None = None,
+    f: HistoryFilter = HistoryFilter(),
 ) -> HistoryPage:
     """Newest first, keyset-paginated on the transaction id: each page is two index range scans
     whatever the depth, and postings that arrive between pages never shift a later page."""
+    wallet_id = _readable(actor, wallet)
     if not 1 <= first <= MAX_PAGE:
         raise ValidationError("BAD_INPUT", f"first must be from 1 to {MAX_PAGE}", "first")
     check_range(f.since, f.until)
@@ -155,15 +170,17 @@ async def history(
     items = []
     for r in page:
         row = by_id[r["id"]]
-        transaction = LedgerTransaction._init_from_db(**row)
+        transaction = model(LedgerTransaction, row)
         items.append(
             HistoryItem(transaction, r["direction"], row["balance_after"], encode_cursor(r["id"]))
         )
     return HistoryPage(items, has_next, names)
 
 
-async def history_count(wallet_id: int, f: HistoryFilter = HistoryFilter()) -> int:
-    params: list = [wallet_id]
+async def history_count(
+    actor: Principal | None, wallet: Wallet, f: HistoryFilter = HistoryFilter()
+) -> int:
+    params: list = [_readable(actor, wallet)]
     where = _conditions(f, params)
     if not where:
         # Unfiltered, without counting the history: every POSTED transaction on the wallet is
@@ -188,11 +205,14 @@ async def history_count(wallet_id: int, f: HistoryFilter = HistoryFilter()) -> i
 
 
 async def summary(
-    wallet_id: int, since: datetime | None = None, until: datetime | None = None
+    actor: Principal | None,
+    wallet: Wallet,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Summary:
     """Totals over [since, until], both ends inclusive. A zero-amount operation is a credit."""
     check_range(since, until)
-    entry_params: list = [wallet_id]
+    entry_params: list = [_readable(actor, wallet)]
     entry_where = _conditions(HistoryFilter(since, until), entry_params)
     sql = f"""
         SELECT coalesce(sum(amount) FILTER (WHERE amount >= 0), 0) AS credit_total,
@@ -215,12 +235,12 @@ async def summary(
     )
 
 
-async def balance_at(wallet_id: int, at: datetime) -> Decimal:
+async def balance_at(actor: Principal | None, wallet: Wallet, at: datetime) -> Decimal:
     """The balance right after the last posting at or before `at`; 0 before the first."""
     rows = await fetch(
         "SELECT balance_after FROM entries WHERE wallet_id = $1 AND created_at <= $2 "
         "ORDER BY created_at DESC, version DESC LIMIT 1",
-        wallet_id,
+        _readable(actor, wallet),
         at,
     )
     return rows[0]["balance_after"] if rows else Decimal(0)

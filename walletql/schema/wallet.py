@@ -73,12 +73,12 @@ class PageInfo:
 class HistoryConnection:
     edges: list[HistoryEdge] = strawberry.field(description="The items of this page.")
     page_info: PageInfo = strawberry.field(description="Where this page ends.")
-    wallet_id: strawberry.Private[int]
+    wallet: strawberry.Private[models.Wallet]
     filter: strawberry.Private[reads.HistoryFilter]
 
     @strawberry.field(description="How many items the whole history has under this filter.")
-    async def total_count(self) -> int:
-        return await reads.history_count(self.wallet_id, self.filter)
+    async def total_count(self, info: strawberry.Info[Context]) -> int:
+        return await reads.history_count(info.context.principal, self.wallet, self.filter)
 
 
 @strawberry.type(description="Totals over a period.")
@@ -152,7 +152,7 @@ class Wallet:
     ) -> HistoryConnection:
         ledger_filter = filter.to_ledger() if filter else reads.HistoryFilter()
         page = await reads.history(
-            self.row.id, 20 if first is None else first, after, ledger_filter
+            info.context.principal, self.row, 20 if first is None else first, after, ledger_filter
         )
         # The page brought its counterparties' names: no query per page to load them.
         info.context.learn_names(page.counterparty_names)
@@ -176,7 +176,7 @@ class Wallet:
                 has_next_page=page.has_next_page,
                 end_cursor=edges[-1].cursor if edges else None,
             ),
-            wallet_id=self.row.id,
+            wallet=self.row,
             filter=ledger_filter,
         )
 
@@ -185,10 +185,11 @@ class Wallet:
     )
     async def summary(
         self,
+        info: strawberry.Info[Context],
         from_: Annotated[DateTime | None, strawberry.argument(name="from")] = None,
         to: DateTime | None = None,
     ) -> PeriodSummary:
-        s = await reads.summary(self.row.id, from_, to)
+        s = await reads.summary(info.context.principal, self.row, from_, to)
         code = self.row.currency
         return PeriodSummary(
             credit_total=amount(s.credit_total, code),
@@ -202,5 +203,6 @@ class Wallet:
     @strawberry.field(
         description="Balance right after the last posting at or before `at` (0 before the first one)."
     )
-    async def balance_at(self, at: DateTime) -> Money:
-        return amount(await reads.balance_at(self.row.id, at), self.row.currency)
+    async def balance_at(self, info: strawberry.Info[Context], at: DateTime) -> Money:
+        balance = await reads.balance_at(info.context.principal, self.row, at)
+        return amount(balance, self.row.currency)
