@@ -34,7 +34,7 @@ HOST = "127.0.0.1"
 
 def load_seeded(database: str) -> SimpleNamespace:
     """The tokens and ids a previous `python -m bench.run` seeded into `database`, for the tools
-    that reuse its database (profile, ab, instructions, pg_cost)."""
+    that reuse its database (profile, ab, instructions)."""
     path = RESULTS / f"seeded-{database}.json"
     if not path.exists():
         raise SystemExit(
