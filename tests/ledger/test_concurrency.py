@@ -210,3 +210,45 @@ async def test_customer_wallet_limit_holds_under_concurrency(customer, settings_
     assert kinds(results) == {"Wallet": 3, "WalletLimitReached": 7}
     assert await Wallet.filter(owner_id=owner.user_id).count() == 3
     assert await verify() == []
+
+
+async def test_charges_and_withdrawals_race_for_one_wallet(customer, merchant, funded):
+    """A merchant's charges and the owner's withdrawals on one wallet at once: exactly as many
+    succeed as the balance covers, whoever asks, and every other is a stored decline."""
+    owner, shop = await customer(), await merchant()
+    card = await funded(owner, "USD", "100")
+    till = await funded(shop, "USD")
+    calls = []
+    for i in range(10):
+        calls.append(charges.charge(shop, card.payment_token, "15", f"c{i}", "tea"))
+        calls.append(payments.withdraw(owner, card.id, "15", f"w{i}"))
+    results = await gather(*calls)
+    assert kinds(results) == {"Outcome": 6, "InsufficientFunds": 14}
+    charged = sum(15 for r in results[0::2] if isinstance(r, Outcome))
+    declined = [r for r in results if isinstance(r, InsufficientFunds)]
+    assert all(r.transaction.status == "REJECTED" for r in declined)
+    # the owner learns what was left; a merchant never learns a customer's balance
+    assert {r.available for r in declined if r.available is not None} == {10}
+    await card.refresh_from_db()
+    await till.refresh_from_db()
+    assert (card.balance, card.version) == (10, 7)  # the deposit and six debits
+    assert (till.balance, till.version) == (charged, charged // 15)
+    assert await verify() == []
+
+
+async def test_one_transfer_key_twenty_times_at_once_posts_once(customer, funded):
+    """Duplicates in flight through a function that finds two wallets: one posts, the others
+    wait on the key's unique index and replay it."""
+    alice, bob = await customer(), await customer()
+    source, target = await funded(alice, "EUR", "10"), await funded(bob, "EUR")
+    calls = [
+        transfers.transfer(alice, source.id, "4", "same", to_wallet_id=target.id) for _ in range(20)
+    ]
+    results = await gather(*calls)
+    assert kinds(results) == {"Outcome": 20}
+    assert sorted(r.replayed for r in results) == [False] + [True] * 19
+    assert len({r.transaction.id for r in results}) == 1
+    await source.refresh_from_db()
+    await target.refresh_from_db()
+    assert (source.balance, target.balance) == (6, 4)
+    assert await verify() == []
