@@ -39,15 +39,30 @@ async def test_daily_reward_credits_a_customer_wallet(gql):
         assert data["transaction"] == {"operation": "DAILY_REWARD", "amount": "1"}
 
 
-async def test_operation_codes_are_case_insensitive_and_signed(gql):
+async def test_operation_amounts_are_signed(gql):
     operator = await gql.operator()
     ann, credits = await gql.funded(None, "CREDIT")
-    assert (await apply(gql, operator, credits["id"], "credit_add"))["wallet"]["balance"] == "10"
+    assert (await apply(gql, operator, credits["id"], "CREDIT_ADD"))["wallet"]["balance"] == "10"
     spend = await apply(gql, operator, credits["id"], "CONTENT_CREATION")
     tx = spend["transaction"]
     assert (tx["operation"], tx["amount"], tx["destination"]) == ("CONTENT_CREATION", "5", None)
     assert tx["source"]["walletId"] == credits["id"]
     assert (spend["wallet"]["balance"], spend["wallet"]["version"]) == ("5", 2)
+
+
+async def test_operation_codes_match_exactly(gql):
+    operator = await gql.operator()
+    ann, credits = await gql.funded(None, "CREDIT")
+    await apply(gql, operator, credits["id"], "CREDIT_ADD")
+    history = """query($id: ID!) { wallet(id: $id) { balance version
+        history(first: 10) { edges { node { transaction { id } } } } } }"""
+    before = await gql.ok(history, {"id": credits["id"]}, ann["token"])
+    assert (before["wallet"]["balance"], before["wallet"]["version"]) == ("10", 1)
+    for code in ("credit_add", " CREDIT_ADD", "CREDIT_ADD ", "Credit_Add"):
+        result = await apply(gql, operator, credits["id"], code)
+        assert result["__typename"] == "ValidationError", (code, result)
+        assert (result["code"], result["field"]) == ("UNKNOWN_OPERATION", "operation"), code
+        assert await gql.ok(history, {"id": credits["id"]}, ann["token"]) == before, code
 
 
 async def test_credit_spend_on_an_empty_wallet_is_insufficient_funds(gql):

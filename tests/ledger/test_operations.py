@@ -19,7 +19,13 @@ from walletql.ledger.errors import (
     ValidationError,
     WalletInactive,
 )
-from walletql.ledger.operations import SHARED_OPERATIONS, BaseLedgerOperation, Op, build_catalog
+from walletql.ledger.operations import (
+    SHARED_OPERATIONS,
+    BaseLedgerOperation,
+    Op,
+    build_catalog,
+    get_operation,
+)
 from walletql.ledger.verify import verify
 from walletql.models import Entry, LedgerTransaction, Wallet
 from walletql.settings import DEFAULT_OPERATIONS, OperationConfig
@@ -133,7 +139,7 @@ async def test_operator_applies_the_default_operations(customer, operator, funde
 
     steps = [
         ("DAILY_REWARD", 1, 1),
-        ("daily_reward", 2, 2),  # codes are case-insensitive
+        ("DAILY_REWARD", 2, 2),
         ("CONTENT_ACCESS", 2, 3),  # zero: still an entry of 0 and a new version
         ("CREDIT_ADD", 12, 4),
         ("CONTENT_CREATION", 7, 5),
@@ -175,6 +181,32 @@ async def test_operation_refusals(customer, operator, funded, sql, snapshot):
         await payments.apply_operation(admin, credits.id, "DAILY_REWARD", "d")
     assert await snapshot(credits.id) == before
     assert (await Wallet.get(id=dollars.id)).balance == 5
+
+
+INEXACT_CODES = ["credit_add", " CREDIT_ADD", "CREDIT_ADD ", "Credit_Add", "\tCREDIT_ADD"]
+
+
+@pytest.mark.parametrize("code", INEXACT_CODES)
+async def test_operation_codes_match_exactly(customer, operator, funded, snapshot, code):
+    admin, owner = await operator(), await customer()
+    credits = await funded(owner, "CREDIT")
+    before = await snapshot(credits.id)
+    with pytest.raises(ValidationError) as info:
+        await payments.apply_operation(admin, credits.id, code, "inexact")
+    assert (info.value.code, info.value.field) == ("UNKNOWN_OPERATION", "operation")
+    # nothing posted and no REJECTED record stored: same balance, version and row counts
+    assert await snapshot(credits.id) == before
+    # the exact code still posts
+    await payments.apply_operation(admin, credits.id, "CREDIT_ADD", "exact")
+    assert (await Wallet.get(id=credits.id)).balance == 10
+
+
+def test_get_operation_takes_the_code_as_given():
+    assert get_operation("CREDIT_ADD").amount == 10
+    for code in INEXACT_CODES:
+        with pytest.raises(ValidationError) as info:
+            get_operation(code)
+        assert (info.value.code, info.value.field) == ("UNKNOWN_OPERATION", "operation")
 
 
 async def test_configured_operation_moves_38_digits_exactly(customer, operator, settings_override):

@@ -113,8 +113,12 @@ def catalog() -> dict[str, Operation]:
 
 
 def get_operation(code: object) -> Operation:
+    """The configured operation whose code is exactly `code`.
+
+    Codes are identifiers: `credit_add` or ` CREDIT_ADD` is no operation, never CREDIT_ADD.
+    """
     if isinstance(code, str):
-        operation = catalog().get(code.strip().upper())
+        operation = catalog().get(code)
         if operation is not None:
             return operation
     raise ValidationError(
