@@ -79,7 +79,10 @@ BAD_ENV = [
     ("WALLETQL_WORKERS", "0"),
     ("WALLETQL_KEEP_ALIVE_SECONDS", "0"),
     ("WALLETQL_DB_POOL_SIZE", "many"),
-    ("WALLETQL_TOKEN_TTL_SECONDS", "10"),
+    ("WALLETQL_TOKEN_TTL_SECONDS", "0"),
+    ("WALLETQL_TOKEN_TTL_SECONDS", "-60"),
+    ("WALLETQL_TOKEN_TTL_SECONDS", "1.5"),
+    ("WALLETQL_TOKEN_TTL_SECONDS", "one hour"),
     ("WALLETQL_MAX_WALLETS_PER_MERCHANT", "-1"),
     ("WALLETQL_MAX_WALLETS_PER_CUSTOMER", "two"),
     ("WALLETQL_MINIMUM_BALANCE", "1e3"),
@@ -105,6 +108,19 @@ def test_bad_environment_value_names_the_setting(name, value):
     message = str(info.value)
     named = "WALLETQL_DATABASE_URL" if name == "DATABASE_URL" else name
     assert named in message and "\n" not in message
+
+
+@pytest.mark.parametrize(("raw", "seconds"), [("1", 1), (" 1 ", 1), ("59", 59), ("3600", 3600)])
+def test_token_ttl_accepts_any_whole_number_of_at_least_one(raw, seconds):
+    assert load(environ={"WALLETQL_TOKEN_TTL_SECONDS": raw}).token_ttl_seconds == seconds
+
+
+def test_token_ttl_of_zero_is_refused_naming_the_setting():
+    with pytest.raises(SettingsError) as info:
+        load(environ={"WALLETQL_TOKEN_TTL_SECONDS": "0"})
+    assert str(info.value) == (
+        "WALLETQL_TOKEN_TTL_SECONDS: expected a whole number of at least 1, got 0"
+    )
 
 
 BAD_TOML = [
@@ -162,6 +178,7 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
     ("name", "value"),
     [
         ("WALLETQL_PORT", "abc"),
+        ("WALLETQL_TOKEN_TTL_SECONDS", "0"),
         ("WALLETQL_INTROSPECTION", "maybe"),
         ("WALLETQL_MINIMUM_BALANCE", "1e3"),
         ("WALLETQL_CONFIG", "/nonexistent/walletql.toml"),

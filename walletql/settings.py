@@ -209,7 +209,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         "MAX_CONNECTIONS": ("max_connections", 1, 1_000_000),
         "DB_POOL_SIZE": ("db_pool_size", 1, 1000),
         "POSTING_CONCURRENCY": ("posting_concurrency", 0, 1000),
-        "TOKEN_TTL_SECONDS": ("token_ttl_seconds", 60, None),
+        "TOKEN_TTL_SECONDS": ("token_ttl_seconds", 1, None),
         "MAX_WALLETS_PER_CUSTOMER": ("max_wallets_per_customer", 0, None),
         "MAX_WALLETS_PER_MERCHANT": ("max_wallets_per_merchant", 0, None),
         "MAX_QUERY_DEPTH": ("max_query_depth", 1, 100),
