@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import sys
+from decimal import Decimal
+from pathlib import Path
 
 import asyncpg
 
@@ -88,6 +91,170 @@ async def test_pending_migrations_lists_what_a_fresh_database_lacks(database_url
         assert await db.pending_migrations(url) == db.migration_files()
         assert (await _run_migrate(url))[0] == 0  # aerich re-initialises the ORM: not in here
         assert await db.pending_migrations(url) == []
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+# The last migration before the posting functions of migrations 4 and 5 (walletql_post,
+# walletql_transfer, walletql_charge) are replaced: a database made by it must upgrade in place.
+PREVIOUS_HEAD = 6
+ROOT = Path(__file__).resolve().parents[1]
+
+# `db.migrate` inside a subprocess, on the migrations folder given: aerich initialises Tortoise
+# globally and closes it again, which would take the test session's ORM with it if run in here.
+_MIGRATE_FROM = """
+import asyncio, sys
+from pathlib import Path
+from walletql import db
+db.MIGRATIONS = Path(sys.argv[1])
+print(asyncio.run(db.migrate(sys.argv[2])))
+"""
+
+# The application's own Python API on the upgraded database, as a process of it would use it.
+_DEPOSIT_THROUGH_THE_APP = """
+import asyncio, sys
+from walletql import db, ids
+from walletql.auth import principal_of
+from walletql.ledger import payments
+from walletql.models import User
+
+async def main(url, user_id, wallet_id):
+    await db.open_orm(url, 2)
+    try:
+        await ids.load()
+        user = await User.get(id=user_id)
+        await payments.deposit(
+            principal_of(user), ids.encode(ids.WALLET, wallet_id), "5", "after-upgrade"
+        )
+    finally:
+        await db.close_orm()
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+"""
+
+
+def _number(migration: str) -> int:
+    return int(migration.split("_", 1)[0])
+
+
+async def _run(url: str, *args: str) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WALLETQL_")}
+    env.pop("DATABASE_URL", None)
+    env["WALLETQL_DATABASE_URL"] = url
+    # The walletql under test, whatever the working directory or the installed copy.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 120)
+    return process.returncode, output.decode()
+
+
+async def test_a_database_created_by_the_previous_schema_upgrades_in_place(database_url, tmp_path):
+    """A database made by migrations 0-6, with money moved by their own SQL functions (a
+    deposit, a transfer, a refused withdrawal), migrates to the head, still verifies, takes a
+    deposit through the application's Python API and verifies again. While the head is 6 the
+    upgrade applies nothing; once later migrations land, this is their upgrade test."""
+    previous = [m for m in db.migration_files() if _number(m) <= PREVIOUS_HEAD]
+    later = [m for m in db.migration_files() if _number(m) > PREVIOUS_HEAD]
+    assert [_number(m) for m in previous] == list(range(PREVIOUS_HEAD + 1))
+    old_folder = tmp_path / "migrations"
+    (old_folder / "models").mkdir(parents=True)
+    for migration in previous:
+        shutil.copy2(db.MIGRATIONS / "models" / migration, old_folder / "models" / migration)
+
+    name = f"walletql_upgrade_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(db.asyncpg_dsn(database_url))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = _on_database(database_url, name)
+    try:
+        code, output = await _run(url, "-c", _MIGRATE_FROM, str(old_folder), url)
+        assert code == 0, output
+        conn = await asyncpg.connect(db.asyncpg_dsn(url))
+        try:
+            versions = await conn.fetch("SELECT version FROM aerich ORDER BY id")
+            assert [v["version"] for v in versions] == previous
+
+            # Money moved by the old schema's own SQL functions, as its application did.
+            user_id = await conn.fetchval(
+                "INSERT INTO users (email, password_hash, name, role) "
+                "VALUES ($1, 'unused', 'Old schema', 'CUSTOMER') RETURNING id",
+                f"old{secrets.token_hex(4)}@example.com",
+            )
+            first, second = [
+                await conn.fetchval(
+                    "INSERT INTO wallets (owner_id, currency, payment_token) "
+                    "VALUES ($1, 'USD', $2) RETURNING id",
+                    user_id,
+                    secrets.token_hex(16),
+                )
+                for _ in range(2)
+            ]
+            tail = ("walletql_balance", Decimal(10) ** 20)  # channel, largest balance
+            deposit = await conn.fetchrow(
+                "SELECT * FROM walletql_post($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                "DEPOSIT", None, Decimal("100.00"), "USD", None, first, "before the upgrade",
+                user_id, "old-deposit", "a" * 64, *tail,
+            )  # fmt: skip
+            assert (deposit["outcome"], deposit["destination_balance"]) == ("POSTED", 100)
+            transfer = await conn.fetchrow(
+                "SELECT * FROM walletql_transfer($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                user_id, first, second, None, Decimal("30.00"), ["USD"], "before the upgrade",
+                "old-transfer", "b" * 64, *tail,
+            )  # fmt: skip
+            assert (
+                transfer["outcome"],
+                transfer["source_balance"],
+                transfer["destination_balance"],
+            ) == ("POSTED", 70, 30)
+            refused = await conn.fetchrow(
+                "SELECT * FROM walletql_post($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                "WITHDRAWAL", None, Decimal("31.00"), "USD", second, None, None,
+                user_id, "old-refused", "c" * 64, *tail,
+            )  # fmt: skip
+            assert (refused["outcome"], refused["available"]) == ("REJECTED", 30)
+        finally:
+            await conn.close()
+
+        # Up to the head with the real folder: exactly the later migrations are applied.
+        code, output = await _run(url, "-m", "walletql.cli", "migrate")
+        assert code == 0, output
+        applied = f"applied {len(later)} migration(s)" + (f": {', '.join(later)}" if later else "")
+        assert applied in output.splitlines(), output
+        assert await db.pending_migrations(url) == []
+
+        code, output = await _run(url, "-m", "walletql.cli", "verify")
+        assert code == 0 and "ledger verified: OK" in output, output
+
+        code, output = await _run(
+            url, "-c", _DEPOSIT_THROUGH_THE_APP, url, str(user_id), str(first)
+        )
+        assert code == 0, output
+        code, output = await _run(url, "-m", "walletql.cli", "verify")
+        assert code == 0 and "ledger verified: OK" in output, output
+
+        conn = await asyncpg.connect(db.asyncpg_dsn(url))
+        try:
+            wallets = await conn.fetch("SELECT id, balance, version FROM wallets ORDER BY id")
+            added = await conn.fetchrow(
+                "SELECT kind, status, amount, destination_wallet_id, initiator_id "
+                "FROM transactions WHERE idempotency_key = 'after-upgrade'"
+            )
+            newest = await conn.fetchrow(
+                "SELECT amount, balance_after, version FROM entries "
+                "WHERE wallet_id = $1 ORDER BY version DESC LIMIT 1",
+                first,
+            )
+        finally:
+            await conn.close()
+        assert [tuple(w) for w in wallets] == [(first, Decimal(75), 3), (second, Decimal(30), 1)]
+        assert tuple(added) == ("DEPOSIT", "POSTED", Decimal(5), first, user_id)
+        assert tuple(newest) == (Decimal(5), Decimal(75), 3)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
