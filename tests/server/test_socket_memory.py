@@ -11,6 +11,7 @@ import asyncio
 import gc
 import weakref
 
+import pytest
 from websockets.asyncio.client import connect
 
 from walletql.app import ClosedSockets
@@ -31,20 +32,24 @@ class _Cycle:
 
 async def test_closed_sockets_are_collected_after_enough_closes_at_most_once_per_interval():
     closed = ClosedSockets()
-    closed.EVERY, closed.INTERVAL = 3, 0.3
+    closed.EVERY, closed.INTERVAL = 3, 3600.0  # no test waits an hour: the timer is read
     closed.one_closed()
     closed.one_closed()
     await asyncio.sleep(0.05)
     assert closed.collections == 0  # two closes: nothing yet
     closed.one_closed()
     await asyncio.sleep(0.05)
-    assert closed.collections == 1
+    assert closed.collections == 1  # the first one at once
     for _ in range(3):
         closed.one_closed()
     await asyncio.sleep(0.05)
-    assert closed.collections == 1  # at most one full collection per INTERVAL
-    await asyncio.sleep(0.4)
-    assert closed.collections == 2  # the closes meanwhile are collected once it has passed
+    assert closed.collections == 1  # at most one full collection per INTERVAL...
+    pending = closed._pending
+    assert pending is not None
+    assert pending.when() == pytest.approx(closed._last + closed.INTERVAL, abs=0.001)
+    pending.cancel()  # ...and the closes meanwhile are collected when it has passed
+    closed._collect()
+    assert (closed.collections, closed.closed, closed._pending) == (2, 0, None)
 
 
 async def test_a_collection_frees_what_only_a_full_collection_frees():
