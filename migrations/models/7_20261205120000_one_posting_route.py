@@ -27,9 +27,11 @@ _NEW = (
     "text, numeric)",
     "walletql_apply_operation(bigint, bigint, varchar, numeric, varchar, varchar, varchar, "
     "varchar, text, numeric)",
-    "walletql_post(varchar, varchar, numeric, varchar, bigint, bigint, bigint, varchar, bigint, "
-    "varchar, varchar, text, numeric)",
+    "walletql_post(varchar, varchar, numeric, varchar, varchar[], bigint, bigint, bigint, "
+    "varchar, bigint, varchar, varchar, text, numeric)",
     "walletql_replay(bigint, varchar, varchar)",
+    "walletql_owned(bigint, bigint)",
+    "walletql_first_active(bigint, varchar)",
 )
 
 # Every function answers one row of this shape: the outcome code; the transaction (POSTED,
@@ -66,30 +68,58 @@ BEGIN
 END
 $$;
 
--- 16-19: lock, check status and funds, then post or store the declined debit.
+-- A wallet of p_owner's, by id; NULL (every column null) for anyone else's or none.
+CREATE FUNCTION walletql_owned(p_owner bigint, p_wallet bigint) RETURNS wallets
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM wallets WHERE id = p_wallet AND owner_id = p_owner
+$$;
+
+-- Where money for a user goes when no wallet is named: the user's oldest ACTIVE wallet in the
+-- currency (a transfer's recipient by user, a merchant's receiving wallet).
+CREATE FUNCTION walletql_first_active(p_owner bigint, p_currency varchar) RETURNS wallets
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM wallets WHERE owner_id = p_owner AND currency = p_currency AND status = 'ACTIVE'
+    ORDER BY id LIMIT 1
+$$;
+
+-- 14-19: the amount's precision, then under the locks currency, status and funds; then post
+-- or store the declined debit. p_accepting: the currencies that take the amount as given
+-- (decimal places are configuration, which the database does not hold); NULL for an amount
+-- from configuration.
 CREATE FUNCTION walletql_post(
     p_kind varchar, p_operation varchar, p_amount numeric, p_currency varchar,
-    p_source bigint, p_destination bigint, p_acting bigint, p_description varchar,
-    p_initiator bigint, p_key varchar, p_fingerprint varchar, p_channel text,
-    p_max_balance numeric
+    p_accepting varchar[], p_source bigint, p_destination bigint, p_acting bigint,
+    p_description varchar, p_initiator bigint, p_key varchar, p_fingerprint varchar,
+    p_channel text, p_max_balance numeric
 ) RETURNS TABLE ({_RESULT})
 LANGUAGE plpgsql AS $$
 DECLARE
     w wallets;
+    inactive wallets;
     source_available numeric;
     destination_before numeric;
     stored transactions;
     moved wallets;
     delta numeric;
 BEGIN
+    IF NOT p_currency = ANY(coalesce(p_accepting, ARRAY[p_currency])) THEN
+        outcome := 'AMOUNT_TOO_PRECISE';
+        currency := p_currency;
+        RETURN NEXT;
+        RETURN;
+    END IF;
     -- In ascending id order: opposite transfers cannot deadlock.
     FOR w IN SELECT * FROM wallets AS l WHERE l.id IN (p_source, p_destination)
              ORDER BY l.id FOR NO KEY UPDATE LOOP
-        IF w.status <> 'ACTIVE' THEN
-            outcome := 'WALLET_INACTIVE';
-            wallet := w;
+        IF w.currency <> p_currency THEN
+            outcome := 'CURRENCY_MISMATCH';
+            currency := p_currency;
+            other_currency := w.currency;
             RETURN NEXT;
             RETURN;
+        END IF;
+        IF w.status <> 'ACTIVE' AND inactive.id IS NULL THEN
+            inactive := w;
         END IF;
         IF w.id = p_source THEN
             source_available := w.balance - w.minimum_balance;
@@ -98,6 +128,12 @@ BEGIN
             destination_before := w.balance;
         END IF;
     END LOOP;
+    IF inactive.id IS NOT NULL THEN
+        outcome := 'WALLET_INACTIVE';
+        wallet := inactive;
+        RETURN NEXT;
+        RETURN;
+    END IF;
 
     -- A declined debit is a fact too: store it, move nothing.
     IF p_source IS NOT NULL AND p_amount > source_available THEN
@@ -173,19 +209,13 @@ BEGIN
     IF FOUND THEN
         RETURN;
     END IF;
-    SELECT * INTO w FROM wallets AS f WHERE f.id = p_wallet AND f.owner_id = p_initiator;
-    IF NOT FOUND THEN
+    w := walletql_owned(p_initiator, p_wallet);
+    IF w.id IS NULL THEN
         outcome := 'WALLET_NOT_FOUND';
         RETURN NEXT;
         RETURN;
     END IF;
-    IF NOT w.currency = ANY(p_accepting) THEN
-        outcome := 'AMOUNT_TOO_PRECISE';
-        currency := w.currency;
-        RETURN NEXT;
-        RETURN;
-    END IF;
-    RETURN QUERY SELECT * FROM walletql_post(p_kind, NULL, p_amount, w.currency,
+    RETURN QUERY SELECT * FROM walletql_post(p_kind, NULL, p_amount, w.currency, p_accepting,
         CASE WHEN p_kind = 'WITHDRAWAL' THEN w.id END,
         CASE WHEN p_kind = 'DEPOSIT' THEN w.id END, w.id, {_PASS_TAIL});
 END
@@ -199,33 +229,24 @@ CREATE FUNCTION walletql_transfer(
 ) RETURNS TABLE ({_RESULT})
 LANGUAGE plpgsql AS $$
 DECLARE
-    s wallets;
+    s wallets := walletql_owned(p_initiator, p_source);
     r wallets;
 BEGIN
     RETURN QUERY SELECT * FROM walletql_replay(p_initiator, p_key, p_fingerprint);
     IF FOUND THEN
         RETURN;
     END IF;
-    SELECT * INTO s FROM wallets AS f WHERE f.id = p_source AND f.owner_id = p_initiator;
-    IF NOT FOUND THEN
+    IF s.id IS NULL THEN
         outcome := 'WALLET_NOT_FOUND';
-        RETURN NEXT;
-        RETURN;
-    END IF;
-    IF NOT s.currency = ANY(p_accepting) THEN
-        outcome := 'AMOUNT_TOO_PRECISE';
-        currency := s.currency;
         RETURN NEXT;
         RETURN;
     END IF;
     IF p_to_user IS NULL THEN
         SELECT * INTO r FROM wallets AS f WHERE f.id = p_to_wallet;
     ELSE
-        SELECT * INTO r FROM wallets AS f
-        WHERE f.owner_id = p_to_user AND f.currency = s.currency AND f.status = 'ACTIVE'
-        ORDER BY f.id LIMIT 1;
+        r := walletql_first_active(p_to_user, s.currency);
     END IF;
-    IF NOT FOUND THEN
+    IF r.id IS NULL THEN
         outcome := 'RECIPIENT_NOT_FOUND';
         RETURN NEXT;
         RETURN;
@@ -235,15 +256,8 @@ BEGIN
         RETURN NEXT;
         RETURN;
     END IF;
-    IF r.currency <> s.currency THEN
-        outcome := 'CURRENCY_MISMATCH';
-        currency := s.currency;
-        other_currency := r.currency;
-        RETURN NEXT;
-        RETURN;
-    END IF;
-    RETURN QUERY SELECT * FROM walletql_post('TRANSFER', NULL, p_amount, s.currency, s.id, r.id,
-        s.id, {_PASS_TAIL});
+    RETURN QUERY SELECT * FROM walletql_post('TRANSFER', NULL, p_amount, s.currency, p_accepting,
+        s.id, r.id, s.id, {_PASS_TAIL});
 END
 $$;
 
@@ -273,39 +287,24 @@ BEGIN
         RETURN NEXT;
         RETURN;
     END IF;
-    IF NOT c.currency = ANY(p_accepting) THEN
-        outcome := 'AMOUNT_TOO_PRECISE';
-        currency := c.currency;
-        RETURN NEXT;
-        RETURN;
-    END IF;
     IF p_to_wallet IS NULL THEN
-        SELECT * INTO m FROM wallets AS f
-        WHERE f.owner_id = p_initiator AND f.currency = c.currency AND f.status = 'ACTIVE'
-        ORDER BY f.id LIMIT 1;
-        IF NOT FOUND THEN
+        m := walletql_first_active(p_initiator, c.currency);
+        IF m.id IS NULL THEN
             outcome := 'NO_RECEIVING_WALLET';
             currency := c.currency;
             RETURN NEXT;
             RETURN;
         END IF;
     ELSE
-        SELECT * INTO m FROM wallets AS f WHERE f.id = p_to_wallet AND f.owner_id = p_initiator;
-        IF NOT FOUND THEN
+        m := walletql_owned(p_initiator, p_to_wallet);
+        IF m.id IS NULL THEN
             outcome := 'WALLET_NOT_FOUND';
             RETURN NEXT;
             RETURN;
         END IF;
     END IF;
-    IF m.currency <> c.currency THEN
-        outcome := 'CURRENCY_MISMATCH';
-        currency := c.currency;
-        other_currency := m.currency;
-        RETURN NEXT;
-        RETURN;
-    END IF;
-    RETURN QUERY SELECT * FROM walletql_post('CHARGE', NULL, p_amount, c.currency, c.id, m.id,
-        m.id, {_PASS_TAIL});
+    RETURN QUERY SELECT * FROM walletql_post('CHARGE', NULL, p_amount, c.currency, p_accepting,
+        c.id, m.id, m.id, {_PASS_TAIL});
 END
 $$;
 
@@ -315,29 +314,19 @@ CREATE FUNCTION walletql_apply_operation(
     p_currency varchar, {_TAIL}
 ) RETURNS TABLE ({_RESULT})
 LANGUAGE plpgsql AS $$
-DECLARE
-    w wallets;
 BEGIN
     RETURN QUERY SELECT * FROM walletql_replay(p_initiator, p_key, p_fingerprint);
     IF FOUND THEN
         RETURN;
     END IF;
-    SELECT * INTO w FROM wallets AS f WHERE f.id = p_wallet;
-    IF NOT FOUND THEN
+    IF NOT EXISTS (SELECT FROM wallets AS f WHERE f.id = p_wallet) THEN
         outcome := 'WALLET_NOT_FOUND';
         RETURN NEXT;
         RETURN;
     END IF;
-    IF w.currency <> p_currency THEN
-        outcome := 'CURRENCY_MISMATCH';
-        currency := p_currency;
-        other_currency := w.currency;
-        RETURN NEXT;
-        RETURN;
-    END IF;
     RETURN QUERY SELECT * FROM walletql_post('OPERATION', p_operation, abs(p_amount), p_currency,
-        CASE WHEN p_amount < 0 THEN w.id END, CASE WHEN p_amount >= 0 THEN w.id END, w.id,
-        {_PASS_TAIL});
+        NULL, CASE WHEN p_amount < 0 THEN p_wallet END, CASE WHEN p_amount >= 0 THEN p_wallet END,
+        p_wallet, {_PASS_TAIL});
 END
 $$;
 """

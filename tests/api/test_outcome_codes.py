@@ -324,7 +324,7 @@ async def row11_self_charge(gql, _):
     ("deposit", "CREDIT", "0.5"),
     ("deposit", "BTC", "0.000000001"),
 )
-async def row12_amount_too_precise(gql, variant):
+async def row14_amount_too_precise(gql, variant):
     mutation, currency, amount = variant
     if currency == "USD":
         ask = await scene(gql, mutation)
@@ -337,7 +337,7 @@ async def row12_amount_too_precise(gql, variant):
 
 
 @cases(ROWS, "missing_wallet", "malformed_wallet", "malformed_user", "no_wallet", "frozen", "eur")
-async def row13_recipient_not_found(gql, variant):
+async def row12_recipient_not_found(gql, variant):
     ask = await scene(gql, "transfer")
     del ask.fields["toWalletId"]
     if variant in ("missing_wallet", "malformed_wallet"):
@@ -357,7 +357,7 @@ async def row13_recipient_not_found(gql, variant):
 
 
 @cases(ROWS, "other_merchants", "customers", "missing")
-async def row13_charge_to_a_wallet_not_the_merchants(gql, variant):
+async def row12_charge_to_a_wallet_not_the_merchants(gql, variant):
     ask = await scene(gql, "charge")
     if variant == "other_merchants":
         other, theirs = await gql.funded(None, role="MERCHANT")
@@ -372,7 +372,7 @@ async def row13_charge_to_a_wallet_not_the_merchants(gql, variant):
 
 
 @cases(ROWS, "none", "eur_only", "frozen")
-async def row13_no_receiving_wallet(gql, variant):
+async def row12_no_receiving_wallet(gql, variant):
     ann, card = await gql.funded("100")
     shop = await gql.signup("MERCHANT")
     watch = [(ann, card)]
@@ -390,7 +390,7 @@ async def row13_no_receiving_wallet(gql, variant):
 
 
 @cases(ROWS, "to_wallet", "to_user")
-async def row14_self_transfer(gql, variant):
+async def row13_self_transfer(gql, variant):
     ask = await scene(gql, "transfer")
     ann, card = ask.watch[0]
     del ask.fields["toWalletId"]
@@ -667,8 +667,8 @@ async def p09_over_16_used_key_another_request_on_a_frozen_wallet(gql, _):
 
 
 @cases(PAIRS, "active", "frozen")
-async def p10_over_12_16_transfer_from_a_wallet_not_the_callers(gql, status):
-    ask = await scene(gql, "transfer", amount="1.001")  # too precise for USD (row 12)
+async def p10_over_14_16_transfer_from_a_wallet_not_the_callers(gql, status):
+    ask = await scene(gql, "transfer", amount="1.001")  # too precise for USD (row 14)
     bob, bobs = ask.watch[1]
     if status == "frozen":
         await freeze(gql, bobs)
@@ -678,26 +678,51 @@ async def p10_over_12_16_transfer_from_a_wallet_not_the_callers(gql, status):
 
 
 @cases(PAIRS)
-async def p11_over_12_charge_of_own_wallet_too_precise(gql, _):
+async def p11_over_14_charge_of_own_wallet_too_precise(gql, _):
     ask = await scene(gql, "charge", amount="1.001")
     ask.fields["walletToken"] = ask.watch[1][1]["token"]
     ask.expect = error("ValidationError", "SELF_CHARGE", field="walletToken")
     return ask
 
 
-@cases(PAIRS, "missing", "frozen")
-async def p12_over_13_16_too_precise_to_a_bad_recipient(gql, recipient):
+@cases(PAIRS)
+async def p12_over_14_missing_recipient_too_precise(gql, _):
     ask = await scene(gql, "transfer", amount="1.001")
-    if recipient == "missing":
-        ask.fields["toWalletId"] = missing_wallet()
-    else:
-        await freeze(gql, ask.watch[1][1])
+    ask.fields["toWalletId"] = missing_wallet()
+    ask.expect = RECIPIENT_NOT_FOUND
+    return ask
+
+
+@cases(PAIRS)
+async def p13_over_14_self_transfer_too_precise(gql, _):
+    ask = await scene(gql, "transfer", amount="1.001")
+    ask.fields["toWalletId"] = ask.fields["fromWalletId"]
+    ask.expect = SELF_TRANSFER
+    return ask
+
+
+@cases(PAIRS)
+async def p14_over_15_16_too_precise_to_a_frozen_wallet_in_another_currency(gql, _):
+    ask = await scene(gql, "transfer", amount="1.001")
+    alice = ask.watch[0][0]
+    euros = await gql.wallet(alice["token"], "EUR")
+    await freeze(gql, euros)
+    ask.fields["toWalletId"] = euros["id"]
+    ask.watch.append((alice, euros))
     ask.expect = too_precise()
     return ask
 
 
 @cases(PAIRS)
-async def p13_over_15_charge_to_another_merchants_wallet_in_another_currency(gql, _):
+async def p14_over_16_too_precise_to_a_frozen_recipient(gql, _):
+    ask = await scene(gql, "transfer", amount="1.001")
+    await freeze(gql, ask.watch[1][1])
+    ask.expect = too_precise()
+    return ask
+
+
+@cases(PAIRS)
+async def p12_over_15_charge_to_another_merchants_wallet_in_another_currency(gql, _):
     ask = await scene(gql, "charge")
     other, theirs = await gql.funded(None, "EUR", role="MERCHANT")
     ask.watch.append((other, theirs))
@@ -707,7 +732,7 @@ async def p13_over_15_charge_to_another_merchants_wallet_in_another_currency(gql
 
 
 @cases(PAIRS)
-async def p13_over_16_missing_recipient_from_a_frozen_source(gql, _):
+async def p12_over_16_missing_recipient_from_a_frozen_source(gql, _):
     ask = await scene(gql, "transfer")
     await freeze(gql, ask.watch[0][1])
     ask.fields["toWalletId"] = missing_wallet()
@@ -716,7 +741,7 @@ async def p13_over_16_missing_recipient_from_a_frozen_source(gql, _):
 
 
 @cases(PAIRS, "frozen", "overdrawn")
-async def p14_over_16_17_self_transfer(gql, variant):
+async def p13_over_16_17_self_transfer(gql, variant):
     ask = await scene(gql, "transfer", amount="100.01" if variant == "overdrawn" else "1")
     ann, card = ask.watch[0]
     if variant == "frozen":

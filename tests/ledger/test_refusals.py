@@ -33,7 +33,15 @@ TRANSFER_REFUSALS = [
         ),
     ),
     (
-        {"amount": "0.001", "to_wallet_id": "source"},  # an amount ETH would take, USD not
+        {"amount": "0.001", "to_wallet_id": "nowhere"},  # an amount ETH would take, USD not
+        (NotFound, None, "Recipient wallet not found"),
+    ),
+    (
+        {"amount": "0.001", "to_wallet_id": "source"},
+        (ValidationError, "SELF_TRANSFER", "Source and target are the same wallet"),
+    ),
+    (
+        {"amount": "0.001", "to_wallet_id": "frozen"},
         (ValidationError, "BAD_AMOUNT", "Invalid USD amount: USD has 2 decimal places at most"),
     ),
     (
@@ -145,8 +153,9 @@ CHARGE_REFUSALS = [
     ({"token": "", "amount": "x"}, (ValidationError, "BAD_AMOUNT", None)),
     ({"token": "", "amount": "1"}, (NotFound, None, "No wallet has that payment token")),
     ({"token": "till", "amount": "0.001"}, (ValidationError, "SELF_CHARGE", None)),
+    ({"amount": "0.001", "to_wallet_id": "elsewhere"}, (NotFound, None, "Wallet not found")),
     (
-        {"amount": "0.001", "to_wallet_id": "elsewhere"},
+        {"amount": "0.001", "to_wallet_id": "frozen_till"},
         (ValidationError, "BAD_AMOUNT", "Invalid USD amount: USD has 2 decimal places at most"),
     ),
     ({"to_wallet_id": "elsewhere"}, (NotFound, None, "Wallet not found")),

@@ -8,12 +8,12 @@ answers one outcome code.
    fingerprint.
 2. One SQL call, so one database transaction with no network round trip while a lock is held
    (migrations/models/7_*: walletql_outside, walletql_transfer, walletql_charge and
-   walletql_apply_operation, all ending in walletql_post): find the wallets (by id, by payment
-   token, by recipient user), check ownership and the kind's own rules, lock the wallets FOR NO
-   KEY UPDATE in ascending id order (no deadlocks), check status and funds against the floor,
-   then post (insert the transaction, move the balances, bump versions, append the entries,
-   queue pg_notify, which leaves exactly when the commit does), or store a REJECTED record, or
-   refuse having written nothing.
+   walletql_apply_operation find the wallets, by id, payment token or recipient user, and check
+   ownership and their kind's own rules; all end in walletql_post): check the amount against
+   the currency moved, lock the wallets FOR NO KEY UPDATE in ascending id order (no deadlocks),
+   check currency, status and funds against the floor, then post (insert the transaction, move
+   the balances, bump versions, append the entries, queue pg_notify, which leaves exactly when
+   the commit does), or store a REJECTED record, or refuse having written nothing.
 3. The call answers exactly one outcome code with the figures its error needs; `_ERRORS` maps
    each refusal to its domain error.
 
@@ -38,16 +38,17 @@ Precedence, the first that applies wins (steps 1-7 in Python, raised before the 
                               caller's (an operator's: missing)
     10  TOKEN_NOT_FOUND       charge: no wallet has the payment token     NotFound
     11  SELF_CHARGE           charge: the token is the merchant's own     ValidationError
-    12  AMOUNT_TOO_PRECISE    finer than the acted-on wallet's currency   ValidationError BAD_AMOUNT
-    13  RECIPIENT_NOT_FOUND   transfer: no such wallet, or the user has   NotFound
+    12  RECIPIENT_NOT_FOUND   transfer: no such wallet, or the user has   NotFound
                               no ACTIVE wallet in the currency
-    13  WALLET_NOT_FOUND      charge: toWalletId is not the merchant's    NotFound
-    13  NO_RECEIVING_WALLET   charge: no ACTIVE merchant wallet in the    NotFound
+    12  WALLET_NOT_FOUND      charge: toWalletId is not the merchant's    NotFound
+    12  NO_RECEIVING_WALLET   charge: no ACTIVE merchant wallet in the    NotFound
                               customer's currency
-    14  SELF_TRANSFER         transfer: the recipient is the source       ValidationError
-    15  CURRENCY_MISMATCH     the other wallet's (or the operation's)     CurrencyMismatch
-                              currency differs
-    16  WALLET_INACTIVE       after locking: a wallet is not ACTIVE       WalletInactive
+    13  SELF_TRANSFER         transfer: the recipient is the source       ValidationError
+    14  AMOUNT_TOO_PRECISE    finer than the currency moved (the debited  ValidationError BAD_AMOUNT
+                              wallet's; a deposit's wallet's)
+    15  CURRENCY_MISMATCH     after locking: the other wallet's (or the   CurrencyMismatch
+                              operation's) currency differs
+    16  WALLET_INACTIVE       a wallet is not ACTIVE                      WalletInactive
     17  INSUFFICIENT_FUNDS    debit > balance - floor; REJECTED stored    InsufficientFunds
     18  BALANCE_TOO_LARGE     the credit would reach 10^20                ValidationError BAD_AMOUNT
     19  POSTED                                                            PaymentPayload
