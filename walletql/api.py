@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 import strawberry
 from cachetools import LRUCache
@@ -26,7 +27,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.types.execution import PreExecutionError
+from strawberry.types.execution import ParseOptions, PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from walletql import outage
@@ -69,7 +70,7 @@ def client_error(
         )
     if isinstance(original, LedgerError):
         return as_graphql_error(original, error)
-    if outage.is_unavailable(original):  # not a bug: nothing to trace, and the client retries
+    if original is not None and outage.is_unavailable(original):  # not a bug: the client retries
         outage.log_unavailable(request_id, original, ".".join(map(str, error.path or ["?"])))
         return GraphQLError(
             outage.MESSAGE,
@@ -146,7 +147,7 @@ class Documents:
     def __len__(self) -> int:
         return len(self._cache)
 
-    def parse(self, query: str, options: dict) -> DocumentNode:
+    def parse(self, query: str, options: ParseOptions) -> DocumentNode:
         entry = self._cache.get(query)
         if entry is not None:
             return entry.document
@@ -206,26 +207,29 @@ class RequestDocuments(SchemaExtension):
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
-        context.parse_options["max_tokens"] = context.schema.max_tokens  # Strawberry's parse too
-        with contextlib.suppress(GraphQLError):
-            context.graphql_document = self.documents.parse(context.query, context.parse_options)
+        schema = cast(WalletSchema, context.schema)
+        context.parse_options["max_tokens"] = schema.max_tokens  # Strawberry's parse too
+        if context.query is not None:  # else Strawberry's own parse step reports it
+            with contextlib.suppress(GraphQLError):
+                context.graphql_document = self.documents.parse(
+                    context.query, context.parse_options
+                )
         yield
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
+        schema = cast(WalletSchema, context.schema)
+        query, document = context.query, context.graphql_document
+        # Validation runs only on a document that parsed, from a query that was sent.
+        assert query is not None and document is not None
         context.validation_rules = context.validation_rules + self.rules
-        errors = self.documents.errors(
-            context.schema._schema,
-            context.query,
-            context.graphql_document,
-            context.validation_rules,
-        )
-        if not errors and context.graphql_document is not None:
-            pricing = context.schema.pricing
+        errors = self.documents.errors(schema._schema, query, document, context.validation_rules)
+        if not errors:
+            pricing = schema.pricing
             cost, per_item, _ = self.documents.price(
                 pricing,
-                context.query,
-                context.graphql_document,
+                query,
+                document,
                 context.operation_name,
                 context.variables,
             )
@@ -347,7 +351,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or get_settings()
     rules = _validation_rules(settings)
     documents = Documents(settings.document_cache_bytes, settings.max_cached_document_bytes)
-    extensions = [
+    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         lambda: RequestDocuments(documents, rules),
     ]
     if not settings.introspection:

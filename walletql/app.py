@@ -64,7 +64,7 @@ class SharedPayloads:
         return f'{{"id":{operation},"type":"next","payload":{{"data":{cached[1]}}}}}'
 
 
-class WalletGraphQL(GraphQL):
+class WalletGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with walletql's context: the caller comes from the bearer token."""
 
     payloads = SharedPayloads()
@@ -78,7 +78,7 @@ class WalletGraphQL(GraphQL):
         self.max_response_bytes = max_response_bytes
         self.closed_sockets = ClosedSockets()
 
-    def encode_json(self, data: object) -> str:
+    def encode_json(self, data: object) -> str | bytes:
         if isinstance(data, dict) and (shared := self.payloads.message(data)) is not None:
             return shared
         encoded = super().encode_json(data)
@@ -301,6 +301,9 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     )
     starlette.state.database = database
     return starlette
+
+
+app: Starlette  # declared only: built on first access, by __getattr__
 
 
 def __getattr__(name: str):

@@ -12,7 +12,7 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 
 from walletql import db
 from walletql.ledger.errors import ConfigurationError, LedgerError
@@ -27,14 +27,16 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
-def _run(main: Callable[[], Awaitable[int]]) -> int:
+def _run(main: Callable[[], Coroutine[object, object, int]]) -> int:
     # Imported here: `walletql serve`'s supervisor never runs a coroutine (see _serve).
     import asyncio
 
     return asyncio.run(main())
 
 
-async def _with_database(settings: Settings, work: Callable[[], Awaitable[int]]) -> int:
+async def _with_database(
+    settings: Settings, work: Callable[[], Coroutine[object, object, int]]
+) -> int:
     url = db.database_url(settings)
     await db.check_reachable(url)
     await db.migrate(url)

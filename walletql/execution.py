@@ -23,6 +23,12 @@ from graphql.pyutils import gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 
+def _alive(executor: weakref.ref[Execution]) -> Execution:
+    alive = executor()
+    assert alive is not None  # resolvers run while their executor is on the stack
+    return alive
+
+
 class Execution(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's executor without its reference cycle.
 
@@ -38,7 +44,7 @@ class Execution(StrawberryGraphQLCoreExecutionContext):
         executor = weakref.ref(self)
         self.async_helpers = GraphQLResolveInfoHelpers(
             gather=lambda values: gather_with_cancel(*values),
-            track=lambda values: executor().track_async_work(values),
+            track=lambda values: _alive(executor).track_async_work(values),
         )
 
     def __copy__(self) -> Execution:

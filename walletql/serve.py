@@ -19,6 +19,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from walletql import spread
 
@@ -119,7 +121,7 @@ def _worker(fd: int, options: dict, board: list[int]) -> None:
     import uvicorn
 
     options = _with_header_deadline(options)
-    app = APP
+    app: str | Callable[..., Any] = APP  # an import string, or the app factory below
     if board:
         spread.join(*board)  # before the app is built: its lifespan reads the worker's load
         # The spread sees each request's own connection, so forwarded addresses are applied
@@ -198,7 +200,8 @@ def _supervise(options: dict, sockets: list[socket.socket], spread_connections: 
                         what,
                         delays[index],
                     )
-                if now >= due[index]:
+                restart_at = due[index]
+                if restart_at is not None and now >= restart_at:
                     workers[index] = _start(options, sockets[index], board, index)
                     started[index], due[index] = now, None
     finally:

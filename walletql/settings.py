@@ -269,8 +269,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
 
 def _check_floor(settings: Settings) -> None:
     floor = settings.minimum_balance
-    digits = len(floor.as_tuple().digits) + floor.as_tuple().exponent
-    if -floor.as_tuple().exponent > MAX_DECIMALS or digits > MAX_INTEGER_DIGITS:
+    exponent = int(floor.as_tuple().exponent)  # finite: the setting was parsed as a number
+    digits = len(floor.as_tuple().digits) + exponent
+    if -exponent > MAX_DECIMALS or digits > MAX_INTEGER_DIGITS:
         raise SettingsError("WALLETQL_MINIMUM_BALANCE: out of range for a money amount")
 
 

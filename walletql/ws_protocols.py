@@ -37,6 +37,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 
 from walletql.ledger import characters
 from walletql.request_body import is_operation_name
+from walletql.schema.context import Context
 
 MAX_REASON = 123  # bytes of UTF-8 in a close frame's reason (RFC 6455, 5.5: 125 with the code)
 MAX_ID = 128  # characters of an operation id (graphql-ws clients send UUIDs or counters)
@@ -99,7 +100,7 @@ def transport_ws_problem(message: object) -> str | None:
     return None
 
 
-class TransportWSHandler(BaseGraphQLTransportWSHandler):
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws: a malformed message closes the socket with 4400."""
 
     async def handle_message(self, message: Any) -> None:
@@ -137,7 +138,7 @@ class _AnyOperation:
         )
 
 
-class GraphQLWSHandler(BaseGraphQLWSHandler):
+class GraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
     """Legacy graphql-ws: queries and mutations run too; a malformed message is refused."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

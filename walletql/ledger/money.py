@@ -60,7 +60,7 @@ def get_currency(code: object, field: str = "currency") -> Currency:
 
 def decimal_places(amount: Decimal) -> int:
     """How many fractional digits `amount` needs: 2 for 12.50 and 12.5, 0 for 12.00."""
-    return max(0, -MONEY.normalize(amount).as_tuple().exponent)
+    return max(0, -int(MONEY.normalize(amount).as_tuple().exponent))  # finite: an int
 
 
 def accepts(currency: Currency, amount: Decimal) -> bool:

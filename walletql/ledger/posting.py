@@ -122,9 +122,11 @@ class Outcome:
         """The wallet the caller acted on: the one debited by a withdrawal or transfer, the one
         credited by a deposit or charge, the target of an operation."""
         t = self.transaction
-        if t.kind in (TransactionKind.WITHDRAWAL, TransactionKind.TRANSFER):
-            return t.source_wallet_id
-        return t.destination_wallet_id or t.source_wallet_id
+        debited = t.kind in (TransactionKind.WITHDRAWAL, TransactionKind.TRANSFER)
+        wallet_id = t.source_wallet_id if debited else t.destination_wallet_id
+        wallet_id = wallet_id or t.source_wallet_id
+        assert wallet_id is not None  # every transaction moves money on at least one wallet
+        return wallet_id
 
 
 def check_key(value: object) -> str:

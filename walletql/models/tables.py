@@ -7,7 +7,8 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
-MONEY = {"max_digits": 38, "decimal_places": 18}
+# NUMERIC(38, 18): 20 integer digits, and the 18 decimals of the finest currency (ETH).
+MONEY_DIGITS, MONEY_PLACES = 38, 18
 
 
 class Role(StrEnum):
@@ -52,7 +53,10 @@ class User(Model):
 class AuthToken(Model):
     id = fields.BigIntField(primary_key=True)
     token_hash = fields.CharField(max_length=64, unique=True)  # sha256 hex; never the token
-    user = fields.ForeignKeyField("models.User", related_name="tokens", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="tokens", on_delete=fields.CASCADE
+    )
+    user_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
@@ -63,12 +67,17 @@ class AuthToken(Model):
 
 class Wallet(Model):
     id = fields.BigIntField(primary_key=True)
-    owner = fields.ForeignKeyField("models.User", related_name="wallets", on_delete=fields.RESTRICT)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="wallets", on_delete=fields.RESTRICT
+    )
+    owner_id: int
     currency = fields.CharField(max_length=32)
     label = fields.CharField(max_length=100, null=True)
     payment_token = fields.CharField(max_length=64, unique=True)
-    balance = fields.DecimalField(**MONEY, default=0)
-    minimum_balance = fields.DecimalField(**MONEY, default=0)
+    balance = fields.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=0)
+    minimum_balance = fields.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=0
+    )
     version = fields.BigIntField(default=0)
     status = fields.CharEnumField(WalletStatus, max_length=16, default=WalletStatus.ACTIVE)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -83,23 +92,26 @@ class LedgerTransaction(Model):
     kind = fields.CharEnumField(TransactionKind, max_length=16)
     status = fields.CharEnumField(TransactionStatus, max_length=16)
     operation = fields.CharField(max_length=32, null=True)
-    amount = fields.DecimalField(**MONEY)
+    amount = fields.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
     currency = fields.CharField(max_length=32)
-    source_wallet = fields.ForeignKeyField(
+    source_wallet: fields.ForeignKeyNullableRelation[Wallet] = fields.ForeignKeyField(
         "models.Wallet", related_name="debits", null=True, on_delete=fields.RESTRICT
     )
-    destination_wallet = fields.ForeignKeyField(
+    source_wallet_id: int | None
+    destination_wallet: fields.ForeignKeyNullableRelation[Wallet] = fields.ForeignKeyField(
         "models.Wallet", related_name="credits", null=True, on_delete=fields.RESTRICT
     )
+    destination_wallet_id: int | None
     description = fields.CharField(max_length=500, null=True)
-    initiator = fields.ForeignKeyField(
+    initiator: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="initiated", on_delete=fields.RESTRICT
     )
+    initiator_id: int
     idempotency_key = fields.CharField(max_length=200)
     fingerprint = fields.CharField(max_length=64)
     failure_reason = fields.CharField(max_length=64, null=True)
     # Funds the decision saw (balance - floor) for a REJECTED debit, so a replay answers the same.
-    available = fields.DecimalField(**MONEY, null=True)
+    available = fields.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -109,14 +121,18 @@ class LedgerTransaction(Model):
 
 class Entry(Model):
     id = fields.BigIntField(primary_key=True)
-    transaction = fields.ForeignKeyField(
+    transaction: fields.ForeignKeyRelation[LedgerTransaction] = fields.ForeignKeyField(
         "models.LedgerTransaction", related_name="entries", on_delete=fields.RESTRICT
     )
-    wallet = fields.ForeignKeyField(
+    transaction_id: int
+    wallet: fields.ForeignKeyRelation[Wallet] = fields.ForeignKeyField(
         "models.Wallet", related_name="entries", on_delete=fields.RESTRICT
     )
-    amount = fields.DecimalField(**MONEY)  # signed: + credit, - debit
-    balance_after = fields.DecimalField(**MONEY)
+    wallet_id: int
+    amount = fields.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES
+    )  # signed: + credit, - debit
+    balance_after = fields.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
     version = fields.BigIntField()
     created_at = fields.DatetimeField(auto_now_add=True)
 
