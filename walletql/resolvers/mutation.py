@@ -29,6 +29,7 @@ from walletql.schema.payloads import (
     WalletPayload,
     WalletResult,
 )
+from walletql.schema.scalars import DateTime
 from walletql.schema.transaction import Transaction
 from walletql.schema.user import User
 from walletql.schema.wallet import Wallet
@@ -56,7 +57,7 @@ def _payment(outcome: posting.Outcome) -> PaymentPayload:
 
 def _session(session: accounts.Session) -> AuthPayload:
     return AuthPayload(
-        token=session.token, expires_at=session.expires_at, user=User(row=session.user)
+        token=session.token, expires_at=DateTime(session.expires_at), user=User(row=session.user)
     )
 
 

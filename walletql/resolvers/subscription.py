@@ -25,6 +25,7 @@ from walletql.models.rows import fetch_one
 from walletql.outage import is_unavailable
 from walletql.schema.context import Context
 from walletql.schema.payloads import BalanceUpdate
+from walletql.schema.scalars import Money
 from walletql.schema.transaction import Transaction
 
 # Every subscriber of a wallet gets the same update at the same moment: build it once, with
@@ -37,9 +38,11 @@ async def _build(event: BalanceEvent) -> BalanceUpdate:
     row = await fetch_one(
         LedgerTransaction, "SELECT * FROM transactions WHERE id = $1", event.transaction_id
     )
+    if row is None:  # never: an event is published after its transaction commits
+        raise LookupError(f"Transaction {event.transaction_id} of a balance event not found")
     return BalanceUpdate(
         wallet_id=strawberry.ID(ids.encode(ids.WALLET, event.wallet_id)),
-        balance=format_amount(event.balance, get_currency(row.currency)),
+        balance=Money(format_amount(event.balance, get_currency(row.currency))),
         version=event.version,
         transaction=Transaction.of(row),
         event_key=(event.wallet_id, event.version),

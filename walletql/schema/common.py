@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import Enum
 
 import strawberry
 
 from walletql.ledger import money
 from walletql.ledger.operations import Operation
-from walletql.models import Role as RoleValue
-from walletql.models import TransactionKind as KindValue
-from walletql.models import TransactionStatus as StatusValue
-from walletql.models import WalletStatus as WalletStatusValue
+from walletql.models import Role, TransactionKind, TransactionStatus, WalletStatus
 from walletql.schema.scalars import Money
 
-Role = strawberry.enum(RoleValue, name="Role", description="What an account is for.")
-WalletStatus = strawberry.enum(
-    WalletStatusValue, name="WalletStatus", description="ACTIVE, or FROZEN: no postings."
-)
-TransactionKind = strawberry.enum(KindValue, name="TransactionKind", description="What moved.")
-TransactionStatus = strawberry.enum(
-    StatusValue,
+# The models' own enums, registered as GraphQL enums in place (strawberry.enum returns the class
+# it was given): a resolver serves a row's value as it is, and an input's member is the models'.
+strawberry.enum(Role, name="Role", description="What an account is for.")
+strawberry.enum(WalletStatus, name="WalletStatus", description="ACTIVE, or FROZEN: no postings.")
+strawberry.enum(TransactionKind, name="TransactionKind", description="What moved.")
+strawberry.enum(
+    TransactionStatus,
     name="TransactionStatus",
     description="POSTED moved money; REJECTED was declined and moved nothing.",
 )
@@ -44,9 +42,9 @@ class Currency:
         return cls(code=c.code, name=c.name, decimals=c.decimals)
 
 
-def amount(value, code: str) -> str:
+def amount(value: Decimal, code: str) -> Money:
     """A stored amount as served: exactly the currency's decimals."""
-    return money.format_amount(value, money.get_currency(code))
+    return Money(money.format_amount(value, money.get_currency(code)))
 
 
 @strawberry.type(description="A merchant's company.")
@@ -77,7 +75,7 @@ class LedgerOperation:
     def of(cls, op: Operation) -> LedgerOperation:
         return cls(
             code=op.code,
-            amount=money.format_amount(op.amount, op.currency),
+            amount=Money(money.format_amount(op.amount, op.currency)),
             currency=Currency.of(op.currency.code),
             shared=op.shared,
         )

@@ -118,8 +118,10 @@ def as_result(exc: domain.LedgerError) -> Error:
         return InsufficientFunds(
             code=exc.code,
             message=exc.message,
-            available=None if exc.available is None else format_amount(exc.available, currency),
-            requested=format_amount(exc.requested, currency),
+            available=None
+            if exc.available is None
+            else Money(format_amount(exc.available, currency)),
+            requested=Money(format_amount(exc.requested, currency)),
             transaction=Transaction.of(exc.transaction),
         )
     error_type = _PLAIN.get(type(exc))

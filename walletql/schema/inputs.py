@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from typing import TypeVar
 
 import strawberry
 from strawberry.schema.compat import is_scalar
 from strawberry.types.arguments import InputContext
-from strawberry.types.base import StrawberryMaybe, StrawberryOptional
+from strawberry.types.base import StrawberryMaybe, StrawberryOptional, get_object_definition
 
 from walletql.schema.common import Role
-from walletql.schema.scalars import Money
+from walletql.schema.scalars import MoneyInput
+
+InputClass = TypeVar("InputClass", bound=type)
 
 
-def scalar_fields_only(cls: type) -> type:
+def scalar_fields_only(cls: InputClass) -> InputClass:
     """Builds the input straight from graphql-core's values instead of field by field.
 
     Strawberry converts an input through its generic type machinery, each field asking what
@@ -30,18 +33,18 @@ def scalar_fields_only(cls: type) -> type:
         if plan is None:
             plan = plans[key] = _plan(target, context)
         unset, fields = plan
-        kwargs = dict(unset)
+        kwargs: dict[str, object] = dict(unset)
         for graphql_name, python_name in fields:
             if graphql_name in value:
                 kwargs[python_name] = value[graphql_name]
         return target(**kwargs)
 
-    cls.__strawberry_definition__.from_input = build
+    get_object_definition(cls, strict=True).from_input = build
     return cls
 
 
 def _plan(cls: type, context: InputContext) -> tuple[dict[str, None], tuple[tuple[str, str], ...]]:
-    definition = cls.__strawberry_definition__
+    definition = get_object_definition(cls, strict=True)
     for field in definition.fields:
         type_ = field.resolve_type(type_definition=definition)
         if isinstance(type_, StrawberryOptional) and not isinstance(type_, StrawberryMaybe):
@@ -106,7 +109,7 @@ class CreateWalletInput:
 @strawberry.input(description="Money in from outside, to one of your wallets.")
 class DepositInput:
     wallet_id: strawberry.ID = strawberry.field(description="Your wallet.")
-    amount: Money = strawberry.field(description="Positive, within the currency's decimals.")
+    amount: MoneyInput = strawberry.field(description="Positive, within the currency's decimals.")
     idempotency_key: str = strawberry.field(
         description="Same key and input: replayed, not repeated."
     )
@@ -117,7 +120,7 @@ class DepositInput:
 @strawberry.input(description="Money out to the outside, from one of your wallets.")
 class WithdrawInput:
     wallet_id: strawberry.ID = strawberry.field(description="Your wallet.")
-    amount: Money = strawberry.field(description="Positive, within the currency's decimals.")
+    amount: MoneyInput = strawberry.field(description="Positive, within the currency's decimals.")
     idempotency_key: str = strawberry.field(
         description="Same key and input: replayed, not repeated."
     )
@@ -135,7 +138,7 @@ class TransferInput:
         default=None, description="Any wallet in the same currency."
     )
     to_user_id: strawberry.ID | None = strawberry.field(default=None, description="A user.")
-    amount: Money = strawberry.field(description="Positive, within the currency's decimals.")
+    amount: MoneyInput = strawberry.field(description="Positive, within the currency's decimals.")
     idempotency_key: str = strawberry.field(
         description="Same key and input: replayed, not repeated."
     )
@@ -146,7 +149,7 @@ class TransferInput:
 @strawberry.input(description="A merchant pulling money from a customer's wallet.")
 class ChargeInput:
     wallet_token: str = strawberry.field(description="The customer's wallet payment token.")
-    amount: Money = strawberry.field(description="Positive, within the currency's decimals.")
+    amount: MoneyInput = strawberry.field(description="Positive, within the currency's decimals.")
     idempotency_key: str = strawberry.field(
         description="Same key and input: replayed, not repeated."
     )

@@ -25,8 +25,15 @@ def _serialize_money(value: object) -> str:
     raise TypeError("Money must be formatted for its currency before it is served")
 
 
-Money = NewType("Money", object)
+Money = NewType("Money", str)
+"""An amount as served: the string `walletql.ledger.money.format_amount` made for its currency."""
+
+MoneyInput = NewType("MoneyInput", object)
+"""A Decimal argument as the client sent it (a string or an integer, unparsed and unchecked):
+the ledger parses and validates it. The same GraphQL scalar as Money."""
+
 DateTime = NewType("DateTime", datetime)
+"""A datetime, served and parsed as the DateTime scalar."""
 
 MONEY_SCALAR = strawberry.scalar(
     name="Decimal",
@@ -69,4 +76,4 @@ DATETIME_SCALAR = strawberry.scalar(
     parse_value=_parse_datetime,
 )
 
-SCALARS = {Money: MONEY_SCALAR, DateTime: DATETIME_SCALAR}
+SCALARS = {Money: MONEY_SCALAR, MoneyInput: MONEY_SCALAR, DateTime: DATETIME_SCALAR}

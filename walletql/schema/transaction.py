@@ -97,5 +97,5 @@ class Transaction:
             description=row.description,
             idempotency_key=row.idempotency_key,
             failure_reason=row.failure_reason,
-            created_at=row.created_at,
+            created_at=DateTime(row.created_at),
         )

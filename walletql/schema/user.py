@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import strawberry
 
 from walletql import ids, models
@@ -9,8 +11,11 @@ from walletql.cost import charge_list
 from walletql.ledger import accounts, money
 from walletql.schema.common import Company, Currency, CurrencyBalance, Role
 from walletql.schema.context import Context
-from walletql.schema.scalars import DateTime
+from walletql.schema.scalars import DateTime, Money
 from walletql.schema.wallet import Wallet
+
+if TYPE_CHECKING:
+    from walletql.api import WalletSchema
 
 
 @strawberry.type(description="An account: a customer, a merchant or an operator.")
@@ -48,7 +53,7 @@ class User:
 
     @strawberry.field(description="When the account was created.")
     def created_at(self) -> DateTime:
-        return self.row.created_at
+        return DateTime(self.row.created_at)
 
     @strawberry.field(description="The user's wallets, oldest first; optionally in one currency.")
     async def wallets(
@@ -56,7 +61,8 @@ class User:
     ) -> list[Wallet]:
         rows = await accounts.user_wallets(self.row.id, currency)
         # Priced at a guess when the settings put no limit on wallets: pay for the rest.
-        charge_list(info.context, info.schema.pricing, "User", "wallets", len(rows))
+        pricing = cast("WalletSchema", info.schema).pricing  # the schema api.py builds
+        charge_list(info.context, pricing, "User", "wallets", len(rows))
         return [Wallet(row=w) for w in rows]
 
     @strawberry.field(
@@ -67,7 +73,7 @@ class User:
         return [
             CurrencyBalance(
                 currency=Currency.of(code),
-                balance=money.format_amount(total, money.get_currency(code)),
+                balance=Money(money.format_amount(total, money.get_currency(code))),
             )
             for code, total in (await accounts.balances(self.row.id, currency)).items()
         ]

@@ -137,7 +137,7 @@ class Wallet:
 
     @strawberry.field(description="When the wallet was created.")
     def created_at(self) -> DateTime:
-        return self.row.created_at
+        return DateTime(self.row.created_at)
 
     @strawberry.field(
         description="Newest first. Includes REJECTED attempts (e.g. a charge declined for "
