@@ -13,6 +13,7 @@ from typing import NewType
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.types.scalar import ScalarDefinition
 
 from walletql.ledger import characters
 
@@ -76,4 +77,8 @@ DATETIME_SCALAR = strawberry.scalar(
     parse_value=_parse_datetime,
 )
 
-SCALARS = {Money: MONEY_SCALAR, MoneyInput: MONEY_SCALAR, DateTime: DATETIME_SCALAR}
+SCALARS: dict[object, ScalarDefinition] = {
+    Money: MONEY_SCALAR,
+    MoneyInput: MONEY_SCALAR,
+    DateTime: DATETIME_SCALAR,
+}
