@@ -19,13 +19,12 @@ from walletql.events import (
 )
 from walletql.ledger import accounts
 from walletql.ledger.errors import ResumeRequired, ValidationError
-from walletql.ledger.money import format_amount, get_currency
 from walletql.models import LedgerTransaction
 from walletql.models.rows import fetch_one
 from walletql.outage import is_unavailable
+from walletql.schema.common import amount
 from walletql.schema.context import Context
 from walletql.schema.payloads import BalanceUpdate
-from walletql.schema.scalars import Money
 from walletql.schema.transaction import Transaction
 
 # Every subscriber of a wallet gets the same update at the same moment: build it once, with
@@ -42,7 +41,7 @@ async def _build(event: BalanceEvent) -> BalanceUpdate:
         raise LookupError(f"Transaction {event.transaction_id} of a balance event not found")
     return BalanceUpdate(
         wallet_id=strawberry.ID(ids.encode(ids.WALLET, event.wallet_id)),
-        balance=Money(format_amount(event.balance, get_currency(row.currency))),
+        balance=amount(event.balance, row.currency),
         version=event.version,
         transaction=Transaction.of(row),
         event_key=(event.wallet_id, event.version),

@@ -10,7 +10,7 @@ import strawberry
 from graphql import GraphQLError
 
 from walletql.ledger import errors as domain
-from walletql.ledger.money import format_amount, get_currency
+from walletql.schema.common import amount
 from walletql.schema.scalars import Money
 from walletql.schema.transaction import Transaction
 
@@ -114,14 +114,12 @@ def as_result(exc: domain.LedgerError) -> Error:
     if isinstance(exc, domain.WalletLimitReached):
         return WalletLimitReached(code=exc.code, message=exc.message, limit=exc.limit)
     if isinstance(exc, domain.InsufficientFunds):
-        currency = get_currency(exc.transaction.currency)
+        code = exc.transaction.currency
         return InsufficientFunds(
             code=exc.code,
             message=exc.message,
-            available=None
-            if exc.available is None
-            else Money(format_amount(exc.available, currency)),
-            requested=Money(format_amount(exc.requested, currency)),
+            available=None if exc.available is None else amount(exc.available, code),
+            requested=amount(exc.requested, code),
             transaction=Transaction.of(exc.transaction),
         )
     error_type = _PLAIN.get(type(exc))

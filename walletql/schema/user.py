@@ -8,10 +8,10 @@ import strawberry
 
 from walletql import ids, models
 from walletql.cost import charge_list
-from walletql.ledger import accounts, money
-from walletql.schema.common import Company, Currency, CurrencyBalance, Role
+from walletql.ledger import accounts
+from walletql.schema.common import Company, Currency, CurrencyBalance, Role, amount
 from walletql.schema.context import Context
-from walletql.schema.scalars import DateTime, Money
+from walletql.schema.scalars import DateTime
 from walletql.schema.wallet import Wallet
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class User:
         return [
             CurrencyBalance(
                 currency=Currency.of(code),
-                balance=Money(money.format_amount(total, money.get_currency(code))),
+                balance=amount(total, code),
             )
             for code, total in (await accounts.balances(self.row.id, currency)).items()
         ]
