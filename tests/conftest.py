@@ -17,8 +17,16 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from walletql import db, ids
-from walletql.settings import Settings, use_settings
+from walletql import db, ids, shortcuts
+from walletql.settings import Settings, _bool, use_settings
+
+# CI runs the suite twice: with walletql's shortcuts (the default) and without
+# (WALLETQL_FAST_PATHS=false: plain Strawberry, Starlette, uvicorn and Tortoise).
+FAST_PATHS = _bool("WALLETQL_FAST_PATHS", os.environ.get("WALLETQL_FAST_PATHS", "true"))
+
+
+def base_settings(url: str) -> Settings:
+    return Settings(database_url=url, fast_paths=FAST_PATHS)
 
 
 def _server_url() -> tuple[str, object | None]:
@@ -47,7 +55,8 @@ async def database_url():
         await admin.close()
     url = _on_database(server_url, name)
     await db.migrate(url)
-    use_settings(Settings(database_url=url))
+    use_settings(base_settings(url))
+    shortcuts.install(FAST_PATHS)
     await db.open_orm(url, pool_size=20)
     await ids.load()  # as every process does at start-up
     try:
@@ -69,7 +78,7 @@ def settings_override(database_url):
 
     @contextmanager
     def override(**changes):
-        base = Settings(database_url=database_url)
+        base = base_settings(database_url)
         use_settings(base.with_changes(**changes))
         try:
             yield

@@ -1,9 +1,8 @@
-"""walletql.models.rows against the ORM's own path.
-
-rows.py is the one module that uses Tortoise internals: the asyncpg pool Tortoise opened
-(`_pool`) and its row loader (`_init_from_db`, through `rows.model`). Each test here does the same
-thing both ways and asserts the same result, so a Tortoise upgrade that changes either internal
-fails here, not in production: models loaded from our rows equal the ORM's on every field (value,
+"""walletql.models.rows against the ORM's own path, both ways rows can go: through Tortoise
+internals (walletql.shortcuts.tortoise: the asyncpg pool Tortoise opened, `_pool`, and its row
+loader, `_init_from_db`) and through its public API (WALLETQL_FAST_PATHS=false). Each test here
+does the same thing through rows and through the ORM and asserts the same result, so a Tortoise
+upgrade that changes either internal fails here, not in production: models loaded from our rows equal the ORM's on every field (value,
 type and representation, relations included), and our queries run on the connection the ORM
 would use (the transaction's inside `in_transaction()`, the pool's outside it).
 """
@@ -21,6 +20,7 @@ from tortoise.fields.relational import BackwardFKRelation, ForeignKeyFieldInstan
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from tests.conftest import FAST_PATHS
 from tests.ledger import conftest as ledger
 from walletql import db
 from walletql.ledger import accounts, payments
@@ -34,6 +34,16 @@ operator = ledger.operator
 funded = ledger.funded
 
 TABLES = {User: "users", Wallet: "wallets", LedgerTransaction: "transactions"}
+
+
+@pytest.fixture(autouse=True, params=["fast paths", "plain"])
+def way(request):
+    """Every test both ways, then rows as the run was."""
+    rows.use_fast_paths(request.param == "fast paths")
+    try:
+        yield request.param
+    finally:
+        rows.use_fast_paths(FAST_PATHS)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -87,6 +97,7 @@ async def ledger_rows(customer, merchant, operator, funded):
     labelled = await accounts.create_wallet(ann, "EUR", "Holidays")
     shop_dollars = await funded(shop, "USD")
     credits = await funded(ann, "CREDIT")
+    vault = await funded(admin, "EUR", "99999999999999999999")  # the largest figures stored
     deposit = await payments.deposit(ann, dollars.id, "100.5", "rows-deposit", "Salary")
     withdrawal = await payments.withdraw(ann, dollars.id, "12.34", "rows-withdrawal")
     with pytest.raises(InsufficientFunds) as refused:
@@ -97,7 +108,7 @@ async def ledger_rows(customer, merchant, operator, funded):
     )
     return {
         User: [ann.user_id, shop.user_id, admin.user_id],
-        Wallet: [dollars.id, labelled.id, shop_dollars.id, credits.id],
+        Wallet: [dollars.id, labelled.id, shop_dollars.id, credits.id, vault.id],
         LedgerTransaction: [
             deposit.transaction.id,
             withdrawal.transaction.id,
@@ -123,6 +134,20 @@ async def test_the_rows_cover_null_and_set_fields(ledger_rows):
 async def test_fetched_rows_load_as_the_orm_loads_them(ledger_rows, cls):
     for pk in ledger_rows[cls]:
         await _check(cls, pk)
+
+
+async def test_columns_beside_the_models_are_left_out(ledger_rows):
+    """A history page selects a transaction's columns and more (a join's): the model gets its
+    own, and the rest stays in the row."""
+    for pk in ledger_rows[LedgerTransaction]:
+        sql = (
+            "SELECT t.*, 1.50::numeric AS balance_after, 'Ann' AS source_name "
+            "FROM transactions AS t WHERE id = $1"
+        )
+        (row,) = await rows.fetch(sql, pk)
+        loaded = rows.model(LedgerTransaction, row)
+        await assert_same_as_orm(loaded, await LedgerTransaction.get(id=pk))
+        assert not hasattr(loaded, "balance_after") and not hasattr(loaded, "source_name")
 
 
 async def test_a_wallet_from_a_composite_value_loads_as_the_orm_loads_it(ledger_rows):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import weakref
 from collections.abc import AsyncGenerator, Callable, Iterator
-from dataclasses import dataclass, field
 from typing import cast
 
+import graphql
 import strawberry
 from cachetools import LRUCache
 from graphql import (
@@ -27,21 +28,22 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.types.execution import ParseOptions, PreExecutionError
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from walletql import outage
 from walletql.auth import principal_of
 from walletql.cost import LIST_SIZE, Price, Pricing
-from walletql.execution import SharedEventExecution
 from walletql.ledger.errors import LedgerError
-from walletql.literals import validated
+from walletql.literals import too_long
 from walletql.resolvers.mutation import Mutation
 from walletql.resolvers.query import Query
 from walletql.resolvers.subscription import Subscription
 from walletql.schema.errors import as_graphql_error
 from walletql.schema.scalars import SCALARS
 from walletql.settings import Settings, get_settings
+from walletql.shortcuts.graphql_core import SharedEventExecution
+from walletql.shortcuts.strawberry import Documents, RequestDocuments
 
 log = logging.getLogger("walletql.api")
 
@@ -127,119 +129,72 @@ def _root_field(query: str | None, operation_name: str | None, max_tokens: int) 
     return [(field.alias or field.name).value] if isinstance(field, FieldNode) else None
 
 
-class Documents:
-    """Parsed documents and their validation errors, by query text, the most recently used
-    kept, bounded by memory rather than by count: anyone may send distinct documents, and a
-    count bound let 1,024 documents of 1 MiB each hold 2 GB in a worker. A parsed document
-    takes about TREE_FACTOR times its text; one whose text is longer than `max_document` is
-    parsed and validated for its request and not kept. Keyed by the text, which decides the
-    document (the parse options never change): hashing a string costs nothing beside
-    hashing a parsed tree, as Strawberry's ValidationCache does."""
+class RequestLimits(SchemaExtension):
+    """The limits every request meets, at Strawberry's public hooks: the token limit of the
+    schema's parse (rather than MaxTokensLimiter, one more extension), walletql's depth and alias
+    rules (instead of AddValidationRules), and Int literals graphql-core cannot read, refused
+    before validation (walletql.literals)."""
 
-    TREE_FACTOR = 64
-
-    def __init__(self, max_bytes: int, max_document: int) -> None:
-        self._cache: LRUCache[str, _Document] = LRUCache(
-            maxsize=max_bytes, getsizeof=lambda entry: entry.weight
-        )
-        self.max_document = max_document
-
-    def __len__(self) -> int:
-        return len(self._cache)
-
-    def parse(self, query: str, options: ParseOptions) -> DocumentNode:
-        entry = self._cache.get(query)
-        if entry is not None:
-            return entry.document
-        document = parse(query, **options)
-        if len(query) <= self.max_document:
-            self._cache[query] = _Document(document, (len(query) + 64) * self.TREE_FACTOR)
-        return document
-
-    def price(
-        self, pricing: Pricing, query: str, document: DocumentNode, operation_name, variables
-    ) -> Price:
-        """The operation's price (walletql.cost), kept with its document when no variable
-        changes it (a page size given as a literal, or none)."""
-        entry = self._cache.get(query)
-        if entry is None or entry.document is not document:
-            return pricing.price(document, operation_name, variables)
-        price = entry.prices.get(operation_name)
-        if price is None:
-            price = pricing.price(document, operation_name, variables)
-            if not price.read_variables:
-                entry.prices[operation_name] = price
-        return price
-
-    def errors(self, schema, query: str, document: DocumentNode, rules: tuple) -> list:
-        entry = self._cache.get(query)
-        if entry is not None and entry.document is document:
-            errors = entry.errors.get(rules)
-            if errors is None:
-                errors = entry.errors[rules] = validated(schema, document, rules)
-            return errors
-        return validated(schema, document, rules)
-
-
-@dataclass(slots=True)
-class _Document:
-    document: DocumentNode
-    weight: int
-    errors: dict[tuple, list] = field(default_factory=dict)
-    prices: dict[str | None, Price] = field(default_factory=dict)  # by operation name
-
-
-class RequestDocuments(SchemaExtension):
-    """A request's document, parsed and validated once per query text (Documents). One
-    extension, not a parser cache beside a validation cache: Strawberry runs every extension's
-    hooks at every request and every streamed result.
-
-    Parsing: with the schema's token limit (rather than MaxTokensLimiter, an extension of its
-    own); a document that does not parse is left to Strawberry's own parse step, which reports
-    it as a request error (client_error codes it BAD_USER_INPUT like any other).
-
-    Validation: walletql's depth and alias limits among the rules (instead of ValidationCache
-    plus AddValidationRules)."""
-
-    def __init__(self, documents: Documents, rules: tuple) -> None:
-        self.documents = documents
+    def __init__(self, rules: tuple) -> None:
         self.rules = rules
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
-        schema = cast(WalletSchema, context.schema)
-        context.parse_options["max_tokens"] = schema.max_tokens  # Strawberry's parse too
-        if context.query is not None:  # else Strawberry's own parse step reports it
-            with contextlib.suppress(GraphQLError):
-                context.graphql_document = self.documents.parse(
-                    context.query, context.parse_options
-                )
+        context.parse_options["max_tokens"] = cast(WalletSchema, context.schema).max_tokens
         yield
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        schema = cast(WalletSchema, context.schema)
-        query, document = context.query, context.graphql_document
-        # Validation runs only on a document that parsed, from a query that was sent.
-        assert query is not None and document is not None
         context.validation_rules = context.validation_rules + self.rules
-        errors = self.documents.errors(schema._schema, query, document, context.validation_rules)
-        if not errors:
-            pricing = schema.pricing
-            cost, per_item, _ = self.documents.price(
-                pricing,
-                query,
-                document,
-                context.operation_name,
-                context.variables,
-            )
-            if cost > pricing.limit:
-                errors = [GraphQLError(**pricing.too_costly(cost))]
-            elif hasattr(context.context, "cost"):
-                # Lists priced at a guess add what they hold beyond it (cost.charge_list).
-                context.context.cost, context.context.per_item = cost, per_item
-        context.pre_execution_errors = errors
+        if context.graphql_document is not None and (errors := too_long(context.graphql_document)):
+            context.pre_execution_errors = errors  # Strawberry then validates nothing
         yield
+
+
+class QueryCost(SchemaExtension):
+    """Prices the validated operation before it runs (walletql.cost) and refuses it over the
+    limit. A price is kept with its document (Prices) unless a variable changes it."""
+
+    def __init__(self, pricing: Pricing, prices: Prices) -> None:
+        self.pricing = pricing
+        self.prices = prices
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        assert document is not None  # executing: it parsed and validated
+        price = self.prices.get(document, context.operation_name)
+        if price is None:
+            price = self.pricing.price(document, context.operation_name, context.variables)
+            if not price.read_variables:
+                self.prices.keep(document, context.operation_name, price)
+        if price.cost > self.pricing.limit:
+            raise GraphQLError(**self.pricing.too_costly(price.cost))
+        if hasattr(context.context, "cost"):
+            # Lists priced at a guess add what they hold beyond it (cost.charge_list).
+            context.context.cost, context.context.per_item = price.cost, price.per_item
+        yield
+
+
+class Prices:
+    """Prices by parsed document, the most recent kept. By identity, not by the document's
+    own equality (which walks the whole tree): a cached document is the same object at every
+    request, and an entry whose document has gone is never matched again."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._prices: LRUCache[int, tuple[weakref.ref, dict[str | None, Price]]] = LRUCache(size)
+
+    def get(self, document: DocumentNode, operation_name: str | None) -> Price | None:
+        entry = self._prices.get(id(document))
+        if entry is None or entry[0]() is not document:
+            return None
+        return entry[1].get(operation_name)
+
+    def keep(self, document: DocumentNode, operation_name: str | None, price: Price) -> None:
+        entry = self._prices.get(id(document))
+        if entry is None or entry[0]() is not document:
+            entry = self._prices[id(document)] = (weakref.ref(document), {})
+        entry[1][operation_name] = price
 
 
 class WalletSchema(strawberry.Schema):
@@ -250,13 +205,14 @@ class WalletSchema(strawberry.Schema):
     wraps each hook per request and per streamed result, ~12% of the fan-out's CPU (finding 23)."""
 
     def __init__(self, *, max_tokens: int, max_query_length: int, **options) -> None:
-        """max_tokens: the most tokens a document parsed here and by Documents may hold;
-        max_query_length: the longest document read at all."""
+        """max_tokens: the most tokens a parsed document may hold; max_query_length: the
+        longest document read at all."""
         super().__init__(**options)
         self.max_tokens = max_tokens
         self.max_query_length = max_query_length
         self.pricing: Pricing  # set by build_schema, once the schema is built
-        self.documents: Documents  # the parsed documents the request hooks share
+        # The parsed documents the request hooks share (fast paths), or None: parsed each time.
+        self.documents: Documents | None = None
 
     def _refusal(self, query: object, operation_name: str | None) -> GraphQLError | None:
         """What refuses the request before Strawberry reads it: a document too long, or one
@@ -267,7 +223,10 @@ class WalletSchema(strawberry.Schema):
         if operation_name or not isinstance(query, str):
             return None
         try:
-            document = self.documents.parse(query, {"max_tokens": self.max_tokens})
+            if self.documents is not None:
+                document = self.documents.parse(query, {"max_tokens": self.max_tokens})
+            else:
+                document = parse(query, max_tokens=self.max_tokens)
         except GraphQLError:
             return None  # Strawberry's own parse step reports it
         if sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) <= 1:
@@ -348,12 +307,19 @@ def _validation_rules(settings: Settings) -> tuple:
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    """The schema, with walletql's shortcuts (walletql.shortcuts) when settings.fast_paths is
+    on; off, Strawberry's own executor, parsing and validation."""
     settings = settings or get_settings()
+    prices = Prices()
     rules = _validation_rules(settings)
-    documents = Documents(settings.document_cache_bytes, settings.max_cached_document_bytes)
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
-        lambda: RequestDocuments(documents, rules),
+        lambda: RequestLimits(rules)
     ]
+    documents = None
+    if settings.fast_paths:
+        documents = Documents(settings.document_cache_bytes, settings.max_cached_document_bytes)
+        extensions.append(lambda: RequestDocuments(documents))
+    extensions.append(lambda: QueryCost(schema.pricing, prices))
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     schema = WalletSchema(
@@ -364,9 +330,11 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALARS),
-        execution_context_class=SharedEventExecution,
+        execution_context_class=SharedEventExecution if settings.fast_paths else None,
     )
-    schema.pricing = Pricing(schema._schema, settings.max_query_cost, _list_sizes(settings))
+    # Pricing reads names and types only: the schema as printed, read back by graphql-core.
+    sdl = graphql.build_schema(schema.as_str())
+    schema.pricing = Pricing(sdl, settings.max_query_cost, _list_sizes(settings))
     schema.documents = documents
     return schema
 

@@ -11,7 +11,6 @@ import ctypes
 import gc
 import json
 import logging
-from collections import OrderedDict
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -24,9 +23,10 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from tortoise import connections
 
-from walletql import auth, db, ids, spread
+from walletql import auth, db, ids, shortcuts, spread
 from walletql.api import build_schema
 from walletql.events import get_feed
+from walletql.fanout import Fanout, SharedData
 from walletql.ledger.operations import build_catalog
 from walletql.readiness import Database, UnavailableAnswers
 from walletql.request_body import check_operation_name, decode_json, refuse_non_object
@@ -38,48 +38,30 @@ from walletql.ws_protocols import ClosingAdapter, GraphQLWSHandler, TransportWSH
 log = logging.getLogger("walletql.app")
 
 
-class SharedPayloads:
-    """JSON of `next` payloads, encoded once for every subscriber that shares them.
-
-    SharedEventExecution hands all subscribers of an event with the same document and variables
-    the same result object; only the operation id differs between their messages, so the
-    payload is encoded once and each message is put together around it."""
-
-    def __init__(self, size: int = 256) -> None:
-        self._encoded: OrderedDict[int, tuple[object, str]] = OrderedDict()
-        self._size = size
-
-    def message(self, message: dict) -> str | None:
-        payload = message.get("payload")
-        if message.get("type") != "next" or not isinstance(payload, dict) or len(payload) != 1:
-            return None  # errors or extensions: encoded as usual
-        data = payload.get("data")
-        cached = self._encoded.get(id(data))
-        if cached is None or cached[0] is not data:  # an id() reused after GC
-            cached = (data, json.dumps(data, separators=(",", ":")))
-            self._encoded[id(data)] = cached
-            while len(self._encoded) > self._size:
-                self._encoded.popitem(last=False)
-        operation = json.dumps(message["id"])
-        return f'{{"id":{operation},"type":"next","payload":{{"data":{cached[1]}}}}}'
-
-
 class WalletGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with walletql's context: the caller comes from the bearer token."""
 
-    payloads = SharedPayloads()
     graphql_transport_ws_handler_class = TransportWSHandler  # malformed messages: 4400
     graphql_ws_handler_class = GraphQLWSHandler  # legacy: queries and mutations too
     websocket_adapter_class = ClosingAdapter  # close reasons cut to fit a close frame
 
-    def __init__(self, schema, *, sessions: Sessions, max_response_bytes: int, **options) -> None:
+    def __init__(
+        self,
+        schema,
+        *,
+        sessions: Sessions,
+        fanout: Fanout | None,
+        max_response_bytes: int,
+        **options,
+    ) -> None:
         super().__init__(schema, **options)
         self.sessions = sessions
+        self.fanout = fanout
         self.max_response_bytes = max_response_bytes
         self.closed_sockets = ClosedSockets()
 
     def encode_json(self, data: object) -> str | bytes:
-        if isinstance(data, dict) and (shared := self.payloads.message(data)) is not None:
+        if isinstance(data, dict) and (shared := _shared_message(data)) is not None:
             return shared
         encoded = super().encode_json(data)
         if len(encoded) > self.max_response_bytes:
@@ -96,7 +78,7 @@ class WalletGraphQL(GraphQL[Context, None]):
         return data
 
     async def get_context(self, request, response) -> Context:
-        context = Context(request=request, response=response)
+        context = Context(request=request, response=response, fanout=self.fanout)
         if isinstance(request, Request):
             await _sign_in(context, request.headers.get("authorization"))
         return context
@@ -126,6 +108,19 @@ class WalletGraphQL(GraphQL[Context, None]):
                 self.sessions.forget(session)
             if isinstance(request, WebSocket):
                 self.closed_sockets.one_closed()
+
+
+def _shared_message(message: dict) -> str | None:
+    """A `next` message around a result its subscribers share (walletql.fanout): the payload
+    encoded once for all of them, the message put together around it."""
+    payload = message.get("payload")
+    if message.get("type") != "next" or not isinstance(payload, dict) or len(payload) != 1:
+        return None  # errors or extensions: encoded as usual
+    data = payload.get("data")
+    if not isinstance(data, SharedData):
+        return None
+    operation = json.dumps(message["id"])
+    return f'{{"id":{operation},"type":"next","payload":{{"data":{data.json()}}}}}'
 
 
 async def _sign_in(context: Context, header: str | None) -> None:
@@ -213,14 +208,18 @@ class ClosedSockets:
     def __init__(self) -> None:
         self.closed = 0
         self.collections = 0
-        self._last = -self.INTERVAL
+        self._last: float | None = None  # when the last collection ran; None: never
         self._pending: asyncio.TimerHandle | None = None
 
     def one_closed(self) -> None:
         self.closed += 1
         if self.closed >= self.EVERY and self._pending is None:
             loop = asyncio.get_running_loop()
-            delay = max(0.0, self._last + self.INTERVAL - loop.time())
+            # The first at once. Not from a made-up "last" time: the loop's clock starts near
+            # zero on a freshly booted machine.
+            delay = (
+                0.0 if self._last is None else max(0.0, self._last + self.INTERVAL - loop.time())
+            )
             self._pending = loop.call_later(delay, self._collect)
 
     def _collect(self) -> None:
@@ -243,11 +242,13 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     """The ASGI app. `manage_database=False` leaves the ORM to the caller (the test suite)."""
     settings = settings or get_settings()
     build_catalog(settings)  # a bad operation catalog stops start-up, naming the problem
+    shortcuts.install(settings.fast_paths)
     schema = build_schema(settings)
     sessions = Sessions()
     graphql = WalletGraphQL(
         schema,
         sessions=sessions,
+        fanout=Fanout(),
         max_response_bytes=settings.max_response_bytes,
         allowed_origins=settings.cors_origins,
         keep_alive=True,

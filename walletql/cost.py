@@ -21,6 +21,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLArgument,
     GraphQLError,
     GraphQLList,
     GraphQLSchema,
@@ -28,6 +29,7 @@ from graphql import (
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    Undefined,
     VariableNode,
     get_named_type,
     get_nullable_type,
@@ -106,6 +108,7 @@ class _Walk:
         self.fragments = fragments
         self.variables = variables
         self.per_item: dict[tuple[str, str], int] = {}  # lists priced at a guess
+        self.fragments_priced: dict[tuple[str, str, int | None], int] = {}
         self.read_variables = False
 
     def selections(
@@ -132,10 +135,18 @@ class _Walk:
                 if fragment is None or name in seen:  # validation reports these
                     continue
                 target = self.pricing.schema.get_type(fragment.type_condition.name.value)
-                if target is not None:
-                    total += self.selections(
-                        fragment.selection_set, target, times, page, seen | {name}
+                if target is None:
+                    continue
+                # A fragment costs the same wherever it is spread on the same type and page:
+                # priced once, or spreading it twice in each of 20 nested fragments would walk
+                # it a million times.
+                key = (name, target.name, page)
+                unit = self.fragments_priced.get(key)
+                if unit is None:
+                    unit = self.fragments_priced[key] = self.selections(
+                        fragment.selection_set, target, 1, page, seen | {name}
                     )
+                total += times * unit
         return total
 
     def field(self, node: FieldNode, parent, times: int, page: int | None, seen) -> int:
@@ -169,7 +180,7 @@ class _Walk:
     def _first(self, node: FieldNode, definition) -> int:
         """The page size asked for; the largest allowed when it cannot be read."""
         argument = next((a for a in node.arguments or () if a.name.value == PAGE_ARGUMENT), None)
-        value: object = definition.args[PAGE_ARGUMENT].default_value
+        value = _default(definition.args[PAGE_ARGUMENT])
         if argument is not None:
             if isinstance(argument.value, IntValueNode):
                 value = _small_int(argument.value.value)
@@ -182,6 +193,15 @@ class _Walk:
 
 
 MAX_PAGE = 100  # the cap every paginated field applies to `first`
+
+
+def _default(argument: GraphQLArgument) -> object:
+    """The argument's default: a value, or in a schema read from its printed form (as
+    build_schema makes Pricing's), the literal it was printed as."""
+    if argument.default_value is not Undefined:
+        return argument.default_value
+    literal = getattr(argument.default, "literal", None)
+    return _small_int(literal.value) if isinstance(literal, IntValueNode) else None
 
 
 def _small_int(text: str) -> int | None:

@@ -5,8 +5,8 @@ graphql-core reads an Int literal with `int(text)`, which refuses more digits th
 ValueError. Raised inside validation (ValuesOfCorrectTypeRule), that ValueError became an error
 whose original error was not a GraphQLError, which walletql reports as its own bug
 (INTERNAL_SERVER_ERROR, traceback logged): `history(first: 999...999)` did, and so did a
-variable's default value or an amount written as such a literal. Such a document is now
-refused before validation, with one error per literal, coded BAD_USER_INPUT like any other
+variable's default value or an amount written as such a literal. Such a document is
+refused before validation (walletql.api.RequestLimits), with one error per literal, coded BAD_USER_INPUT like any other
 validation error.
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 import sys
 
 from graphql import DocumentNode, GraphQLError, IntValueNode, Visitor, visit
-from strawberry.schema.schema import validate_document
 
 
 class _LongIntegers(Visitor):
@@ -40,8 +39,3 @@ def too_long(document: DocumentNode) -> list[GraphQLError]:
         GraphQLError(f"Int literal of {len(node.value.lstrip('-'))} digits: at most {limit}", node)
         for node in finder.found
     ]
-
-
-def validated(schema, document: DocumentNode, rules: tuple) -> list[GraphQLError]:
-    """Strawberry's validate_document, after refusing Int literals graphql-core cannot read."""
-    return too_long(document) or validate_document(schema, document, rules)

@@ -77,6 +77,7 @@ class Settings:
     signup_wallet_currency: str | None = None
     cors_origins: tuple[str, ...] = ()
     introspection: bool = True
+    fast_paths: bool = True
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 5000
@@ -231,6 +232,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         values["minimum_balance"] = _decimal("WALLETQL_MINIMUM_BALANCE", raw)
     if (raw := get("INTROSPECTION")) is not None:
         values["introspection"] = _bool("WALLETQL_INTROSPECTION", raw)
+    if (raw := get("FAST_PATHS")) is not None:
+        values["fast_paths"] = _bool("WALLETQL_FAST_PATHS", raw)
     if (raw := get("SPREAD_CONNECTIONS")) is not None:
         values["spread_connections"] = _bool("WALLETQL_SPREAD_CONNECTIONS", raw)
     if (raw := get("CORS_ORIGINS")) is not None:

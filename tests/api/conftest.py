@@ -9,7 +9,8 @@ import httpx
 import pytest
 from tortoise import connections
 
-from walletql import ids
+from tests.conftest import FAST_PATHS
+from walletql import ids, shortcuts
 from walletql.app import create_app
 from walletql.ledger import accounts
 from walletql.settings import get_settings
@@ -188,3 +189,16 @@ async def gql(database_url):
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://walletql.test") as http:
         yield GraphQLClient(http)
+
+
+@pytest.fixture
+async def fast_gql(database_url):
+    """A client of an app with walletql's shortcuts on, whatever mode the run is in: for the
+    tests of what a shortcut does that the frameworks' own paths do not."""
+    app = create_app(get_settings().with_changes(fast_paths=True), manage_database=False)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://walletql.test") as http:
+            yield GraphQLClient(http)
+    finally:
+        shortcuts.install(FAST_PATHS)  # create_app took the process-wide ones: as the run was

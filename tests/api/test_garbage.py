@@ -3,7 +3,7 @@
 graphql-core's executor holds bound methods of itself (its async helpers): left as they are,
 every executor sits in a reference cycle and takes the whole request with it (context, request,
 results; ~90 objects per request), which only the garbage collector's pauses could free
-(bench/FINDINGS.md, finding 12). walletql.execution.Execution breaks that cycle.
+(bench/FINDINGS.md, finding 12). walletql.shortcuts.graphql_core.Execution breaks that cycle.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ async def _server_garbage_after(requests) -> collections.Counter:
         gc.enable()
 
 
-async def test_transfers_and_history_pages_leave_no_cyclic_garbage(gql):
+async def test_transfers_and_history_pages_leave_no_cyclic_garbage(fast_gql):
+    gql = fast_gql
     user, wallet = await gql.funded("100.00")
     token = user["token"]
     target = await gql.wallet((await gql.signup())["token"])

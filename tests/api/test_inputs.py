@@ -9,26 +9,23 @@ import pytest
 import strawberry
 from strawberry.types.arguments import convert_argument
 
+from tests.conftest import FAST_PATHS
 from walletql.api import build_schema
 from walletql.schema import inputs
-from walletql.schema.inputs import scalar_fields_only
+from walletql.shortcuts.strawberry import build_inputs_directly
 
-DIRECT = [
-    cls
-    for cls in vars(inputs).values()
-    if isinstance(cls, type)
-    and getattr(getattr(cls, "__strawberry_definition__", None), "from_input", None) is not None
-]
+DIRECT = list(inputs.SCALAR_ONLY)
 
 
 @contextlib.contextmanager
-def _strawberrys_own(cls):
-    definition = cls.__strawberry_definition__
-    saved, definition.from_input = definition.from_input, None
+def _built(classes, directly: bool):
+    """These inputs built directly (the shortcut) or by Strawberry's own conversion, then as
+    the run was."""
+    build_inputs_directly(classes, directly)
     try:
         yield
     finally:
-        definition.from_input = saved
+        build_inputs_directly(classes, FAST_PATHS)
 
 
 def _values(cls, converter) -> list[dict]:
@@ -62,21 +59,23 @@ def test_built_directly_equals_strawberrys_conversion(cls):
     values = _values(cls, config.name_converter)
     assert len(values) == 4 ** len(cls.__strawberry_definition__.fields)
     for value in values:
-        direct = convert_argument(value, cls, registry, config)
-        with _strawberrys_own(cls):
+        with _built([cls], directly=True):
+            assert cls.__strawberry_definition__.from_input is not None
+            direct = convert_argument(value, cls, registry, config)
+        with _built([cls], directly=False):
+            assert cls.__strawberry_definition__.from_input is None
             generic = convert_argument(value, cls, registry, config)
         assert type(direct) is cls
         assert vars(direct) == vars(generic), value
 
 
 def test_an_input_with_a_non_scalar_field_is_refused_on_first_use():
-    @scalar_fields_only
     @strawberry.input
     class Nested:
         company: inputs.CompanyInput
 
     schema = build_schema()
-    with pytest.raises(TypeError, match="Nested.company is not a scalar"):
+    with _built([Nested], directly=True), pytest.raises(TypeError, match="Nested.company is not"):
         convert_argument(
             {"company": {"name": "x"}},
             Nested,

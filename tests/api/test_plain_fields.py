@@ -1,4 +1,4 @@
-"""Plain fields read directly (walletql.execution.Execution) answer exactly what graphql-core's
+"""Plain fields read directly (walletql.shortcuts.graphql_core.Execution) answer exactly what graphql-core's
 own path answers: the same data, and the same errors at the same paths, for every value a plain
 field can hold, good or bad. Only the cost differs, so the same queries run on both executors."""
 
@@ -14,8 +14,8 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from walletql.execution import Execution
 from walletql.schema.scalars import SCALARS, DateTime, Money
+from walletql.shortcuts.graphql_core import Execution
 
 
 @strawberry.enum

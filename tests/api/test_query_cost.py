@@ -152,20 +152,63 @@ async def test_a_document_over_the_length_limit_is_refused_unread(gql):
     assert fits["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"  # read, then refused
 
 
-def test_a_price_is_kept_with_its_document_unless_a_variable_sets_it():
-    from walletql.api import Documents
+def test_a_price_is_kept_with_its_document_object():
+    from graphql import parse
+
+    from walletql.api import Prices
 
     schema = build_schema(Settings())
-    documents = Documents(max_bytes=10**7, max_document=10**4)
-    literal = "{ me { wallets { history(first: 7) { edges { node { amount } } } } } }"
-    variable = (
-        "query($n: Int) { me { wallets { history(first: $n) { edges { node { amount } } } } } }"
+    prices = Prices(size=2)
+    text = "{ me { wallets { history(first: 7) { edges { node { amount } } } } } }"
+    document = parse(text)
+    price = schema.pricing.price(document, None, {})
+    assert price.cost == _cost(text) and not price.read_variables
+    prices.keep(document, None, price)
+    assert prices.get(document, None) is price
+    assert prices.get(document, "Named") is None  # per operation
+    assert prices.get(parse(text), None) is None  # an equal document is another object
+    for _ in range(2):  # the least recently used goes first
+        other = parse(text)
+        prices.keep(other, None, price)
+    assert prices.get(document, None) is None
+
+
+async def test_a_price_set_by_a_variable_is_not_kept(gql):
+    user = await gql.signup()
+    query = """query($n: Int) { me { wallets { history(first: $n) { edges { node {
+        amount transaction { id source { name } destination { name } } } } } } } }"""
+    limit = Settings().max_query_cost
+    assert _cost(query, {"n": 1}) <= limit < _cost(query, {"n": 100})
+    for n, refused in ((1, False), (100, True), (1, False)):  # the same text each time
+        body = await gql(query, {"n": n}, user["token"])
+        assert ("errors" in body) is refused, body
+        if refused:
+            assert body["errors"][0]["extensions"]["cost"] == _cost(query, {"n": 100})
+
+
+def test_a_fragment_spread_many_times_is_priced_once_per_type_and_page():
+    """Each of 30 nested fragments spreads the next twice: 2^30 paths to one field. The price
+    counts them all (and refuses the query), walking each fragment once."""
+    from graphql import parse
+
+    from walletql.cost import _Walk
+
+    depth = 30
+    fragments = "".join(
+        f"fragment F{i} on User {{ ...F{i + 1} ...F{i + 1} }} " for i in range(depth)
     )
-    kept = documents.price(schema.pricing, literal, documents.parse(literal, {}), None, {})
-    again = documents.price(schema.pricing, literal, documents.parse(literal, {}), None, {})
-    assert again is kept and kept.cost == _cost(literal)
-    small = documents.price(schema.pricing, variable, documents.parse(variable, {}), None, {"n": 1})
-    large = documents.price(
-        schema.pricing, variable, documents.parse(variable, {}), None, {"n": 90}
-    )
-    assert large.cost > small.cost  # priced again with each request's variables
+    text = "{ me { ...F0 } } " + fragments + f"fragment F{depth} on User {{ id }}"
+    pricing = build_schema(Settings()).pricing
+    walked = []
+    selections = _Walk.selections
+
+    def counting(self, selection_set, *args):
+        walked.append(selection_set)
+        return selections(self, selection_set, *args)
+
+    _Walk.selections = counting
+    try:
+        assert pricing.cost(parse(text), None, {}) == 1 + 2**depth
+    finally:
+        _Walk.selections = selections
+    assert len(walked) == depth + 3  # the operation, `me`, and each fragment once

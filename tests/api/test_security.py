@@ -6,10 +6,10 @@ import logging
 
 import httpx
 
-from walletql.api import Documents
 from walletql.app import create_app
 from walletql.ledger import reads
 from walletql.settings import Settings
+from walletql.shortcuts.strawberry import Documents
 
 
 def readable(body: dict) -> list[dict]:
@@ -121,7 +121,7 @@ async def test_an_error_before_execution_is_masked_too(gql, monkeypatch, caplog)
     def broken(*args):
         raise RuntimeError("secret validation detail")
 
-    monkeypatch.setattr(Documents, "errors", broken)
+    monkeypatch.setattr("walletql.api.too_long", broken)  # run in both modes, before validation
     caplog.set_level(logging.ERROR, logger="walletql.api")
     response = await gql.post("{ me { id } }", None, user["token"])
     assert "secret" not in response.text and "RuntimeError" not in response.text
@@ -199,7 +199,7 @@ async def test_introspection_can_be_turned_off(database_url):
 
 
 async def test_validation_is_remembered_per_query_text_without_mixing_texts(gql):
-    # Validation results are cached by query text (walletql.api.Documents): each text
+    # Validation results are cached by query text (walletql.shortcuts.strawberry.Documents, with fast paths): each text
     # keeps its own verdict, however often the texts alternate.
     bad = "{ me { wallets { nope } } }"
     good = "{ currencies { code } }"
@@ -214,7 +214,7 @@ def test_documents_are_bounded_by_bytes_and_evict_the_least_recently_used():
 
     from walletql.api import build_schema
 
-    schema = build_schema(Settings())._schema
+    schema = build_schema(Settings())
     rules = tuple(specified_rules)
     texts = ["{ currencies { code } }", "{ operations { code } }", "{ nope }"]
     weight = (len(texts[0]) + 64) * Documents.TREE_FACTOR
@@ -233,7 +233,7 @@ def test_a_document_above_the_size_limit_is_validated_but_not_kept():
 
     from walletql.api import build_schema
 
-    schema = build_schema(Settings())._schema
+    schema = build_schema(Settings())
     documents = Documents(max_bytes=10**9, max_document=100)
     big = '{ wallet(id: "%s") { id } }' % ("9" * 200)
     document = documents.parse(big, {})

@@ -1,19 +1,29 @@
-"""Subscribers that sent the same document share one execution per posting, and each still
-gets exactly its own update."""
+"""Subscribers that sent the same document share one execution per posting (walletql.fanout,
+with fast paths on), and each still gets exactly its own update: nothing under BalanceUpdate
+reads anything about the caller but the principal, which is part of the sharing key."""
 
 from __future__ import annotations
 
 import asyncio
+import types
 
 import pytest
-from graphql import parse
+from graphql import (
+    get_named_type,
+    is_abstract_type,
+    is_leaf_type,
+    is_required_argument,
+    parse,
+)
 
 from walletql import auth, events, ids
 from walletql.api import build_schema
-from walletql.execution import SharedEventExecution
-from walletql.ledger import accounts, payments
+from walletql.fanout import Fanout, SharedKey
+from walletql.ledger import accounts, payments, transfers
 from walletql.ledger.verify import verify
 from walletql.schema.context import Context
+from walletql.settings import Settings
+from walletql.shortcuts.graphql_core import SharedEventExecution
 
 # With counterparty names the execution is asynchronous (a loader); without, synchronous.
 DOCUMENTS = {
@@ -24,11 +34,11 @@ DOCUMENTS = {
 }
 
 
-async def _first_update(schema, document, principal, wallet_id, subscribed: asyncio.Event):
+async def _first_update(schema, document, context, wallet_id, subscribed: asyncio.Event):
     stream = await schema.subscribe(
         document,
         variable_values={"w": ids.encode(ids.WALLET, wallet_id)},
-        context_value=Context(principal=principal),
+        context_value=context,
     )
     async with asyncio.timeout(10):
         first = asyncio.ensure_future(anext(stream))
@@ -45,11 +55,19 @@ async def test_same_document_is_executed_once_per_event(gql, database_url, monke
         owner = await gql.signup(name="Ana")
         principal = auth.Principal(user_id=ids.decode(ids.USER, owner["id"]), role="CUSTOMER")
         wallet = await accounts.create_wallet(principal, "USD")
-        schema = build_schema()
+        schema = build_schema(Settings(fast_paths=True))
+        shared = Fanout()
         ready = [asyncio.Event() for _ in range(5)]
         waiting = [
             asyncio.ensure_future(
-                _first_update(schema, DOCUMENTS[kind], principal, wallet.id, ready[i])
+                _first_update(
+                    schema,
+                    DOCUMENTS[kind],
+                    # Each its own principal object, equal to the others: the same viewer.
+                    Context(principal=auth.Principal(principal.user_id, "CUSTOMER"), fanout=shared),
+                    wallet.id,
+                    ready[i],
+                )
             )
             for i in range(5)
         ]
@@ -60,7 +78,7 @@ async def test_same_document_is_executed_once_per_event(gql, database_url, monke
                 break
             await asyncio.sleep(0.01)
         assert feed.subscriber_count == 5
-        before = dict(SharedEventExecution._results)
+        assert len(shared) == 0
         posted = await payments.deposit(principal, wallet.id, "2.50", "share-1")
         results = await asyncio.gather(*waiting)
     finally:
@@ -78,8 +96,7 @@ async def test_same_document_is_executed_once_per_event(gql, database_url, monke
     }
     assert [r.data for r in results] == [expected] * 5
     assert all(not r.errors for r in results)
-    new_keys = [k for k in SharedEventExecution._results if k not in before]
-    assert [k[0] for k in new_keys] == [(wallet.id, 1)]  # one execution for five subscribers
+    assert len(shared) == 1  # one execution for five subscribers
     assert await verify() == []
 
 
@@ -87,10 +104,111 @@ def test_each_event_gets_its_own_executor():
     """graphql-core copies the subscription's executor per event (walletql copies it directly):
     the copy takes the event as its root and collects its own errors, and shares the rest."""
     document = parse("subscription { balanceUpdates { walletId } }")
-    executor = SharedEventExecution.build(build_schema()._schema, document, root_value="start")
+    schema = build_schema(Settings(fast_paths=True))._schema
+    executor = SharedEventExecution.build(schema, document, root_value="start")
     event = executor.build_per_event_executor("event")
     assert type(event) is SharedEventExecution and event is not executor
     assert (event.root_value, executor.root_value) == ("event", "start")
     assert event.collected_errors is not executor.collected_errors
     shared = {name for name, value in vars(executor).items() if vars(event)[name] is value}
     assert shared == set(vars(executor)) - {"root_value", "collected_errors"}
+
+
+def test_a_different_viewer_gets_its_own_result():
+    fanout = Fanout()
+    runs = []
+
+    def execute(name):
+        def run():
+            runs.append(name)
+            return types.SimpleNamespace(data={"who": name})
+
+        return run
+
+    operation = object()
+    ana, bob = auth.Principal(1, "CUSTOMER"), auth.Principal(2, "OPERATOR")
+    first = fanout.result(SharedKey((7, 1), ana, id(operation), None), operation, execute("ana"))
+    again = fanout.result(
+        SharedKey((7, 1), auth.Principal(1, "CUSTOMER"), id(operation), None),
+        operation,
+        execute("ana again"),
+    )
+    other = fanout.result(SharedKey((7, 1), bob, id(operation), None), operation, execute("bob"))
+    assert runs == ["ana", "bob"] and again is first and other is not first
+    assert first.data == {"who": "ana"} and other.data == {"who": "bob"}
+
+
+# What a Context knows about who is asking, besides the principal (which the sharing key holds).
+VIEWER = {"user", "token_digest", "request", "response", "connection_params", "session"}
+
+
+class _Watched(Context):
+    """A Context that notes which of its attributes are read once `watching` is set."""
+
+    def __getattribute__(self, name):
+        if not name.startswith("_") and object.__getattribute__(self, "__dict__").get("watching"):
+            object.__getattribute__(self, "__dict__")["read"].add(name)
+        return super().__getattribute__(name)
+
+
+def _every_field(schema, type_name: str, seen: frozenset = frozenset()) -> str:
+    """A selection of every field reachable from the type, each type once along a path."""
+    graphql_type = schema.type_map[type_name]
+    parts = ["__typename"]
+    if is_abstract_type(graphql_type):
+        for possible in schema.get_possible_types(graphql_type):
+            if possible.name not in seen:
+                parts.append(
+                    f"... on {possible.name} {{ {_every_field(schema, possible.name, seen)} }}"
+                )
+        return " ".join(parts)
+    for name, field in graphql_type.fields.items():
+        if any(is_required_argument(argument) for argument in field.args.values()):
+            continue
+        named = get_named_type(field.type)
+        if is_leaf_type(named):
+            parts.append(name)
+        elif named.name not in seen:
+            inner = _every_field(schema, named.name, seen | {type_name, named.name})
+            parts.append(f"{name} {{ {inner} }}")
+    return " ".join(parts)
+
+
+async def test_nothing_under_balance_update_reads_who_is_asking_but_the_principal(
+    gql, database_url, monkeypatch
+):
+    feed = events.BalanceFeed()
+    await feed.start(database_url)
+    monkeypatch.setattr("walletql.resolvers.subscription.get_feed", lambda: feed)
+    try:
+        owner = await gql.signup(name="Ana")
+        principal = auth.Principal(user_id=ids.decode(ids.USER, owner["id"]), role="CUSTOMER")
+        wallet = await accounts.create_wallet(principal, "USD")
+        other = await gql.signup(name="Bob")
+        payee = auth.Principal(user_id=ids.decode(ids.USER, other["id"]), role="CUSTOMER")
+        target = await accounts.create_wallet(payee, "USD")
+        await payments.deposit(principal, wallet.id, "5", "viewer-0")
+        schema = build_schema(Settings(fast_paths=True))
+        selection = _every_field(schema._schema, "BalanceUpdate")
+        assert "transaction {" in selection and "source {" in selection
+        document = f"subscription($w: ID!) {{ balanceUpdates(walletId: $w) {{ {selection} }} }}"
+        context = _Watched(principal=principal, fanout=Fanout())
+        vars(context).update(watching=False, read=set())
+        ready = asyncio.Event()
+        waiting = asyncio.ensure_future(_first_update(schema, document, context, wallet.id, ready))
+        await asyncio.wait_for(ready.wait(), 10)
+        for _ in range(1000):
+            if feed.subscriber_count == 1:
+                break
+            await asyncio.sleep(0.01)
+        vars(context)["watching"] = True  # from here on: the event's execution
+        await transfers.transfer(principal, wallet.id, "2", "viewer-1", to_wallet_id=target.id)
+        result = await waiting
+    finally:
+        await feed.stop()
+    assert not result.errors, result.errors
+    assert result.data["balanceUpdates"]["transaction"]["kind"] == "TRANSFER"
+    read = vars(context)["read"]
+    assert read, "the watch saw nothing: it would not see a field reading the viewer either"
+    assert not read & VIEWER, read & VIEWER
+    assert await verify() == []

@@ -1,11 +1,13 @@
-"""A `next` payload shared by many subscribers is encoded once; every message stays exact."""
+"""A `next` payload shared by many subscribers (walletql.fanout.SharedData) is encoded once;
+every message around it stays exact."""
 
 from __future__ import annotations
 
 import json
 
-from walletql import app
-from walletql.app import SharedPayloads
+from walletql import fanout
+from walletql.app import _shared_message
+from walletql.fanout import SharedData
 
 
 def test_messages_around_one_encoded_payload(monkeypatch):
@@ -16,30 +18,21 @@ def test_messages_around_one_encoded_payload(monkeypatch):
         encoded.append(value)
         return dumps(value, **options)
 
-    monkeypatch.setattr(app.json, "dumps", counting_dumps)
-    payloads = SharedPayloads()
-    data = {"balanceUpdates": {"walletId": "7", "balance": "1.50", "version": 3}}
+    monkeypatch.setattr(fanout.json, "dumps", counting_dumps)
+    data = SharedData({"balanceUpdates": {"walletId": "7", "balance": "1.50", "version": 3}})
     for operation in ("a", "b", 'quote"d'):
         message = {"id": operation, "type": "next", "payload": {"data": data}}
-        assert json.loads(payloads.message(message)) == message
-    assert encoded.count(data) == 1  # the ids are encoded each time, the payload once
+        shared = _shared_message(message)
+        assert shared is not None and json.loads(shared) == message
+    assert encoded.count(data) == 1  # the payload once, for every message
 
 
 def test_other_messages_are_left_to_the_usual_encoder():
-    payloads = SharedPayloads()
-    data = {"balanceUpdates": None}
+    data = SharedData({"balanceUpdates": None})
     errors = {"data": data, "errors": [{"message": "x"}]}
-    assert payloads.message({"id": "1", "type": "next", "payload": errors}) is None
-    assert payloads.message({"type": "ping"}) is None
-    assert payloads.message({"id": "1", "type": "complete"}) is None
-    assert payloads.message({"data": data}) is None  # an HTTP result
-
-
-def test_a_new_object_at_a_reused_address_is_encoded_afresh():
-    payloads = SharedPayloads(size=1)
-    first = {"n": 1}
-    payloads.message({"id": "1", "type": "next", "payload": {"data": first}})
-    second = {"n": 2}
-    payloads.message({"id": "1", "type": "next", "payload": {"data": second}})  # evicts first
-    message = {"id": "2", "type": "next", "payload": {"data": first}}
-    assert json.loads(payloads.message(message)) == message
+    assert _shared_message({"id": "1", "type": "next", "payload": errors}) is None
+    assert _shared_message({"type": "ping"}) is None
+    assert _shared_message({"id": "1", "type": "complete"}) is None
+    assert _shared_message({"data": data}) is None  # an HTTP result
+    unshared = {"balanceUpdates": {"balance": "1"}}  # one subscriber's own result
+    assert _shared_message({"id": "1", "type": "next", "payload": {"data": unshared}}) is None

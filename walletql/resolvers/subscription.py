@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections import OrderedDict
 from collections.abc import AsyncGenerator
 
 import strawberry
@@ -17,6 +15,7 @@ from walletql.events import (
     TooManySubscriptions,
     get_feed,
 )
+from walletql.fanout import Fanout
 from walletql.ledger import accounts
 from walletql.ledger.errors import ResumeRequired, ValidationError
 from walletql.models import LedgerTransaction
@@ -26,11 +25,6 @@ from walletql.schema.common import amount
 from walletql.schema.context import Context
 from walletql.schema.payloads import BalanceUpdate
 from walletql.schema.transaction import Transaction
-
-# Every subscriber of a wallet gets the same update at the same moment: build it once, with
-# one load of its transaction, for all of them.
-_recent: OrderedDict[tuple[int, int], asyncio.Future] = OrderedDict()
-_RECENT_MAX = 2048
 
 
 async def _build(event: BalanceEvent) -> BalanceUpdate:
@@ -48,21 +42,12 @@ async def _build(event: BalanceEvent) -> BalanceUpdate:
     )
 
 
-async def _update(event: BalanceEvent) -> BalanceUpdate:
-    key = (event.wallet_id, event.version)
-    future = _recent.get(key)
-    if future is None:
-        future = asyncio.ensure_future(_build(event))
-        _recent[key] = future
-        while len(_recent) > _RECENT_MAX:
-            _recent.popitem(last=False)
-    try:
-        if future.done():
-            return future.result()
-        return await asyncio.shield(future)
-    except Exception:
-        _recent.pop(key, None)
-        raise
+async def _update(event: BalanceEvent, fanout: Fanout | None) -> BalanceUpdate:
+    """Every subscriber of a wallet gets the same update at the same moment: built once, with
+    one load of its transaction, for all of them (walletql.fanout)."""
+    if fanout is None:
+        return await _build(event)
+    return await fanout.update((event.wallet_id, event.version), lambda: _build(event))
 
 
 @strawberry.type(description="Watch the ledger live.")
@@ -95,7 +80,7 @@ class Subscription:
         try:
             async with subscription as events:
                 async for event in events:
-                    yield await _update(event)
+                    yield await _update(event, info.context.fanout)
         except SubscriberTooSlow as exc:
             raise ResumeRequired("SUBSCRIBER_TOO_SLOW", str(exc)) from None
         except TooManySubscriptions as exc:

@@ -34,6 +34,8 @@ class Context:
     # A websocket's session (walletql.sessions.SocketSession): its token is asked again at
     # every operation, and the socket closes when the token is revoked or expires.
     session: Any = None
+    # What the process's subscribers share (walletql.fanout.Fanout); None: nothing shared.
+    fanout: Any = None
     # Names that came with a history page, readable without awaiting: a field that awaits
     # costs graphql-core several times more than one that returns, on every edge of a page.
     known_names: dict[int, str] = field(default_factory=dict)

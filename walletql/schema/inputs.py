@@ -2,64 +2,23 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
 from typing import TypeVar
 
 import strawberry
-from strawberry.schema.compat import is_scalar
-from strawberry.types.arguments import InputContext
-from strawberry.types.base import StrawberryMaybe, StrawberryOptional, get_object_definition
 
 from walletql.schema.common import Role
 from walletql.schema.scalars import MoneyInput
 
 InputClass = TypeVar("InputClass", bound=type)
 
+# Inputs whose fields are all scalars: with WALLETQL_FAST_PATHS on, built straight from
+# graphql-core's values (walletql.shortcuts.strawberry.build_inputs_directly).
+SCALAR_ONLY: list[type] = []
+
 
 def scalar_fields_only(cls: InputClass) -> InputClass:
-    """Builds the input straight from graphql-core's values instead of field by field.
-
-    Strawberry converts an input through its generic type machinery, each field asking what
-    its type is: ~55 us for TransferInput, 2-4% of a transfer's server CPU. When every field is
-    a scalar there is nothing to convert (graphql-core has already coerced and parsed each
-    value), so the class is built from a name map made once: the same result, as
-    tests/api/test_inputs.py checks against Strawberry's own conversion."""
-    plans: dict[tuple, tuple[dict[str, None], tuple[tuple[str, str], ...]]] = {}
-
-    def build(target: type, value: Mapping[str, object], context: InputContext) -> object:
-        key = (target, context.config.name_converter)
-        plan = plans.get(key)
-        if plan is None:
-            plan = plans[key] = _plan(target, context)
-        unset, fields = plan
-        kwargs: dict[str, object] = dict(unset)
-        for graphql_name, python_name in fields:
-            if graphql_name in value:
-                kwargs[python_name] = value[graphql_name]
-        return target(**kwargs)
-
-    get_object_definition(cls, strict=True).from_input = build
+    SCALAR_ONLY.append(cls)
     return cls
-
-
-def _plan(cls: type, context: InputContext) -> tuple[dict[str, None], tuple[tuple[str, str], ...]]:
-    definition = get_object_definition(cls, strict=True)
-    for field in definition.fields:
-        type_ = field.resolve_type(type_definition=definition)
-        if isinstance(type_, StrawberryOptional) and not isinstance(type_, StrawberryMaybe):
-            type_ = type_.of_type
-        if not is_scalar(type_, context.scalar_registry):
-            raise TypeError(f"{cls.__name__}.{field.python_name} is not a scalar")
-    # As Strawberry does: a field the client may omit and that has no default is None.
-    unset = {
-        f.python_name: None
-        for f in definition.fields
-        if f.default_value is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-    }
-    converter = context.config.name_converter
-    fields = tuple((converter.from_field(f), f.python_name) for f in definition.fields)
-    return unset, fields
 
 
 @strawberry.input(description="A merchant's company.")

@@ -1,26 +1,23 @@
-"""graphql-core's executor as walletql runs it: without its reference cycle, with plain fields
-read directly, and with one result per event for subscribers that asked the same thing."""
+"""graphql-core's executor as walletql runs it with WALLETQL_FAST_PATHS on: without its reference
+cycle, with plain fields read directly, and with one result per event for subscribers that asked
+the same thing (walletql.fanout). Plain mode runs Strawberry's own executor.
+
+graphql-core internals used here: `async_helpers` (replaced), `__copy__` (made directly),
+`execute_field` (overridden), `collect_and_execute_subfields` and `handle_field_error` (called).
+tests/api/test_plain_fields.py, test_garbage.py and test_subscription_sharing.py compare each
+with graphql-core's own path."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import weakref
-from collections import OrderedDict
-from typing import NamedTuple
+from functools import partial
 
-from graphql import (
-    GraphQLLeafType,
-    GraphQLObjectType,
-    GraphQLOutputType,
-    GraphQLResolveInfoHelpers,
-    OperationType,
-    Undefined,
-    get_nullable_type,
-    is_leaf_type,
-)
+from graphql import GraphQLLeafType, GraphQLResolveInfoHelpers, OperationType, Undefined
 from graphql.pyutils import gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from walletql.fanout import SharedKey, variables_key
+from walletql.shortcuts.strawberry import plain_field
 
 
 def _alive(executor: weakref.ref[Execution]) -> Execution:
@@ -63,7 +60,7 @@ class Execution(StrawberryGraphQLCoreExecutionContext):
         (null, an awaitable, a value the type refuses, field middleware) takes graphql-core's
         own path, which reports it as it always did; errors below an object are handled as
         graphql-core's execute_field handles them (tests/api/test_plain_fields.py)."""
-        plain = _plain_field(parent_type, field_details_list[0].node.name.value)
+        plain = plain_field(parent_type, field_details_list[0].node.name.value)
         if plain is not None and not _has_middleware(self):
             value = getattr(source, plain.attribute, None)
             if plain.leaf_type is not None:
@@ -120,69 +117,25 @@ def _has_middleware(execution: Execution) -> bool:
     return manager is not None and bool(manager.middlewares)
 
 
-class PlainField(NamedTuple):
-    attribute: str
-    return_type: GraphQLOutputType
-    leaf_type: GraphQLLeafType | None  # a scalar or enum, or
-    object_type: GraphQLObjectType | None  # an object type that needs no is_type_of check
-
-
-_PLAIN_FIELDS = "walletql-plain-fields"  # a key of our own in graphql-core's per-type extensions
-
-
-def _plain_field(parent_type: GraphQLObjectType, field_name: str) -> PlainField | None:
-    """How to read the field directly, or None when graphql-core must resolve it. Worked out
-    once per field, and kept on the type, which lives exactly as long as its schema."""
-    known = parent_type.extensions.get(_PLAIN_FIELDS)
-    if known is None:
-        known = parent_type.extensions[_PLAIN_FIELDS] = {}
-    elif field_name in known:
-        return known[field_name]
-    plan = None
-    field = parent_type.fields.get(field_name)
-    definition = field.extensions.get("strawberry-definition") if field is not None else None
-    if definition is not None and getattr(field.resolve, "_is_default", False) and not field.args:
-        named = get_nullable_type(field.type)
-        if is_leaf_type(named):
-            plan = PlainField(definition.python_name, field.type, named, None)
-        elif isinstance(named, GraphQLObjectType) and named.is_type_of is None:
-            plan = PlainField(definition.python_name, field.type, None, named)
-    known[field_name] = plan
-    return plan
-
-
 class SharedEventExecution(Execution):
-    """A posting reaches every subscriber of its wallet at once, and nothing under
-    BalanceUpdate depends on who is asking: subscribers that sent the same document and
-    variables get one result, computed once per event instead of once per subscriber."""
-
-    _results: OrderedDict = OrderedDict()
-    _MAX = 256
+    """With a Fanout in the context (walletql.fanout), subscribers of the same event, viewer,
+    operation and variables get one result, computed once instead of once per subscriber.
+    `execute_operation` is graphql-core's public entry to an execution; per-event executors
+    are copies of this one (`build_per_event_executor`)."""
 
     def execute_operation(self, serially=None):
+        fanout = getattr(self.context_value, "fanout", None)
         event = getattr(self.root_value, "event_key", None)
-        if event is None or self.operation.operation != OperationType.SUBSCRIPTION:
+        if (
+            fanout is None
+            or event is None
+            or self.operation.operation != OperationType.SUBSCRIPTION
+        ):
             return super().execute_operation(serially)
-        key = (event, id(self.operation), _variables_key(self.variable_values.coerced))
-        cached = self._results.get(key)
-        if cached is None or cached[0] is not self.operation:  # an id() reused after GC
-            result = super().execute_operation(serially)
-            if self.is_awaitable(result):
-                result = asyncio.ensure_future(result)
-            cached = (self.operation, result)
-            self._results[key] = cached
-            while len(self._results) > self._MAX:
-                self._results.popitem(last=False)
-        result = cached[1]
-        return _shared(result) if isinstance(result, asyncio.Future) else result
-
-
-def _variables_key(coerced: dict) -> object:
-    try:
-        return frozenset(coerced.items())  # IDs and numbers: hashable, and cheap
-    except TypeError:  # a list or an input object among them
-        return json.dumps(coerced, sort_keys=True, default=str)
-
-
-async def _shared(result: asyncio.Future):
-    return result.result() if result.done() else await asyncio.shield(result)
+        key = SharedKey(
+            event,
+            getattr(self.context_value, "principal", None),
+            id(self.operation),
+            variables_key(self.variable_values.coerced),
+        )
+        return fanout.result(key, self.operation, partial(super().execute_operation, serially))

@@ -1,0 +1,202 @@
+"""Strawberry internals: its validation function and graphql-core schema, the marks it leaves on
+the fields it builds, and building inputs directly from graphql-core's values.
+
+Each has a public counterpart that plain mode uses (WALLETQL_FAST_PATHS=false), and a test that
+runs both and compares them: tests/api/test_security.py and test_query_cost.py (documents),
+tests/api/test_plain_fields.py (plain fields), tests/api/test_inputs.py (inputs)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
+
+from cachetools import LRUCache
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLLeafType,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    get_nullable_type,
+    is_leaf_type,
+    parse,
+)
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.compat import is_scalar
+from strawberry.schema.schema import validate_document
+from strawberry.types.arguments import InputContext
+from strawberry.types.base import StrawberryMaybe, StrawberryOptional, get_object_definition
+from strawberry.types.execution import ParseOptions
+
+if TYPE_CHECKING:
+    from strawberry import Schema
+
+
+def validated(schema: Schema, document: DocumentNode, rules: tuple) -> list[GraphQLError]:
+    """What Strawberry's own validation step answers: its validate_document (Strawberry's rules
+    added to `rules`) on the graphql-core schema it built (`_schema`)."""
+    return validate_document(schema._schema, document, rules)
+
+
+class Documents:
+    """Parsed documents and their validation errors, by query text, the most recently used
+    kept, bounded by memory rather than by count: anyone may send distinct documents, and a
+    count bound let 1,024 documents of 1 MiB each hold 2 GB in a worker. A parsed document
+    takes about TREE_FACTOR times its text; one whose text is longer than `max_document` is
+    parsed and validated for its request and not kept. Keyed by the text, which decides the
+    document (the parse options never change): hashing a string costs nothing beside
+    hashing a parsed tree, as Strawberry's ValidationCache does."""
+
+    TREE_FACTOR = 64
+
+    def __init__(self, max_bytes: int, max_document: int) -> None:
+        self._cache: LRUCache[str, _Document] = LRUCache(
+            maxsize=max_bytes, getsizeof=lambda entry: entry.weight
+        )
+        self.max_document = max_document
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def parse(self, query: str, options: ParseOptions) -> DocumentNode:
+        entry = self._cache.get(query)
+        if entry is not None:
+            return entry.document
+        document = parse(query, **options)
+        if len(query) <= self.max_document:
+            self._cache[query] = _Document(document, (len(query) + 64) * self.TREE_FACTOR)
+        return document
+
+    def errors(self, schema, query: str, document: DocumentNode, rules: tuple) -> list:
+        entry = self._cache.get(query)
+        if entry is not None and entry.document is document:
+            errors = entry.errors.get(rules)
+            if errors is None:
+                errors = entry.errors[rules] = validated(schema, document, rules)
+            return errors
+        return validated(schema, document, rules)
+
+
+@dataclass(slots=True)
+class _Document:
+    document: DocumentNode
+    weight: int
+    errors: dict[tuple, list] = field(default_factory=dict)
+
+
+class RequestDocuments(SchemaExtension):
+    """A request's document, parsed and validated once per query text (Documents), after
+    walletql.api.RequestLimits has set the token limit and the rules. One extension, not
+    Strawberry's ParserCache beside its ValidationCache: Strawberry runs every extension's hooks
+    at every request and every streamed result.
+
+    A document that does not parse is left to Strawberry's own parse step, which reports it as
+    a request error; a document already refused (RequestLimits) is not validated."""
+
+    def __init__(self, documents: Documents) -> None:
+        self.documents = documents
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.query is not None:  # else Strawberry's own parse step reports it
+            with contextlib.suppress(GraphQLError):
+                context.graphql_document = self.documents.parse(
+                    context.query, context.parse_options
+                )
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        query, document = context.query, context.graphql_document
+        # Validation runs only on a document that parsed, from a query that was sent.
+        assert query is not None and document is not None
+        if context.pre_execution_errors is None:
+            context.pre_execution_errors = self.documents.errors(
+                context.schema, query, document, context.validation_rules
+            )
+        yield
+
+
+class PlainField(NamedTuple):
+    attribute: str
+    return_type: GraphQLOutputType
+    leaf_type: GraphQLLeafType | None  # a scalar or enum, or
+    object_type: GraphQLObjectType | None  # an object type that needs no is_type_of check
+
+
+_PLAIN_FIELDS = "walletql-plain-fields"  # a key of our own in graphql-core's per-type extensions
+
+
+def plain_field(parent_type: GraphQLObjectType, field_name: str) -> PlainField | None:
+    """How to read the field directly, or None when graphql-core must resolve it. Worked out
+    once per field, and kept on the type, which lives exactly as long as its schema."""
+    known = parent_type.extensions.get(_PLAIN_FIELDS)
+    if known is None:
+        known = parent_type.extensions[_PLAIN_FIELDS] = {}
+    elif field_name in known:
+        return known[field_name]
+    plan = None
+    field = parent_type.fields.get(field_name)
+    definition = field.extensions.get("strawberry-definition") if field is not None else None
+    if definition is not None and getattr(field.resolve, "_is_default", False) and not field.args:
+        named = get_nullable_type(field.type)
+        if is_leaf_type(named):
+            plan = PlainField(definition.python_name, field.type, named, None)
+        elif isinstance(named, GraphQLObjectType) and named.is_type_of is None:
+            plan = PlainField(definition.python_name, field.type, None, named)
+    known[field_name] = plan
+    return plan
+
+
+def build_inputs_directly(classes: Iterable[type], on: bool) -> None:
+    """Builds these inputs (every field a scalar) straight from graphql-core's values (on), or
+    leaves them to Strawberry's own conversion (off: `from_input` unset, its default).
+
+    Strawberry converts an input through its generic type machinery, each field asking what
+    its type is: a noticeable part of a transfer's server CPU. When every field is a scalar
+    there is nothing to convert (graphql-core has already coerced and parsed each value), so
+    the class is built from a name map made once: the same result, as
+    tests/api/test_inputs.py checks against Strawberry's own conversion."""
+    build = _direct_builder() if on else None
+    for cls in classes:
+        get_object_definition(cls, strict=True).from_input = build
+
+
+def _direct_builder() -> Callable[[type, Mapping[str, object], InputContext], object]:
+    plans: dict[tuple, tuple[dict[str, None], tuple[tuple[str, str], ...]]] = {}
+
+    def build(target: type, value: Mapping[str, object], context: InputContext) -> object:
+        key = (target, context.config.name_converter)
+        plan = plans.get(key)
+        if plan is None:
+            plan = plans[key] = _plan(target, context)
+        unset, fields = plan
+        kwargs: dict[str, object] = dict(unset)
+        for graphql_name, python_name in fields:
+            if graphql_name in value:
+                kwargs[python_name] = value[graphql_name]
+        return target(**kwargs)
+
+    return build
+
+
+def _plan(cls: type, context: InputContext) -> tuple[dict[str, None], tuple[tuple[str, str], ...]]:
+    definition = get_object_definition(cls, strict=True)
+    for input_field in definition.fields:
+        type_ = input_field.resolve_type(type_definition=definition)
+        if isinstance(type_, StrawberryOptional) and not isinstance(type_, StrawberryMaybe):
+            type_ = type_.of_type
+        if not is_scalar(type_, context.scalar_registry):
+            raise TypeError(f"{cls.__name__}.{input_field.python_name} is not a scalar")
+    # As Strawberry does: a field the client may omit and that has no default is None.
+    unset = {
+        f.python_name: None
+        for f in definition.fields
+        if f.default_value is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
+    converter = context.config.name_converter
+    fields = tuple((converter.from_field(f), f.python_name) for f in definition.fields)
+    return unset, fields
