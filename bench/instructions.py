@@ -2,6 +2,7 @@
 
     python -m bench.instructions OLD [NEW] [--scenario a] [--requests 300]
     python -m bench.instructions OLD [NEW] --scenario e --requests 20 --subscribers 100
+    python -m bench.instructions HEAD HEAD --plain new   # what the shortcuts save
 
 CPU time on this VM drifts by up to 1.9x within an hour, so `bench.ab` resolves only changes of
 ~10%. valgrind's callgrind counts the instructions a process executes, which depend on the code
@@ -36,9 +37,11 @@ from bench.run import HOST, load_seeded
 SIGNED_IN = 300  # customers whose tokens the worker has seen; the workload uses only these
 
 
-def _serve(tree: Path, port: int, dsn: str, out: Path) -> subprocess.Popen:
+def _serve(tree: Path, port: int, dsn: str, out: Path, plain: bool) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WALLETQL_")}
     env.update(WALLETQL_DATABASE_URL=dsn, WALLETQL_LOG_LEVEL="WARNING", PYTHONHASHSEED="0")
+    if plain:
+        env["WALLETQL_FAST_PATHS"] = "false"  # a revision without the setting ignores it
     env["WALLETQL_MAX_SUBSCRIPTIONS_PER_USER"] = "100000"  # scenario e: one user's many sockets
     command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
     command += [sys.executable, "-m", "uvicorn", "walletql.app:app", "--host", HOST]
@@ -75,7 +78,8 @@ def _instructions(out: Path) -> int:
 async def measure(side: str, tree: Path, args, seeded, work_dir: Path) -> float:
     out = work_dir / f"callgrind-{side}.out"
     dsn = args.admin_url.rsplit("/", 1)[0] + "/" + args.database
-    server = _serve(tree, args.port, dsn, out)
+    plain = args.plain == "both" or (args.plain == "new" and side == "new")
+    server = _serve(tree, args.port, dsn, out, plain)
     try:
         await _ready(args.port)
         await load.each_once(HOST, args.port, load.sign_ins(HOST, args.port, seeded), 1)
@@ -170,6 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=300, help="e: postings")
     p.add_argument("--subscribers", type=int, default=100, help="e: on the watched wallet")
     p.add_argument("--port", type=int, default=8871)
+    p.add_argument(
+        "--plain",
+        choices=("none", "new", "both"),
+        default="none",
+        help="serve NEW, or both, with WALLETQL_FAST_PATHS=false (plain frameworks)",
+    )
     return on_both_sides(p.parse_args(argv), compare)
 
 
