@@ -43,7 +43,7 @@ from walletql.schema.errors import as_graphql_error
 from walletql.schema.scalars import SCALARS
 from walletql.settings import Settings, get_settings
 from walletql.shortcuts.graphql_core import SharedEventExecution
-from walletql.shortcuts.strawberry import Documents, RequestDocuments
+from walletql.shortcuts.strawberry import Documents
 
 log = logging.getLogger("walletql.api")
 
@@ -130,34 +130,48 @@ def _root_field(query: str | None, operation_name: str | None, max_tokens: int) 
 
 
 class RequestLimits(SchemaExtension):
-    """The limits every request meets, at Strawberry's public hooks: the token limit of the
-    schema's parse (rather than MaxTokensLimiter, one more extension), walletql's depth and alias
-    rules (instead of AddValidationRules), and Int literals graphql-core cannot read, refused
-    before validation (walletql.literals)."""
+    """The limits every request meets, at Strawberry's public hooks, in one extension
+    (Strawberry wraps every hook of every extension at every request and streamed result):
 
-    def __init__(self, rules: tuple) -> None:
+    - parse: with the schema's token limit (rather than MaxTokensLimiter); with fast paths, the
+      document comes from Documents, parsed once per query text; a document that does not
+      parse is left to Strawberry's own parse step, which reports it;
+    - validate: walletql's depth and alias rules among the rules (instead of
+      AddValidationRules); Int literals graphql-core cannot read refused before validation
+      (walletql.literals); with fast paths, the errors from Documents, validated once per text;
+    - execute: the operation priced (walletql.cost) and refused over the limit; a price is
+      kept with its document (Prices) unless a variable changes it."""
+
+    def __init__(
+        self, rules: tuple, pricing: Pricing, prices: Prices, documents: Documents | None
+    ) -> None:
         self.rules = rules
+        self.pricing = pricing
+        self.prices = prices
+        self.documents = documents
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         context.parse_options["max_tokens"] = cast(WalletSchema, context.schema).max_tokens
+        if self.documents is not None and context.query is not None:
+            with contextlib.suppress(GraphQLError):
+                context.graphql_document = self.documents.parse(
+                    context.query, context.parse_options
+                )
         yield
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
+        query, document = context.query, context.graphql_document
+        assert document is not None  # validation runs only on a document that parsed
         context.validation_rules = context.validation_rules + self.rules
-        if context.graphql_document is not None and (errors := too_long(context.graphql_document)):
+        if errors := too_long(document):
             context.pre_execution_errors = errors  # Strawberry then validates nothing
+        elif self.documents is not None and query is not None:
+            context.pre_execution_errors = self.documents.errors(
+                context.schema, query, document, context.validation_rules
+            )
         yield
-
-
-class QueryCost(SchemaExtension):
-    """Prices the validated operation before it runs (walletql.cost) and refuses it over the
-    limit. A price is kept with its document (Prices) unless a variable changes it."""
-
-    def __init__(self, pricing: Pricing, prices: Prices) -> None:
-        self.pricing = pricing
-        self.prices = prices
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
@@ -312,14 +326,12 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or get_settings()
     prices = Prices()
     rules = _validation_rules(settings)
-    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
-        lambda: RequestLimits(rules)
-    ]
     documents = None
     if settings.fast_paths:
         documents = Documents(settings.document_cache_bytes, settings.max_cached_document_bytes)
-        extensions.append(lambda: RequestDocuments(documents))
-    extensions.append(lambda: QueryCost(schema.pricing, prices))
+    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
+        lambda: RequestLimits(rules, schema.pricing, prices, documents)
+    ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     schema = WalletSchema(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import httpx
+import pytest
 
 from walletql.app import create_app
 from walletql.ledger import reads
@@ -255,3 +256,37 @@ async def test_a_document_with_several_operations_needs_an_operation_name(gql):
     assert (await gql("query A { currencies { code } }"))["data"][
         "currencies"
     ]  # one: no name needed
+
+
+DOCUMENTS = [
+    "{ currencies { code } }",
+    "{ me { wallets { nope } } }",
+    "{ currencies { code",
+    "query Q($x: Int!) { currencies { code } }",
+    "{ wallet(id: 12) { id } }",
+    "{ wallet { id } }",
+    "fragment F on Wallet { id } { currencies { code } }",
+    "{ a: currencies { code } a: operations { code } }",
+    "{ me { wallets { history(first: %s) { edges { cursor } } } } }" % ("9" * 5000),
+    "{ me "
+    + "{ wallets { history { edges { node { transaction " * 3
+    + "{ id }"
+    + " } } } }" * 3
+    + " }",
+]
+
+
+@pytest.mark.parametrize("query", DOCUMENTS)
+async def test_parsing_and_validation_answer_as_strawberrys_own(query):
+    """Documents parsed and validated once per text (a shortcut) answer what Strawberry's own
+    parse and validation steps answer (plain mode), twice in a row."""
+    from walletql.api import build_schema
+
+    fast = build_schema(Settings(fast_paths=True))
+    plain = build_schema(Settings(fast_paths=False))
+    for _ in range(2):
+        mine, theirs = await fast.execute(query), await plain.execute(query)
+        assert [e.formatted for e in mine.errors or []] == [
+            e.formatted for e in theirs.errors or []
+        ]
+        assert mine.data == theirs.data

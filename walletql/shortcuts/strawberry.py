@@ -7,9 +7,8 @@ tests/api/test_plain_fields.py (plain fields), tests/api/test_inputs.py (inputs)
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -24,7 +23,6 @@ from graphql import (
     is_leaf_type,
     parse,
 )
-from strawberry.extensions import SchemaExtension
 from strawberry.schema.compat import is_scalar
 from strawberry.schema.schema import validate_document
 from strawberry.types.arguments import InputContext
@@ -85,39 +83,6 @@ class _Document:
     document: DocumentNode
     weight: int
     errors: dict[tuple, list] = field(default_factory=dict)
-
-
-class RequestDocuments(SchemaExtension):
-    """A request's document, parsed and validated once per query text (Documents), after
-    walletql.api.RequestLimits has set the token limit and the rules. One extension, not
-    Strawberry's ParserCache beside its ValidationCache: Strawberry runs every extension's hooks
-    at every request and every streamed result.
-
-    A document that does not parse is left to Strawberry's own parse step, which reports it as
-    a request error; a document already refused (RequestLimits) is not validated."""
-
-    def __init__(self, documents: Documents) -> None:
-        self.documents = documents
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.query is not None:  # else Strawberry's own parse step reports it
-            with contextlib.suppress(GraphQLError):
-                context.graphql_document = self.documents.parse(
-                    context.query, context.parse_options
-                )
-        yield
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        query, document = context.query, context.graphql_document
-        # Validation runs only on a document that parsed, from a query that was sent.
-        assert query is not None and document is not None
-        if context.pre_execution_errors is None:
-            context.pre_execution_errors = self.documents.errors(
-                context.schema, query, document, context.validation_rules
-            )
-        yield
 
 
 class PlainField(NamedTuple):
