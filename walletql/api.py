@@ -20,12 +20,7 @@ from graphql import (
     parse,
 )
 from strawberry.exceptions import MissingQueryError
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaxAliasesLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
-)
+from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.execution import PreExecutionError
@@ -35,6 +30,7 @@ from walletql import outage
 from walletql.auth import principal_of
 from walletql.cost import LIST_SIZE, Price, Pricing
 from walletql.ledger.errors import LedgerError
+from walletql.limits import alias_limit, depth_limit
 from walletql.literals import too_long
 from walletql.resolvers.mutation import Mutation
 from walletql.resolvers.query import Query
@@ -314,10 +310,9 @@ async def _as_of_now(context) -> None:
 
 
 def _validation_rules(settings: Settings) -> tuple:
-    """Built once: rule classes made per request would defeat the validation cache."""
-    depth = QueryDepthLimiter(max_depth=settings.max_query_depth)
-    aliases = MaxAliasesLimiter(max_alias_count=settings.max_aliases)
-    return (*depth.validation_rules, *aliases.validation_rules)
+    """The depth and alias limits (walletql.limits, each fragment walked once). Built once: rule
+    classes made per request would defeat the validation cache."""
+    return (depth_limit(settings.max_query_depth), alias_limit(settings.max_aliases))
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
