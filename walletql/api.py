@@ -212,7 +212,8 @@ class WalletSchema(strawberry.Schema):
     errors; request errors (syntax, validation, limits, bad variables) stay readable with code
     BAD_USER_INPUT; anything unexpected is masked as INTERNAL_SERVER_ERROR with a request id
     that is also in the server log. Done here rather than in an extension's hooks: Strawberry
-    wraps each hook per request and per streamed result, ~12% of the fan-out's CPU (finding 23)."""
+    wraps each hook per request and per streamed result, a visible part of the fan-out's CPU
+    (finding 23)."""
 
     def __init__(self, *, max_tokens: int, max_query_length: int, **options) -> None:
         """max_tokens: the most tokens a parsed document may hold; max_query_length: the
@@ -248,7 +249,8 @@ class WalletSchema(strawberry.Schema):
 
     def _too_long(self, query: object) -> GraphQLError | None:
         """A document longer than max_query_length is refused unread: lexing one string literal
-        of a megabyte cost 140 ms of CPU, before anything else could refuse it."""
+        of a megabyte took a worker's CPU for a long moment, before anything else could refuse
+        it."""
         if not isinstance(query, str) or len(query) <= self.max_query_length:
             return None
         return GraphQLError(

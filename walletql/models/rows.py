@@ -1,7 +1,8 @@
 """The money path's one way to the database: fixed SQL, sent to the connection Tortoise hands
 out, and models loaded from its rows. Everything else uses the ORM.
 
-The ORM's query builder costs more CPU per query than the query itself (bench/FINDINGS.md, 16).
+The ORM's query builder costs more CPU per query than the query itself (bench/FINDINGS.md,
+finding 1).
 With WALLETQL_FAST_PATHS on (the default), the two calls below go through Tortoise internals
 (walletql.shortcuts.tortoise); off, through its public API. tests/test_rows.py compares both
 ways with the ORM's own path."""

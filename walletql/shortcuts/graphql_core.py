@@ -30,9 +30,9 @@ class Execution(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's executor without its reference cycle.
 
     It keeps its own bound methods (`async_helpers`), so every executor was in a cycle, and with
-    it everything it reaches: the context, the request, the results, ~90 objects per request.
-    Only the garbage collector could free them, in pauses of 5-18 ms under load
-    (bench/FINDINGS.md, finding 12). Through a weak reference, reference counting frees a
+    it everything it reaches: the context, the request, the results. Only the garbage
+    collector could free them, in pauses that made the latency's tail (bench/FINDINGS.md,
+    finding 12). Through a weak reference, reference counting frees a
     request's objects as soon as it is answered. Resolvers run only while their executor is
     alive (it is on the stack)."""
 
@@ -47,13 +47,13 @@ class Execution(StrawberryGraphQLCoreExecutionContext):
     def __copy__(self) -> Execution:
         """The same shallow copy as copy's generic protocol, made directly: graphql-core copies
         the executor for every subscriber at every event (`build_per_event_executor`), and
-        `__reduce_ex__` made that ~6% of the server's fan-out CPU (finding 23)."""
+        `__reduce_ex__` made that a visible part of the fan-out's CPU (finding 23)."""
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
         return clone
 
     def execute_field(self, parent_type, source, field_details_list, path, position_context):
-        """Most of a page's fields (~220 of a 20-edge history page's ~240) only read an attribute:
+        """Most of a history page's fields only read an attribute:
         for each, graphql-core builds a resolve info, calls Strawberry's resolver chain and walks
         the field's type. Here a plain field (no resolver, arguments or extensions) holding a
         scalar, an enum or an object is read and completed directly. Anything else or unusual
