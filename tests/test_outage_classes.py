@@ -122,6 +122,14 @@ def test_an_outage_is_logged_at_most_once_per_interval_without_a_traceback(caplo
     assert all(r.exc_info is None for r in records)
 
 
+def test_a_request_id_is_remembered_among_the_most_recent_ones_only():
+    quiet = outage._Quiet(size=2)
+    quiet.INTERVAL = 0.0  # every new request is logged: only the ids decide
+    assert quiet.first("a") and not quiet.first("a")
+    assert quiet.first("b") and quiet.first("c")  # "a" is forgotten
+    assert quiet.first("a") and not quiet.first("c")
+
+
 def test_the_drivers_reconnect_warnings_lose_their_traceback_in_an_outage_only(caplog):
     outage.quiet_driver_logs()
     outage.quiet_driver_logs()  # idempotent: one filter

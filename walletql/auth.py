@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cachetools import LRUCache
 
 from walletql.models import AuthToken, Role, User
 from walletql.models.rows import fetch, model
@@ -91,14 +91,13 @@ SELECT pg_notify('{REVOKED_CHANNEL}', token_hash) FROM revoked
 
 class LiveTokens:
     """Tokens this process has recently found live, with their users, so that a request does
-    not read its token again. Safe only while this process hears every revocation: the balance
+    not read its token again: the `size` most recently used. Safe only while this process hears every revocation: the balance
     feed's LISTEN connection delivers them (`forget`). Whenever that connection goes down or
     comes back, a revocation may have been missed: everything is forgotten, and nothing is
     kept while it is down (`listening`)."""
 
     def __init__(self, size: int = 10_000) -> None:
-        self._tokens: OrderedDict[str, tuple[User, datetime]] = OrderedDict()
-        self._size = size
+        self._tokens: LRUCache[str, tuple[User, datetime]] = LRUCache(maxsize=size)
         self._listening = False
         # Bumped by every forget: a read that overlapped one is not kept (it may predate it).
         self.generation = 0
@@ -120,8 +119,6 @@ class LiveTokens:
         if not self._listening or generation != self.generation:
             return
         self._tokens[digest] = (user, expires_at)
-        while len(self._tokens) > self._size:
-            self._tokens.popitem(last=False)
 
     def forget(self, digest: str) -> None:
         self.generation += 1

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
 
 from asyncpg import exceptions as pg
+from cachetools import LRUCache
 
 log = logging.getLogger("walletql.outage")
 
@@ -73,8 +73,7 @@ class _Quiet:
     INTERVAL = 5.0
 
     def __init__(self, size: int = 1024) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._size = size
+        self._ids: LRUCache[str, None] = LRUCache(maxsize=size)  # the request ids logged
         self._next = 0.0
         self.unlogged = 0
 
@@ -84,8 +83,6 @@ class _Quiet:
             if request_id in self._ids:
                 return False
             self._ids[request_id] = None
-            while len(self._ids) > self._size:
-                self._ids.popitem(last=False)
         now = time.monotonic()
         if now < self._next:
             self.unlogged += 1

@@ -144,3 +144,14 @@ def test_a_read_that_overlapped_a_revocation_is_not_kept():
     assert tokens.get("d") is None
     tokens.keep("d", "user", later, tokens.generation)  # not listening: not kept
     assert tokens.get("d") is None
+
+
+def test_the_most_recently_used_tokens_are_kept():
+    tokens = auth.LiveTokens(size=2)
+    tokens.listening(True)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    for digest in ("a", "b"):
+        tokens.keep(digest, digest.upper(), later, tokens.generation)
+    assert tokens.get("a") == "A"  # now the most recently used
+    tokens.keep("c", "C", later, tokens.generation)
+    assert (tokens.get("a"), tokens.get("b"), tokens.get("c")) == ("A", None, "C")
