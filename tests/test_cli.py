@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
+from tests.calls import ledger
 from walletql import ids
-from walletql.ledger import accounts
 from walletql.models import Role, User
 
 PASSWORD = "a long operator passphrase"
@@ -56,7 +56,7 @@ async def test_create_user_makes_an_operator_from_stdin(cli):
     assert f"(id {ids.encode(ids.USER, user.id)})" in result.stdout
     assert f"(id {user.id})" not in result.stdout
     # The password is exactly what was typed, without the newline.
-    session = await accounts.login(email, PASSWORD)
+    session = await ledger.login(email, PASSWORD)
     assert session.user.id == user.id
 
     again = cli(*create_user_args(email.upper(), "--role", "OPERATOR"), stdin=PASSWORD + "\n")

@@ -118,14 +118,22 @@ from walletql import db, ids
 from walletql.auth import principal_of
 from walletql.ledger import payments
 from walletql.models import User
+from walletql.services import build_services
+from walletql.settings import Settings
 
 async def main(url, user_id, wallet_id):
     await db.open_orm(url, 2)
     try:
         await ids.load()
         user = await User.get(id=user_id)
+        services = build_services(Settings(database_url=url))
         await payments.deposit(
-            principal_of(user), ids.encode(ids.WALLET, wallet_id), "5", "after-upgrade"
+            principal_of(user),
+            ids.encode(ids.WALLET, wallet_id),
+            "5",
+            "after-upgrade",
+            currencies=services.currencies,
+            turns=services.turns,
         )
     finally:
         await db.close_orm()

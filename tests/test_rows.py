@@ -20,18 +20,18 @@ from tortoise.fields.relational import BackwardFKRelation, ForeignKeyFieldInstan
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from tests.calls import ledger
 from tests.conftest import FAST_PATHS
-from tests.ledger import conftest as ledger
+from tests.ledger import conftest as ledger_tests
 from walletql import db
-from walletql.ledger import accounts, payments
 from walletql.ledger.errors import InsufficientFunds
 from walletql.models import LedgerTransaction, User, Wallet, rows
 
 # The ledger tests' fixtures: users inserted through the ORM, money moved through the ledger.
-customer = ledger.customer
-merchant = ledger.merchant
-operator = ledger.operator
-funded = ledger.funded
+customer = ledger_tests.customer
+merchant = ledger_tests.merchant
+operator = ledger_tests.operator
+funded = ledger_tests.funded
 
 TABLES = {User: "users", Wallet: "wallets", LedgerTransaction: "transactions"}
 
@@ -94,15 +94,15 @@ async def ledger_rows(customer, merchant, operator, funded):
     """Users, wallets and transactions of every shape, made through the ledger."""
     ann, shop, admin = await customer(), await merchant(), await operator()
     dollars = await funded(ann, "USD", "100.5")
-    labelled = await accounts.create_wallet(ann, "EUR", "Holidays")
+    labelled = await ledger.create_wallet(ann, "EUR", "Holidays")
     shop_dollars = await funded(shop, "USD")
     credits = await funded(ann, "CREDIT")
     vault = await funded(admin, "EUR", "99999999999999999999")  # the largest figures stored
-    deposit = await payments.deposit(ann, dollars.id, "100.5", "rows-deposit", "Salary")
-    withdrawal = await payments.withdraw(ann, dollars.id, "12.34", "rows-withdrawal")
+    deposit = await ledger.deposit(ann, dollars.id, "100.5", "rows-deposit", "Salary")
+    withdrawal = await ledger.withdraw(ann, dollars.id, "12.34", "rows-withdrawal")
     with pytest.raises(InsufficientFunds) as refused:
-        await payments.withdraw(ann, labelled.id, "1", "rows-refused")
-    operation = await payments.apply_operation(admin, credits.id, "CREDIT_ADD", "rows-op")
+        await ledger.withdraw(ann, labelled.id, "1", "rows-refused")
+    operation = await ledger.apply_operation(admin, credits.id, "CREDIT_ADD", "rows-op")
     await User.filter(id=shop.user_id).update(
         phone=f"+1555{shop.user_id:07d}", company_url="https://shop.example"
     )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from walletql.ledger import accounts
+from tests.calls import ledger
 from walletql.models import Wallet
 
 
 async def test_debug_sql_log_never_writes_the_values(database_url, caplog):
     caplog.set_level(logging.DEBUG, logger="tortoise")
-    user = await accounts.create_user(
+    user = await ledger.create_user(
         email="debug.log@example.com",
         password="a long enough secret",
         name="Debug Log",

@@ -37,7 +37,7 @@ from walletql.resolvers.query import Query
 from walletql.resolvers.subscription import Subscription
 from walletql.schema.errors import as_graphql_error
 from walletql.schema.scalars import SCALARS
-from walletql.settings import Settings, get_settings
+from walletql.settings import Settings
 from walletql.shortcuts.graphql_core import SharedEventExecution
 from walletql.shortcuts.strawberry import Documents
 
@@ -317,10 +317,9 @@ def _validation_rules(settings: Settings) -> tuple:
     return (depth_limit(settings.max_query_depth), alias_limit(settings.max_aliases))
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema, with walletql's shortcuts (walletql.shortcuts) when settings.fast_paths is
     on; off, Strawberry's own executor, parsing and validation."""
-    settings = settings or get_settings()
     prices = Prices()
     rules = _validation_rules(settings)
     documents = None

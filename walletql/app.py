@@ -25,14 +25,14 @@ from tortoise import connections
 
 from walletql import auth, db, ids, shortcuts, spread
 from walletql.api import build_schema
-from walletql.events import get_feed
-from walletql.fanout import Fanout, SharedData
-from walletql.ledger.operations import build_catalog
+from walletql.fanout import SharedData
 from walletql.readiness import Database, UnavailableAnswers
 from walletql.request_body import check_operation_name, decode_json, refuse_non_object
+from walletql.schema.common import serve_currencies
 from walletql.schema.context import Context
+from walletql.services import Services, build_services
 from walletql.sessions import Sessions
-from walletql.settings import Settings, get_settings
+from walletql.settings import Settings, load
 from walletql.ws_protocols import ClosingAdapter, GraphQLWSHandler, TransportWSHandler
 
 log = logging.getLogger("walletql.app")
@@ -49,14 +49,14 @@ class WalletGraphQL(GraphQL[Context, None]):
         self,
         schema,
         *,
+        services: Services,
         sessions: Sessions,
-        fanout: Fanout | None,
         max_response_bytes: int,
         **options,
     ) -> None:
         super().__init__(schema, **options)
+        self.services = services
         self.sessions = sessions
-        self.fanout = fanout
         self.max_response_bytes = max_response_bytes
         self.closed_sockets = ClosedSockets()
 
@@ -78,7 +78,8 @@ class WalletGraphQL(GraphQL[Context, None]):
         return data
 
     async def get_context(self, request, response) -> Context:
-        context = Context(request=request, response=response, fanout=self.fanout)
+        context = Context(services=self.services, request=request, response=response)
+        serve_currencies(self.services.currencies)
         if isinstance(request, Request):
             await _sign_in(context, request.headers.get("authorization"))
         return context
@@ -89,7 +90,7 @@ class WalletGraphQL(GraphQL[Context, None]):
         if not isinstance(header, str):
             header = context.request.headers.get("authorization")
         token = auth.bearer_token(header)
-        caller = await auth.caller_of(token)
+        caller = await auth.caller_of(token, self.services.live_tokens)
         if caller is None or token is None:
             raise ConnectionRejectionError()
         context.session = self.sessions.open(context.request, caller, token)
@@ -124,7 +125,7 @@ def _shared_message(message: dict) -> str | None:
 
 
 async def _sign_in(context: Context, header: str | None) -> None:
-    caller = await auth.caller_of(auth.bearer_token(header))
+    caller = await auth.caller_of(auth.bearer_token(header), context.services.live_tokens)
     if caller is not None:
         _act_as(context, caller)
 
@@ -151,16 +152,16 @@ def _act_as(context: Context, caller: auth.Caller) -> None:
     context.user = caller.user
 
 
-def _revocations(sessions: Sessions):
+def _revocations(sessions: Sessions, live_tokens: auth.LiveTokens):
     """What a revocation notification does here, and what a lost or regained feed does: the
     token cache forgets, and the websockets acting for the token close."""
 
     def revoked(digest: str) -> None:
-        auth.live_tokens.forget(digest)
+        live_tokens.forget(digest)
         sessions.revoked(digest)
 
     def listening(on: bool) -> None:
-        auth.live_tokens.listening(on)
+        live_tokens.listening(on)
         sessions.listening(on)
 
     return revoked, listening
@@ -169,7 +170,8 @@ def _revocations(sessions: Sessions):
 async def healthz(request: Request) -> Response:
     # Liveness only, no I/O. "subscribers" (this process's live balance subscribers, a number
     # and nothing else) lets operators and the real-server tests see subscriptions released.
-    return JSONResponse({"status": "ok", "subscribers": get_feed().subscriber_count})
+    feed = request.app.state.services.feed
+    return JSONResponse({"status": "ok", "subscribers": feed.subscriber_count})
 
 
 async def readyz(request: Request) -> Response:
@@ -239,16 +241,18 @@ def _return_free_memory() -> None:
 
 
 def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:
-    """The ASGI app. `manage_database=False` leaves the ORM to the caller (the test suite)."""
-    settings = settings or get_settings()
-    build_catalog(settings)  # a bad operation catalog stops start-up, naming the problem
+    """The ASGI app, on `settings` (by default, the environment's). It holds one Services
+    (walletql.services), handed to every resolver on the context. `manage_database=False`
+    leaves the ORM to the caller (the test suite)."""
+    settings = settings or load()
+    services = build_services(settings)  # a bad operation catalog stops start-up, naming it
     shortcuts.install(settings.fast_paths)
     schema = build_schema(settings)
-    sessions = Sessions()
+    sessions = Sessions(services.live_tokens)
     graphql = WalletGraphQL(
         schema,
+        services=services,
         sessions=sessions,
-        fanout=Fanout(),
         max_response_bytes=settings.max_response_bytes,
         allowed_origins=settings.cors_origins,
         keep_alive=True,
@@ -268,14 +272,14 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         # Checked, migrated, the ORM open and what else start-up reads from the database (the
         # id key); while the database is unavailable, once it is back (walletql.readiness).
         await database.start(url, settings.db_pool_size, ids.load)
-        get_feed().watch(auth.REVOKED_CHANNEL, *_revocations(sessions))
-        await get_feed().start(url)  # listening, or retrying while the database is down
+        services.feed.watch(auth.REVOKED_CHANNEL, *_revocations(sessions, services.live_tokens))
+        await services.feed.start(url)  # listening, or retrying while the database is down
         _settle_heap()
         try:
             async with spread.running(following):
                 yield
         finally:
-            await get_feed().stop()
+            await services.feed.stop()
             await database.stop()
 
     middleware = []
@@ -301,6 +305,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         max_body_size=settings.max_body_bytes,
     )
     starlette.state.database = database
+    starlette.state.services = services
     return starlette
 
 

@@ -15,7 +15,8 @@ from cachetools import LRUCache
 from walletql.models import AuthToken, Role, User
 from walletql.models.rows import fetch, model
 
-_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+# argon2id with the library's recommended parameters: constant, like the functions below.
+_hasher = PasswordHasher()
 # Verifying against this when the email is unknown keeps login time the same either way.
 _DUMMY_HASH = _hasher.hash("walletql-timing-equaliser")
 
@@ -91,10 +92,11 @@ SELECT pg_notify('{REVOKED_CHANNEL}', token_hash) FROM revoked
 
 class LiveTokens:
     """Tokens this process has recently found live, with their users, so that a request does
-    not read its token again: the `size` most recently used. Safe only while this process hears every revocation: the balance
-    feed's LISTEN connection delivers them (`forget`). Whenever that connection goes down or
-    comes back, a revocation may have been missed: everything is forgotten, and nothing is
-    kept while it is down (`listening`)."""
+    not read its token again: the `size` most recently used. Safe only while this process hears
+    every revocation: the balance feed's LISTEN connection delivers them (`forget`). Whenever
+    that connection goes down or comes back, a revocation may have been missed: everything is
+    forgotten, and nothing is kept while it is down (`listening`). One per process
+    (walletql.services)."""
 
     def __init__(self, size: int = 10_000) -> None:
         self._tokens: LRUCache[str, tuple[User, datetime]] = LRUCache(maxsize=size)
@@ -130,9 +132,6 @@ class LiveTokens:
         self._listening = on
 
 
-live_tokens = LiveTokens()
-
-
 @dataclass(frozen=True)
 class Caller:
     """A live token's user, the token's digest (what revocation names) and its expiry."""
@@ -142,14 +141,15 @@ class Caller:
     expires_at: datetime
 
 
-async def authenticate(token: str | None) -> tuple[User, str] | None:
+async def authenticate(token: str | None, live_tokens: LiveTokens) -> tuple[User, str] | None:
     """The user behind a live token, and the token's digest; None for anything else."""
-    caller = await caller_of(token)
+    caller = await caller_of(token, live_tokens)
     return (caller.user, caller.digest) if caller is not None else None
 
 
-async def caller_of(token: str | None) -> Caller | None:
-    """Who a live token acts for, as of now; None for anything else."""
+async def caller_of(token: str | None, live_tokens: LiveTokens) -> Caller | None:
+    """Who a live token acts for, as of now; None for anything else. `live_tokens` answers
+    for the tokens read recently, and keeps what is read."""
     if not token or len(token) > 200 or not token.isascii():  # ours are ASCII (token_urlsafe)
         return None
     digest = token_digest(token)
@@ -172,7 +172,7 @@ async def live_among(digests: list[str]) -> set[str]:
     return {row["token_hash"] for row in await fetch(_LIVE_AMONG, digests)}
 
 
-async def revoke(token_digest_hex: str) -> bool:
+async def revoke(token_digest_hex: str, live_tokens: LiveTokens) -> bool:
     rows = await fetch(_REVOKE, token_digest_hex)
     live_tokens.forget(token_digest_hex)
     return bool(rows)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Coroutine
 from walletql import db
 from walletql.ledger.errors import ConfigurationError, LedgerError
 from walletql.ledger.operations import build_catalog
-from walletql.settings import Settings, SettingsError, get_settings
+from walletql.settings import Settings, SettingsError, load
 
 EXIT_USAGE = 2
 
@@ -105,6 +105,7 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
             company_name=args.company,
             company_url=args.company_url,
             allow_operator=True,
+            settings=settings,
         )
         from walletql import ids
 
@@ -184,7 +185,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        settings = get_settings()
+        settings = load()
         logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s %(message)s")
         if settings.log_level != "DEBUG":
             # Tortoise announces every init and shutdown at INFO; on stderr that would turn a

@@ -26,7 +26,6 @@ from walletql.db import asyncpg_dsn
 from walletql.ledger.posting import BALANCE_CHANNEL
 from walletql.models import Entry
 from walletql.outage import is_unavailable
-from walletql.settings import get_settings
 
 log = logging.getLogger("walletql.events")
 
@@ -179,9 +178,21 @@ class Subscription:
 
 
 class BalanceFeed:
-    """One per process: a dedicated LISTEN connection, reconnected with backoff when lost."""
+    """One per process (walletql.services): a dedicated LISTEN connection, reconnected with
+    backoff when lost. Each subscriber holds at most `queue_size` events not yet consumed
+    (WALLETQL_SUBSCRIBER_QUEUE_SIZE), and one user at most `max_per_user` subscriptions
+    (WALLETQL_MAX_SUBSCRIPTIONS_PER_USER)."""
 
-    def __init__(self, *, health_interval: float = 10.0, max_backoff: float = 5.0) -> None:
+    def __init__(
+        self,
+        *,
+        queue_size: int,
+        max_per_user: int,
+        health_interval: float = 10.0,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self._queue_size = queue_size
+        self._max_per_user = max_per_user
         # max_backoff: an attempt every few seconds at most, so that subscriptions resume
         # within seconds of the database's return; one connection attempt per process costs
         # the database nothing worth saving.
@@ -263,8 +274,7 @@ class BalanceFeed:
                 raise ValueError("afterVersion needs a walletId")
             if after_version < 0:
                 raise ValueError("afterVersion must not be negative")
-        size = get_settings().subscriber_queue_size
-        return Subscription(self, owner_id, wallet_id, after_version, size)
+        return Subscription(self, owner_id, wallet_id, after_version, self._queue_size)
 
     async def _register(self, sub: Subscription) -> None:
         # While reconnecting, wait: registering on a dead connection would miss events silently.
@@ -273,7 +283,7 @@ class BalanceFeed:
         if self._dsn is None:
             raise FeedInterrupted("The balance feed is not running")
         mine = self._by_owner.setdefault(sub.owner_id, set())
-        limit = get_settings().max_subscriptions_per_user
+        limit = self._max_per_user
         if len(mine) >= limit:  # counted and added with no await between: no burst slips by
             if not mine:
                 del self._by_owner[sub.owner_id]
@@ -387,11 +397,3 @@ class BalanceFeed:
                 log.warning(msg, type(exc).__name__, exc, delay)
                 continue
             log.warning("Balance feed reconnected and is listening again")
-
-
-_feed = BalanceFeed()
-
-
-def get_feed() -> BalanceFeed:
-    """The process-wide feed; the app's lifespan calls `start(url)` and `stop()` on it."""
-    return _feed

@@ -91,6 +91,8 @@ class _Quiet:
         return True
 
 
+# One per process, like the log it keeps quiet: its callers (api.client_error, which sees a
+# request id and no context, and readiness.UnavailableAnswers) share this process's one log.
 _quiet = _Quiet()
 
 

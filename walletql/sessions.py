@@ -46,7 +46,7 @@ class SocketSession:
         if self.ended:
             return None
         try:
-            caller = await auth.caller_of(self._token)
+            caller = await auth.caller_of(self._token, self._sessions.live_tokens)
         except Exception as exc:
             if not is_unavailable(exc):
                 raise
@@ -74,9 +74,11 @@ class SocketSession:
 
 
 class Sessions:
-    """This process's authenticated websockets, by token digest."""
+    """This process's authenticated websockets, by token digest. Their tokens are asked
+    through `live_tokens`, the process's memory of live tokens."""
 
-    def __init__(self) -> None:
+    def __init__(self, live_tokens: auth.LiveTokens) -> None:
+        self.live_tokens = live_tokens
         self._by_digest: dict[str, set[SocketSession]] = {}
 
     def __len__(self) -> int:

@@ -276,21 +276,3 @@ def _check_floor(settings: Settings) -> None:
     digits = len(floor.as_tuple().digits) + exponent
     if -exponent > MAX_DECIMALS or digits > MAX_INTEGER_DIGITS:
         raise SettingsError("WALLETQL_MINIMUM_BALANCE: out of range for a money amount")
-
-
-_current: Settings | None = None
-
-
-def get_settings() -> Settings:
-    """The process-wide settings, loaded from the environment on first use."""
-    global _current
-    if _current is None:
-        _current = load()
-    return _current
-
-
-def use_settings(settings: Settings) -> Settings:
-    """Replace the process-wide settings (start-up and tests); returns the previous ones."""
-    global _current
-    previous, _current = _current, settings
-    return previous or settings

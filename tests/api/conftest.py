@@ -1,19 +1,26 @@
-"""The one GraphQL test client: the real ASGI app over httpx, on the session's test database."""
+"""The one GraphQL test client: the real ASGI app over httpx, on the session's test database.
+
+`gql` serves the default settings; `gql_with(**changes)` makes a client of another app, on
+settings with those changes (each app builds its own services, as a process does)."""
 
 from __future__ import annotations
 
 import secrets
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import httpx
 import pytest
 from tortoise import connections
 
+from tests.calls import ledger
 from tests.conftest import FAST_PATHS
 from walletql import ids, shortcuts
 from walletql.app import create_app
-from walletql.ledger import accounts
-from walletql.settings import get_settings
+from walletql.schema.common import serve_currencies
+from walletql.schema.context import Context
+from walletql.services import Services, build_services
+from walletql.settings import Settings
 
 PASSWORD = "correct horse battery"
 
@@ -168,7 +175,7 @@ class GraphQLClient:
     async def operator(self) -> dict:
         """An OPERATOR account (only the CLI may create one), signed in through `login`."""
         email = new_email()
-        user = await accounts.create_user(
+        user = await ledger.create_user(
             email=email, password=PASSWORD, name="Back Office", role="OPERATOR", allow_operator=True
         )
         return {
@@ -183,22 +190,48 @@ class GraphQLClient:
         await connections.get("default").execute_script(script)
 
 
+def direct_context(services: Services | None = None, **fields) -> Context:
+    """The context of a schema executed directly (not through the app), made as the app's
+    get_context makes it: with its services (by default, on the default settings), whose
+    currencies its amounts are served in."""
+    services = services or build_services(Settings())
+    serve_currencies(services.currencies)
+    return Context(services=services, **fields)
+
+
+def _client(database_url: str, **changes) -> httpx.AsyncClient:
+    """A client of an app on these settings, in the run's mode (FAST_PATHS) unless changed."""
+    settings = Settings(database_url=database_url, fast_paths=FAST_PATHS)
+    app = create_app(settings.with_changes(**changes), manage_database=False)
+    transport = httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(transport=transport, base_url="http://walletql.test")
+
+
 @pytest.fixture(scope="session")
 async def gql(database_url):
-    app = create_app(get_settings(), manage_database=False)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://walletql.test") as http:
+    async with _client(database_url) as http:
         yield GraphQLClient(http)
+
+
+@pytest.fixture
+async def gql_with(database_url):
+    """`client = await gql_with(minimum_balance=Decimal(5))`: an app on changed settings."""
+    async with AsyncExitStack() as clients:
+
+        async def make(**changes) -> GraphQLClient:
+            return GraphQLClient(
+                await clients.enter_async_context(_client(database_url, **changes))
+            )
+
+        yield make
 
 
 @pytest.fixture
 async def fast_gql(database_url):
     """A client of an app with walletql's shortcuts on, whatever mode the run is in: for the
     tests of what a shortcut does that the frameworks' own paths do not."""
-    app = create_app(get_settings().with_changes(fast_paths=True), manage_database=False)
-    transport = httpx.ASGITransport(app=app)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://walletql.test") as http:
+        async with _client(database_url, fast_paths=True) as http:
             yield GraphQLClient(http)
     finally:
         shortcuts.install(FAST_PATHS)  # create_app took the process-wide ones: as the run was

@@ -207,24 +207,24 @@ async def test_queries_needing_a_caller_are_unauthenticated(gql):
         assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-async def test_signup_wallet_currency_counts_toward_the_limit(gql, settings_override):
-    with settings_override(signup_wallet_currency="CREDIT"):
-        customer = await gql.signup()
-        merchant = await gql.signup("MERCHANT")
-        wallets = """{ me { wallets { currency { code } balance version } } }"""
-        assert (await gql.ok(wallets, token=customer["token"]))["me"]["wallets"] == [
-            {"currency": {"code": "CREDIT"}, "balance": "0", "version": 0}
-        ]
-        assert (await gql.ok(wallets, token=merchant["token"]))["me"]["wallets"] == [
-            {"currency": {"code": "CREDIT"}, "balance": "0", "version": 0}
-        ]
-        result = await gql.ok(
-            """mutation { createWallet(input: {currency: "USD"}) { __typename
-                ... on WalletLimitReached { code limit } } }""",
-            token=merchant["token"],
-        )
-        assert result["createWallet"] == {
-            "__typename": "WalletLimitReached",
-            "code": "WALLET_LIMIT_REACHED",
-            "limit": 1,
-        }
+async def test_signup_wallet_currency_counts_toward_the_limit(gql_with):
+    gql = await gql_with(signup_wallet_currency="CREDIT")
+    customer = await gql.signup()
+    merchant = await gql.signup("MERCHANT")
+    wallets = """{ me { wallets { currency { code } balance version } } }"""
+    assert (await gql.ok(wallets, token=customer["token"]))["me"]["wallets"] == [
+        {"currency": {"code": "CREDIT"}, "balance": "0", "version": 0}
+    ]
+    assert (await gql.ok(wallets, token=merchant["token"]))["me"]["wallets"] == [
+        {"currency": {"code": "CREDIT"}, "balance": "0", "version": 0}
+    ]
+    result = await gql.ok(
+        """mutation { createWallet(input: {currency: "USD"}) { __typename
+            ... on WalletLimitReached { code limit } } }""",
+        token=merchant["token"],
+    )
+    assert result["createWallet"] == {
+        "__typename": "WalletLimitReached",
+        "code": "WALLET_LIMIT_REACHED",
+        "limit": 1,
+    }

@@ -20,7 +20,7 @@ from hypothesis_graphql import mutations, queries
 
 from tests.api.test_contract import served_sdl
 from walletql.app import create_app
-from walletql.settings import get_settings
+from walletql.settings import Settings
 
 AMOUNTS = st.sampled_from(
     ["1", "0", "-1", "0.01", "1.5", "NaN", "Infinity", "1e5", " 5 ", "", "99999999999999999999999"]
@@ -229,7 +229,7 @@ async def test_hostile_values_in_every_argument_never_fail_internally(gql, docum
     real_ids = [wallet["id"], user["id"], transaction["transaction"]["id"]]
     requests = hostile_requests(documents, real_ids)
     assert len(requests) > 1_000, len(requests)
-    app = create_app(get_settings(), manage_database=False)
+    app = create_app(Settings(), manage_database=False)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # a 500 is collected
     headers = {"authorization": f"Bearer {user['token']}", "content-type": "application/json"}
     failures = []

@@ -17,7 +17,7 @@ import pytest
 
 from tests.api.conftest import PAYMENT_FIELDS, new_email, new_key
 from walletql.app import create_app
-from walletql.settings import get_settings
+from walletql.settings import Settings
 
 NUL = "\x00"
 SURROGATE = "\ud800"
@@ -29,7 +29,7 @@ DEEP = 10_000
 async def raw(database_url):
     """The real app, answering an exception with HTTP 500 instead of raising it in the test."""
     transport = httpx.ASGITransport(
-        app=create_app(get_settings(), manage_database=False), raise_app_exceptions=False
+        app=create_app(Settings(), manage_database=False), raise_app_exceptions=False
     )
     async with httpx.AsyncClient(transport=transport, base_url="http://walletql.test") as http:
         yield http
@@ -169,7 +169,7 @@ INVALID_UTF8_QUERY_STRINGS = [
 async def test_invalid_utf8_in_the_query_string_is_never_a_server_error(
     database_url, log, query_string
 ):
-    status, body = await asgi_get(create_app(get_settings(), manage_database=False), query_string)
+    status, body = await asgi_get(create_app(Settings(), manage_database=False), query_string)
     assert status < 500, (status, body[:300])
     if status == 200:  # replaced by U+FFFD: a document that does not parse, or harmless data
         errors = json.loads(body).get("errors") or []

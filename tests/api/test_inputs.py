@@ -12,6 +12,7 @@ from strawberry.types.arguments import convert_argument
 from tests.conftest import FAST_PATHS
 from walletql.api import build_schema
 from walletql.schema import inputs
+from walletql.settings import Settings
 from walletql.shortcuts.strawberry import build_inputs_directly
 
 DIRECT = list(inputs.SCALAR_ONLY)
@@ -54,7 +55,7 @@ def test_the_money_inputs_are_built_directly():
 
 @pytest.mark.parametrize("cls", DIRECT, ids=lambda cls: cls.__name__)
 def test_built_directly_equals_strawberrys_conversion(cls):
-    schema = build_schema()
+    schema = build_schema(Settings())
     registry, config = schema.schema_converter.scalar_registry, schema.config
     values = _values(cls, config.name_converter)
     assert len(values) == 4 ** len(cls.__strawberry_definition__.fields)
@@ -74,7 +75,7 @@ def test_an_input_with_a_non_scalar_field_is_refused_on_first_use():
     class Nested:
         company: inputs.CompanyInput
 
-    schema = build_schema()
+    schema = build_schema(Settings())
     with _built([Nested], directly=True), pytest.raises(TypeError, match="Nested.company is not"):
         convert_argument(
             {"company": {"name": "x"}},

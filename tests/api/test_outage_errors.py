@@ -5,6 +5,7 @@ real processes and a PostgreSQL that is really stopped."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from decimal import Decimal
 
@@ -12,14 +13,15 @@ import httpx
 import pytest
 from asyncpg import exceptions as pg
 
+from tests.api.conftest import direct_context
 from walletql import auth, outage
 from walletql.api import build_schema
 from walletql.app import create_app
 from walletql.events import BalanceEvent
 from walletql.ledger import accounts, payments
 from walletql.resolvers import subscription
-from walletql.schema.context import Context
-from walletql.settings import get_settings
+from walletql.services import build_services
+from walletql.settings import Settings
 
 LOST = "connection was closed in the middle of operation"
 
@@ -82,8 +84,7 @@ async def test_a_mutation_that_meets_an_outage_is_no_business_outcome(gql, monke
 async def test_a_token_that_cannot_be_looked_up_answers_503_with_a_graphql_body(
     gql, monkeypatch, caplog
 ):
-    user = await gql.signup()
-    monkeypatch.setattr(auth, "live_tokens", auth.LiveTokens())  # nothing cached
+    user = await gql.signup()  # not remembered: the gql app's feed never runs (no lifespan)
     monkeypatch.setattr(auth, "fetch", _refused)
     with caplog.at_level(logging.WARNING):
         response = await gql.post("{ me { id } }", token=user["token"])
@@ -100,7 +101,7 @@ async def test_a_token_that_cannot_be_looked_up_answers_503_with_a_graphql_body(
 
 
 async def test_a_process_that_has_not_reached_its_database_answers_503():
-    app = create_app(get_settings())  # its lifespan never ran: the database is not prepared
+    app = create_app(Settings())  # its lifespan never ran: the database is not prepared
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://walletql.test") as http:
         response = await http.post("/graphql", json={"query": "{ currencies { code } }"})
@@ -145,10 +146,11 @@ async def test_an_update_that_cannot_be_loaded_ends_the_subscription_with_feed_i
 ):
     principal = auth.Principal(user_id=1, role="CUSTOMER")
     event = BalanceEvent(1, 1, Decimal("1"), 1, 1)
-    monkeypatch.setattr(subscription, "get_feed", lambda: _Feed(event))
     monkeypatch.setattr(subscription, "_build", _async(_lost))
-    stream = await build_schema().subscribe(
-        "subscription { balanceUpdates { version } }", context_value=Context(principal=principal)
+    services = dataclasses.replace(build_services(Settings()), feed=_Feed(event))
+    stream = await build_schema(Settings()).subscribe(
+        "subscription { balanceUpdates { version } }",
+        context_value=direct_context(services, principal=principal),
     )
     with caplog.at_level(logging.WARNING):
         async for result in stream:

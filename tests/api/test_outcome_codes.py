@@ -522,10 +522,10 @@ async def test_row17_insufficient_funds_is_stored_and_replayed(gql, mutation):
     await answer(gql, ask)
 
 
-async def test_row17_available_is_the_balance_above_the_floor(gql, settings_override):
-    with settings_override(minimum_balance=Decimal("5")):
-        ann, card = await gql.funded("10")
-        result = await gql.pay("withdraw", ann["token"], walletId=card["id"], amount="5.01")
+async def test_row17_available_is_the_balance_above_the_floor(gql_with):
+    gql = await gql_with(minimum_balance=Decimal("5"))
+    ann, card = await gql.funded("10")
+    result = await gql.pay("withdraw", ann["token"], walletId=card["id"], amount="5.01")
     assert (result["__typename"], result["code"], result["available"], result["requested"]) == (
         "InsufficientFunds", "INSUFFICIENT_FUNDS", "5.00", "5.01",
     )  # fmt: skip

@@ -2,32 +2,37 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
+from tests.api.conftest import direct_context
 from walletql import api, auth, ids
 from walletql.api import build_schema
-from walletql.resolvers import subscription
-from walletql.schema.context import Context
+from walletql.services import build_services
+from walletql.settings import Settings
 
 QUERY = "subscription { balanceUpdates { walletId version } }"
 
 
-async def _first_result(principal):
-    stream = await build_schema().subscribe(QUERY, context_value=Context(principal=principal))
+async def _first_result(principal, services=None):
+    stream = await build_schema(Settings()).subscribe(
+        QUERY, context_value=direct_context(services, principal=principal)
+    )
     async for result in stream:
         return result
 
 
-async def test_unexpected_error_in_a_subscription_is_masked(gql, monkeypatch, caplog):
-    user = await gql.signup()
-    principal = auth.Principal(user_id=ids.decode(ids.USER, user["id"]), role="CUSTOMER")
-
-    def broken_feed():
+class _BrokenFeed:
+    def subscribe(self, **kwargs):
         raise RuntimeError("secret detail: SELECT * FROM wallets")
 
-    monkeypatch.setattr(subscription, "get_feed", broken_feed)
+
+async def test_unexpected_error_in_a_subscription_is_masked(gql, caplog):
+    user = await gql.signup()
+    principal = auth.Principal(user_id=ids.decode(ids.USER, user["id"]), role="CUSTOMER")
+    services = dataclasses.replace(build_services(Settings()), feed=_BrokenFeed())
     with caplog.at_level(logging.ERROR, logger="walletql.api"):
-        result = await _first_result(principal)
+        result = await _first_result(principal, services)
     (error,) = result.errors
     assert error.message == "Internal server error"
     assert error.extensions["code"] == "INTERNAL_SERVER_ERROR"
@@ -46,8 +51,8 @@ async def test_anonymous_subscription_is_unauthenticated():
 
 async def test_error_belongs_to_the_chosen_operations_root_field():
     query = "query Q { me { id } } subscription S { live: balanceUpdates { walletId } }"
-    stream = await build_schema().subscribe(
-        query, operation_name="S", context_value=Context(principal=None)
+    stream = await build_schema(Settings()).subscribe(
+        query, operation_name="S", context_value=direct_context(principal=None)
     )
     async for result in stream:
         (error,) = result.errors
@@ -63,10 +68,10 @@ async def test_a_document_that_does_not_parse_is_not_parsed_again(monkeypatch):
     error or a document over the token limit answers BAD_USER_INPUT without one."""
     parsed = []
     monkeypatch.setattr(api, "_root_field", lambda *args: parsed.append(args))
-    schema = build_schema()
+    schema = build_schema(Settings())
     too_long = "subscription { " + " ".join(["balanceUpdates { walletId }"] * 5000) + " }"
     for document in ("subscription { balanceUpdates {", too_long):
-        stream = await schema.subscribe(document, context_value=Context(principal=None))
+        stream = await schema.subscribe(document, context_value=direct_context(principal=None))
         async for result in stream:
             (error,) = result.errors
             assert error.extensions["code"] == "BAD_USER_INPUT"

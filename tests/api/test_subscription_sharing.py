@@ -16,12 +16,14 @@ from graphql import (
     parse,
 )
 
-from walletql import auth, events, ids
+from tests.api.conftest import direct_context
+from tests.calls import ledger
+from walletql import auth, ids
 from walletql.api import build_schema
 from walletql.fanout import Fanout, SharedKey
-from walletql.ledger import accounts, payments, transfers
 from walletql.ledger.verify import verify
 from walletql.schema.context import Context
+from walletql.services import build_services
 from walletql.settings import Settings
 from walletql.shortcuts.graphql_core import SharedEventExecution
 
@@ -47,16 +49,15 @@ async def _first_update(schema, document, context, wallet_id, subscribed: asynci
 
 
 @pytest.mark.parametrize("kind", ["async", "sync"])
-async def test_same_document_is_executed_once_per_event(gql, database_url, monkeypatch, kind):
-    feed = events.BalanceFeed()
+async def test_same_document_is_executed_once_per_event(gql, database_url, kind):
+    services = build_services(Settings(database_url=database_url, fast_paths=True))
+    feed, shared = services.feed, services.fanout
     await feed.start(database_url)
-    monkeypatch.setattr("walletql.resolvers.subscription.get_feed", lambda: feed)
     try:
         owner = await gql.signup(name="Ana")
         principal = auth.Principal(user_id=ids.decode(ids.USER, owner["id"]), role="CUSTOMER")
-        wallet = await accounts.create_wallet(principal, "USD")
-        schema = build_schema(Settings(fast_paths=True))
-        shared = Fanout()
+        wallet = await ledger.create_wallet(principal, "USD")
+        schema = build_schema(services.settings)
         ready = [asyncio.Event() for _ in range(5)]
         waiting = [
             asyncio.ensure_future(
@@ -64,7 +65,9 @@ async def test_same_document_is_executed_once_per_event(gql, database_url, monke
                     schema,
                     DOCUMENTS[kind],
                     # Each its own principal object, equal to the others: the same viewer.
-                    Context(principal=auth.Principal(principal.user_id, "CUSTOMER"), fanout=shared),
+                    direct_context(
+                        services, principal=auth.Principal(principal.user_id, "CUSTOMER")
+                    ),
                     wallet.id,
                     ready[i],
                 )
@@ -79,7 +82,7 @@ async def test_same_document_is_executed_once_per_event(gql, database_url, monke
             await asyncio.sleep(0.01)
         assert feed.subscriber_count == 5
         assert len(shared) == 0
-        posted = await payments.deposit(principal, wallet.id, "2.50", "share-1")
+        posted = await ledger.deposit(principal, wallet.id, "2.50", "share-1")
         results = await asyncio.gather(*waiting)
     finally:
         await feed.stop()
@@ -175,24 +178,25 @@ def _every_field(schema, type_name: str, seen: frozenset = frozenset()) -> str:
 
 
 async def test_nothing_under_balance_update_reads_who_is_asking_but_the_principal(
-    gql, database_url, monkeypatch
+    gql, database_url
 ):
-    feed = events.BalanceFeed()
+    services = build_services(Settings(database_url=database_url, fast_paths=True))
+    feed = services.feed
     await feed.start(database_url)
-    monkeypatch.setattr("walletql.resolvers.subscription.get_feed", lambda: feed)
     try:
         owner = await gql.signup(name="Ana")
         principal = auth.Principal(user_id=ids.decode(ids.USER, owner["id"]), role="CUSTOMER")
-        wallet = await accounts.create_wallet(principal, "USD")
+        wallet = await ledger.create_wallet(principal, "USD")
         other = await gql.signup(name="Bob")
         payee = auth.Principal(user_id=ids.decode(ids.USER, other["id"]), role="CUSTOMER")
-        target = await accounts.create_wallet(payee, "USD")
-        await payments.deposit(principal, wallet.id, "5", "viewer-0")
-        schema = build_schema(Settings(fast_paths=True))
+        target = await ledger.create_wallet(payee, "USD")
+        await ledger.deposit(principal, wallet.id, "5", "viewer-0")
+        schema = build_schema(services.settings)
         selection = _every_field(schema._schema, "BalanceUpdate")
         assert "transaction {" in selection and "source {" in selection
         document = f"subscription($w: ID!) {{ balanceUpdates(walletId: $w) {{ {selection} }} }}"
-        context = _Watched(principal=principal, fanout=Fanout())
+        direct_context(services)  # amounts are served in its currencies, as the app's are
+        context = _Watched(services=services, principal=principal)
         vars(context).update(watching=False, read=set())
         ready = asyncio.Event()
         waiting = asyncio.ensure_future(_first_update(schema, document, context, wallet.id, ready))
@@ -202,7 +206,7 @@ async def test_nothing_under_balance_update_reads_who_is_asking_but_the_principa
                 break
             await asyncio.sleep(0.01)
         vars(context)["watching"] = True  # from here on: the event's execution
-        await transfers.transfer(principal, wallet.id, "2", "viewer-1", to_wallet_id=target.id)
+        await ledger.transfer(principal, wallet.id, "2", "viewer-1", to_wallet_id=target.id)
         result = await waiting
     finally:
         await feed.stop()

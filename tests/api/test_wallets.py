@@ -91,22 +91,22 @@ async def test_create_wallet_needs_a_caller(gql):
     assert result["code"] == "UNAUTHENTICATED"
 
 
-async def test_minimum_balance_floor(gql, settings_override):
+async def test_minimum_balance_floor(gql, gql_with):
     user = await gql.signup()
-    with settings_override(minimum_balance=Decimal("20")):
-        wallet = await gql.wallet(user["token"], "USD")
-        state = await gql.get_wallet(user["token"], wallet["id"])
-        assert state["minimumBalance"] == "20.00"
-        assert (await gql.deposit(user["token"], wallet["id"], "100"))["wallet"]["balance"] == (
-            "100.00"
-        )
-        out = await gql.pay("withdraw", user["token"], walletId=wallet["id"], amount="80")
-        assert out["__typename"] == "PaymentPayload"
-        assert out["wallet"]["balance"] == "20.00"
-        refused = await gql.pay("withdraw", user["token"], walletId=wallet["id"], amount="0.01")
-        assert refused["__typename"] == "InsufficientFunds"
-        assert (refused["available"], refused["requested"]) == ("0.00", "0.01")
-        assert refused["rejected"]["failureReason"] == "INSUFFICIENT_FUNDS"
+    floored = await gql_with(minimum_balance=Decimal("20"))
+    wallet = await floored.wallet(user["token"], "USD")
+    state = await floored.get_wallet(user["token"], wallet["id"])
+    assert state["minimumBalance"] == "20.00"
+    assert (await floored.deposit(user["token"], wallet["id"], "100"))["wallet"]["balance"] == (
+        "100.00"
+    )
+    out = await floored.pay("withdraw", user["token"], walletId=wallet["id"], amount="80")
+    assert out["__typename"] == "PaymentPayload"
+    assert out["wallet"]["balance"] == "20.00"
+    refused = await floored.pay("withdraw", user["token"], walletId=wallet["id"], amount="0.01")
+    assert refused["__typename"] == "InsufficientFunds"
+    assert (refused["available"], refused["requested"]) == ("0.00", "0.01")
+    assert refused["rejected"]["failureReason"] == "INSUFFICIENT_FUNDS"
     state = await gql.get_wallet(user["token"], wallet["id"])
     assert (state["balance"], state["version"], state["minimumBalance"]) == ("20.00", 2, "20.00")
 

@@ -10,17 +10,25 @@ import secrets
 import pytest
 from asyncpg import exceptions as pg
 
+from tests.calls import ledger
 from tests.server.conftest import free_port
 from walletql import events
 from walletql.auth import principal_of
 from walletql.events import BalanceFeed, FeedInterrupted
-from walletql.ledger import accounts, payments
+from walletql.services import build_services
+from walletql.settings import Settings
+
+
+def _new_feed() -> BalanceFeed:
+    """A feed as an app on the default settings builds it (walletql.services)."""
+    return build_services(Settings()).feed
+
 
 WAIT = 10  # seconds; only to turn a hang into a failure
 
 
 async def test_a_feed_started_while_the_database_is_down_retries_in_the_background():
-    feed = BalanceFeed()
+    feed = _new_feed()
     nobody_listens = f"postgresql://postgres@127.0.0.1:{free_port()}/walletql"
     await feed.start(nobody_listens)  # no exception: start-up goes on
     try:
@@ -36,7 +44,7 @@ async def test_a_feed_started_while_the_database_is_down_retries_in_the_backgrou
 
 async def test_a_feed_with_a_malformed_url_still_fails_start_up():
     with pytest.raises(ValueError):
-        await BalanceFeed().start("postgresql://postgres@127.0.0.1:not-a-port/walletql")
+        await _new_feed().start("postgresql://postgres@127.0.0.1:not-a-port/walletql")
 
 
 class _LostEntries:
@@ -52,15 +60,15 @@ class _LostEntries:
 
 
 async def test_a_replay_cut_off_by_an_outage_is_feed_interrupted(database_url, monkeypatch):
-    feed = BalanceFeed()
+    feed = _new_feed()
     await feed.start(database_url)
     try:
-        user = await accounts.create_user(
+        user = await ledger.create_user(
             email=f"o{secrets.token_hex(5)}@example.com", password="correct horse", name="O"
         )
         alice = principal_of(user)
-        wallet = await accounts.create_wallet(alice, "USD")
-        await payments.deposit(alice, wallet.id, "1", "replayed")
+        wallet = await ledger.create_wallet(alice, "USD")
+        await ledger.deposit(alice, wallet.id, "1", "replayed")
         monkeypatch.setattr(events, "Entry", _LostEntries())
         async with feed.subscribe(alice.user_id, wallet.id, after_version=0) as sub:
             with pytest.raises(FeedInterrupted, match="afterVersion"):

@@ -14,25 +14,33 @@ import asyncpg
 import pytest
 from asyncpg.connection import Connection
 
+from tests.calls import ledger
 from walletql import auth
 from walletql.db import asyncpg_dsn
-from walletql.events import BalanceFeed
 from walletql.ledger import accounts
+from walletql.services import build_services
+from walletql.settings import Settings
 
 WAIT = 10  # seconds; only to turn a hang into a failure
 
 
 @pytest.fixture
-async def feed(database_url):
-    """A feed carrying revocations to the process-wide token memory, as the app wires it."""
-    feed = BalanceFeed()
-    feed.watch(auth.REVOKED_CHANNEL, auth.live_tokens.forget, auth.live_tokens.listening)
+def tokens():
+    """The memory of live tokens of an app's services; remembering nothing until a feed runs."""
+    return auth.LiveTokens()
+
+
+@pytest.fixture
+async def feed(database_url, tokens):
+    """A feed carrying revocations to the token memory, as the app wires them."""
+    feed = build_services(Settings()).feed
+    feed.watch(auth.REVOKED_CHANNEL, tokens.forget, tokens.listening)
     await feed.start(database_url)
     try:
         yield feed
     finally:
         await feed.stop()
-    assert auth.live_tokens.get("anything") is None
+    assert tokens.get("anything") is None
 
 
 @pytest.fixture
@@ -51,8 +59,8 @@ def reads(monkeypatch) -> list[str]:
 
 async def _session() -> accounts.Session:
     email = f"t{secrets.token_hex(5)}@example.com"
-    await accounts.create_user(email=email, password="correct horse", name="T")
-    return await accounts.login(email, "correct horse")
+    await ledger.create_user(email=email, password="correct horse", name="T")
+    return await ledger.login(email, "correct horse")
 
 
 async def _until(condition) -> None:
@@ -62,48 +70,48 @@ async def _until(condition) -> None:
             await asyncio.sleep(0.01)
 
 
-async def test_a_live_token_is_read_once_then_remembered(feed, reads):
+async def test_a_live_token_is_read_once_then_remembered(feed, tokens, reads):
     session = await _session()
     reads.clear()
     for _ in range(3):
-        user, digest = await auth.authenticate(session.token)
+        user, digest = await auth.authenticate(session.token, tokens)
         assert (user.id, digest) == (session.user.id, auth.token_digest(session.token))
     assert len(reads) == 1
 
 
-async def test_nothing_is_remembered_without_the_feed(reads):
+async def test_nothing_is_remembered_without_the_feed(tokens, reads):
     session = await _session()
     reads.clear()
     for _ in range(3):
-        assert (await auth.authenticate(session.token))[0].id == session.user.id
+        assert (await auth.authenticate(session.token, tokens))[0].id == session.user.id
     assert len(reads) == 3
 
 
-async def test_logout_here_is_effective_at_once(feed):
+async def test_logout_here_is_effective_at_once(feed, tokens):
     session = await _session()
-    assert await auth.authenticate(session.token) is not None
-    assert await auth.revoke(auth.token_digest(session.token))
-    assert await auth.authenticate(session.token) is None
+    assert await auth.authenticate(session.token, tokens) is not None
+    assert await auth.revoke(auth.token_digest(session.token), tokens)
+    assert await auth.authenticate(session.token, tokens) is None
 
 
-async def test_a_revocation_by_another_process_is_heard(feed, database_url):
+async def test_a_revocation_by_another_process_is_heard(feed, tokens, database_url):
     session = await _session()
     digest = auth.token_digest(session.token)
-    assert await auth.authenticate(session.token) is not None
-    assert auth.live_tokens.get(digest) is not None
+    assert await auth.authenticate(session.token, tokens) is not None
+    assert tokens.get(digest) is not None
     other = await asyncpg.connect(asyncpg_dsn(database_url))  # another server's revoke()
     try:
         assert len(await other.fetch(auth._REVOKE, digest)) == 1
     finally:
         await other.close()
-    await _until(lambda: auth.live_tokens.get(digest) is None)
-    assert await auth.authenticate(session.token) is None
+    await _until(lambda: tokens.get(digest) is None)
+    assert await auth.authenticate(session.token, tokens) is None
 
 
-async def test_a_gap_in_the_feed_forgets_every_token(feed, database_url):
+async def test_a_gap_in_the_feed_forgets_every_token(feed, tokens, database_url):
     session = await _session()
     digest = auth.token_digest(session.token)
-    assert await auth.authenticate(session.token) is not None
+    assert await auth.authenticate(session.token, tokens) is not None
     old_pid = feed.backend_pid
     admin = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
@@ -115,8 +123,8 @@ async def test_a_gap_in_the_feed_forgets_every_token(feed, database_url):
     finally:
         await admin.close()
     await _until(lambda: feed.backend_pid not in (None, old_pid))
-    assert auth.live_tokens.get(digest) is None
-    assert await auth.authenticate(session.token) is None
+    assert tokens.get(digest) is None
+    assert await auth.authenticate(session.token, tokens) is None
 
 
 async def test_an_expired_token_is_not_answered_from_memory(feed):

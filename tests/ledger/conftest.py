@@ -16,8 +16,8 @@ from decimal import Decimal
 import pytest
 from tortoise import connections
 
+from tests.calls import Ledger, ledger
 from walletql.auth import Principal, principal_of
-from walletql.ledger import accounts, payments
 from walletql.models import Entry, LedgerTransaction, Role, User, Wallet
 
 PASSWORD = "correct horse battery"
@@ -73,12 +73,15 @@ def operator(database_url):
 
 @pytest.fixture
 def funded(database_url):
-    """`await funded(principal, "USD", "100")`: a new wallet holding that amount."""
+    """`await funded(principal, "USD", "100")`: a new wallet holding that amount (`on`: the
+    ledger on other settings)."""
 
-    async def make(owner: Principal, currency: str, amount: str | None = None) -> Wallet:
-        wallet = await accounts.create_wallet(owner, currency)
+    async def make(
+        owner: Principal, currency: str, amount: str | None = None, *, on: Ledger = ledger
+    ) -> Wallet:
+        wallet = await on.create_wallet(owner, currency)
         if amount is not None:
-            await payments.deposit(owner, wallet.id, amount, key())
+            await on.deposit(owner, wallet.id, amount, key())
             await wallet.refresh_from_db()
         return wallet
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tortoise import connections
 
+from tests.calls import ledger
 from walletql import auth
 from walletql.auth import principal_of
-from walletql.ledger import accounts
 from walletql.ledger.errors import (
     AlreadyExists,
     Forbidden,
@@ -26,9 +26,9 @@ def email() -> str:
     return f"A{secrets.token_hex(6)}@Example.COM"
 
 
-async def new_user(**fields):
+async def new_user(on=ledger, **fields):
     values = {"email": email(), "password": GOOD, "name": "Ada"} | fields
-    return await accounts.create_user(**values)
+    return await on.create_user(**values)
 
 
 async def test_create_user_stores_a_normalised_email_and_a_hash(database_url):
@@ -106,9 +106,9 @@ async def test_concurrent_signups_with_one_email(database_url):
 
 async def test_login_good_and_bad(database_url):
     user = await new_user()
-    session = await accounts.login(f" {user.email.upper()} ", GOOD)
+    session = await ledger.login(f" {user.email.upper()} ", GOOD)
     assert session.user.id == user.id and len(session.token) >= 40
-    found = await auth.authenticate(session.token)
+    found = await auth.authenticate(session.token, ledger.live_tokens)
     assert found is not None and found[0].id == user.id
     assert found[1] == auth.token_digest(session.token)
     # Only the digest is stored, never the token.
@@ -122,31 +122,33 @@ async def test_login_good_and_bad(database_url):
         (None, GOOD),
     ]:
         with pytest.raises(InvalidCredentials):
-            await accounts.login(address, password)
+            await ledger.login(address, password)
 
 
 async def test_signup_issues_a_working_token(database_url):
-    session = await accounts.signup(email=email(), password=GOOD, name="Bea")
-    assert (await auth.authenticate(session.token))[0].id == session.user.id
+    session = await ledger.signup(email=email(), password=GOOD, name="Bea")
+    assert (await auth.authenticate(session.token, ledger.live_tokens))[0].id == session.user.id
 
 
 async def test_revoked_and_expired_tokens_authenticate_nobody(database_url):
     user = await new_user()
-    revoked = await accounts.login(user.email, GOOD)
-    expired = await accounts.login(user.email, GOOD)
-    live = await accounts.login(user.email, GOOD)
-    assert await auth.revoke(auth.token_digest(revoked.token))
-    assert not await auth.revoke(auth.token_digest(revoked.token))  # already revoked
+    revoked = await ledger.login(user.email, GOOD)
+    expired = await ledger.login(user.email, GOOD)
+    live = await ledger.login(user.email, GOOD)
+    assert await auth.revoke(auth.token_digest(revoked.token), ledger.live_tokens)
+    assert not await auth.revoke(
+        auth.token_digest(revoked.token), ledger.live_tokens
+    )  # already revoked
     past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
     await connections.get("default").execute_script(
         f"UPDATE auth_tokens SET expires_at = '{past}' "
         f"WHERE token_hash = '{auth.token_digest(expired.token)}'"
     )
-    assert await auth.authenticate(revoked.token) is None
-    assert await auth.authenticate(expired.token) is None
-    assert (await auth.authenticate(live.token))[0].id == user.id
+    assert await auth.authenticate(revoked.token, ledger.live_tokens) is None
+    assert await auth.authenticate(expired.token, ledger.live_tokens) is None
+    assert (await auth.authenticate(live.token, ledger.live_tokens))[0].id == user.id
     for junk in (None, "", live.token + "x", live.token[:-1], "x" * 201):
-        assert await auth.authenticate(junk) is None
+        assert await auth.authenticate(junk, ledger.live_tokens) is None
 
 
 @pytest.mark.parametrize(
@@ -166,51 +168,51 @@ def test_bearer_token(header, token):
 
 async def test_wallet_labels_are_unique_per_owner_case_insensitively(database_url):
     owner, other = principal_of(await new_user()), principal_of(await new_user())
-    first = await accounts.create_wallet(owner, "USD", " Savings ")
+    first = await ledger.create_wallet(owner, "USD", " Savings ")
     assert first.label == "Savings"
     with pytest.raises(AlreadyExists) as info:
-        await accounts.create_wallet(owner, "EUR", "SAVINGS")
+        await ledger.create_wallet(owner, "EUR", "SAVINGS")
     assert info.value.field == "label"
-    await accounts.create_wallet(other, "USD", "savings")  # another owner may use it
-    await accounts.create_wallet(owner, "USD")  # unlabelled wallets never clash
-    await accounts.create_wallet(owner, "USD")
+    await ledger.create_wallet(other, "USD", "savings")  # another owner may use it
+    await ledger.create_wallet(owner, "USD")  # unlabelled wallets never clash
+    await ledger.create_wallet(owner, "USD")
     assert await Wallet.filter(owner_id=owner.user_id).count() == 3
 
 
 async def test_payment_tokens_are_distinct_and_long(database_url):
     owner = principal_of(await new_user())
-    wallets = [await accounts.create_wallet(owner, "CREDIT") for _ in range(20)]
+    wallets = [await ledger.create_wallet(owner, "CREDIT") for _ in range(20)]
     tokens = {w.payment_token for w in wallets}
     assert len(tokens) == 20
     assert all(len(t) >= 32 for t in tokens)  # token_urlsafe(24): 192 random bits
     assert all(w.balance == 0 and w.version == 0 and w.status == "ACTIVE" for w in wallets)
 
 
-async def test_wallet_limits_by_role(database_url, settings_override):
+async def test_wallet_limits_by_role(database_url):
     shop = principal_of(await new_user(role="MERCHANT", company_name="Shop"))
-    await accounts.create_wallet(shop, "USD")
+    await ledger.create_wallet(shop, "USD")
     with pytest.raises(WalletLimitReached) as info:
-        await accounts.create_wallet(shop, "EUR")
+        await ledger.create_wallet(shop, "EUR")
     assert info.value.limit == 1
-    with settings_override(max_wallets_per_merchant=0):  # 0 = unlimited
-        await accounts.create_wallet(shop, "EUR")
+    unlimited = ledger.with_settings(max_wallets_per_merchant=0)  # 0 = unlimited
+    await unlimited.create_wallet(shop, "EUR")
     customer = principal_of(await new_user())
     for currency in ("USD", "USD", "EUR", "BTC", "ETH"):  # customers: unlimited by default
-        await accounts.create_wallet(customer, currency)
-    with settings_override(max_wallets_per_customer=5), pytest.raises(WalletLimitReached):
-        await accounts.create_wallet(customer, "USD")
+        await ledger.create_wallet(customer, currency)
+    with pytest.raises(WalletLimitReached):
+        await ledger.with_settings(max_wallets_per_customer=5).create_wallet(customer, "USD")
 
 
-async def test_signup_wallet_currency(database_url, settings_override):
-    with settings_override(signup_wallet_currency="CREDIT"):
-        user = await new_user()
-        admin = await new_user(role=Role.OPERATOR, allow_operator=True)
-    assert [w.currency for w in await accounts.user_wallets(user.id)] == ["CREDIT"]
-    assert await accounts.user_wallets(admin.id) == []
-    assert await accounts.user_wallets(user.id, "usd") == []
+async def test_signup_wallet_currency(database_url):
+    credits = ledger.with_settings(signup_wallet_currency="CREDIT")
+    user = await new_user(credits)
+    admin = await new_user(credits, role=Role.OPERATOR, allow_operator=True)
+    assert [w.currency for w in await ledger.user_wallets(user.id)] == ["CREDIT"]
+    assert await ledger.user_wallets(admin.id) == []
+    assert await ledger.user_wallets(user.id, "usd") == []
 
 
 async def test_unknown_caller_cannot_create_a_wallet(database_url):
     ghost = auth.Principal(user_id=2**62, role=Role.CUSTOMER)
     with pytest.raises(Forbidden):
-        await accounts.create_wallet(ghost, "USD")
+        await ledger.create_wallet(ghost, "USD")

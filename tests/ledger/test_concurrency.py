@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from tortoise.transactions import in_transaction
 
-from walletql.ledger import accounts, charges, payments, transfers
+from tests import calls
 from walletql.ledger.errors import IdempotencyConflict, InsufficientFunds, WalletLimitReached
 from walletql.ledger.posting import Outcome
 from walletql.ledger.verify import verify
@@ -34,12 +34,9 @@ async def warm_pool(database_url):
         await asyncio.gather(*[hold() for _ in range(POOL_SIZE)])
 
 
-@pytest.fixture(autouse=True)
-def every_posting_at_once(settings_override):
-    """No limit on postings in flight, so every call below is in PostgreSQL at once: the most
-    contention (test_posting_turns.py covers the limit)."""
-    with settings_override(posting_concurrency=0):
-        yield
+# No limit on postings in flight, so every call below is in PostgreSQL at once: the most
+# contention (test_posting_turns.py covers the limit).
+ledger = calls.ledger.with_settings(posting_concurrency=0)
 
 
 async def gather(*calls):
@@ -53,7 +50,7 @@ def kinds(results) -> Counter:
 async def test_fifty_concurrent_deposits(customer, funded):
     owner = await customer()
     wallet = await funded(owner, "USD")
-    results = await gather(*[payments.deposit(owner, wallet.id, "1", f"d{i}") for i in range(50)])
+    results = await gather(*[ledger.deposit(owner, wallet.id, "1", f"d{i}") for i in range(50)])
     assert kinds(results) == {"Outcome": 50}
     await wallet.refresh_from_db()
     assert (wallet.balance, wallet.version) == (50, 50)
@@ -69,7 +66,7 @@ async def test_fifty_concurrent_deposits(customer, funded):
 async def test_two_withdrawals_of_sixty_from_a_hundred(customer, funded):
     owner = await customer()
     wallet = await funded(owner, "USD", "100")
-    results = await gather(*[payments.withdraw(owner, wallet.id, "60", f"w{i}") for i in range(2)])
+    results = await gather(*[ledger.withdraw(owner, wallet.id, "60", f"w{i}") for i in range(2)])
     assert kinds(results) == {"Outcome": 1, "InsufficientFunds": 1}
     refused = next(r for r in results if isinstance(r, InsufficientFunds))
     assert (refused.available, refused.requested) == (40, 60)
@@ -81,19 +78,18 @@ async def test_two_withdrawals_of_sixty_from_a_hundred(customer, funded):
 async def test_two_withdrawals_of_fifty_from_a_hundred(customer, funded):
     owner = await customer()
     wallet = await funded(owner, "USD", "100")
-    results = await gather(*[payments.withdraw(owner, wallet.id, "50", f"w{i}") for i in range(2)])
+    results = await gather(*[ledger.withdraw(owner, wallet.id, "50", f"w{i}") for i in range(2)])
     assert kinds(results) == {"Outcome": 2}
     await wallet.refresh_from_db()
     assert (wallet.balance, wallet.version) == (0, 3)
     assert await verify() == []
 
 
-async def test_floor_holds_under_concurrent_withdrawals(customer, settings_override):
+async def test_floor_holds_under_concurrent_withdrawals(customer):
     owner = await customer()
-    with settings_override(minimum_balance=Decimal(20)):
-        wallet = await accounts.create_wallet(owner, "USD")
-    await payments.deposit(owner, wallet.id, "100", "d")
-    results = await gather(*[payments.withdraw(owner, wallet.id, "10", f"w{i}") for i in range(12)])
+    wallet = await ledger.with_settings(minimum_balance=Decimal(20)).create_wallet(owner, "USD")
+    await ledger.deposit(owner, wallet.id, "100", "d")
+    results = await gather(*[ledger.withdraw(owner, wallet.id, "10", f"w{i}") for i in range(12)])
     assert kinds(results) == {"Outcome": 8, "InsufficientFunds": 4}
     assert (await Wallet.get(id=wallet.id)).balance == 20
     assert await verify() == []
@@ -110,8 +106,8 @@ async def test_opposite_transfers_never_deadlock_and_conserve(customer, funded, 
     b = await funded(bob, "EUR", start)
     calls = []
     for i in range(100):
-        calls.append(transfers.transfer(alice, a.id, amount, f"ab{i}", to_wallet_id=b.id))
-        calls.append(transfers.transfer(bob, b.id, amount, f"ba{i}", to_wallet_id=a.id))
+        calls.append(ledger.transfer(alice, a.id, amount, f"ab{i}", to_wallet_id=b.id))
+        calls.append(ledger.transfer(bob, b.id, amount, f"ba{i}", to_wallet_id=a.id))
     results = await gather(*calls)
     unexpected = [r for r in results if not isinstance(r, Outcome | InsufficientFunds)]
     assert unexpected == []
@@ -128,7 +124,7 @@ async def test_opposite_transfers_never_deadlock_and_conserve(customer, funded, 
 async def test_one_key_twenty_times_at_once_posts_once(customer, funded):
     owner = await customer()
     wallet = await funded(owner, "USD")
-    results = await gather(*[payments.deposit(owner, wallet.id, "7.25", "same") for _ in range(20)])
+    results = await gather(*[ledger.deposit(owner, wallet.id, "7.25", "same") for _ in range(20)])
     assert kinds(results) == {"Outcome": 20}
     assert sorted(r.replayed for r in results) == [False] + [True] * 19
     assert len({r.transaction.id for r in results}) == 1
@@ -144,7 +140,7 @@ async def test_one_key_twenty_times_at_once_posts_once(customer, funded):
 async def test_one_key_with_two_amounts_at_once(customer, funded):
     owner = await customer()
     wallet = await funded(owner, "USD")
-    calls = [payments.deposit(owner, wallet.id, "1" if i % 2 else "2", "k") for i in range(20)]
+    calls = [ledger.deposit(owner, wallet.id, "1" if i % 2 else "2", "k") for i in range(20)]
     results = await gather(*calls)
     winner = await LedgerTransaction.get(initiator_id=owner.user_id, idempotency_key="k")
     assert kinds(results) == {"Outcome": 10, "IdempotencyConflict": 10}
@@ -152,14 +148,14 @@ async def test_one_key_with_two_amounts_at_once(customer, funded):
     await wallet.refresh_from_db()
     assert (wallet.balance, wallet.version) == (winner.amount, 1)
     with pytest.raises(IdempotencyConflict):
-        await payments.deposit(owner, wallet.id, str(3 - winner.amount), "k")
+        await ledger.deposit(owner, wallet.id, str(3 - winner.amount), "k")
     assert await verify() == []
 
 
 async def test_one_refused_key_at_once_is_one_rejection(customer, funded):
     owner = await customer()
     wallet = await funded(owner, "USD", "5")
-    results = await gather(*[payments.withdraw(owner, wallet.id, "6", "big") for _ in range(10)])
+    results = await gather(*[ledger.withdraw(owner, wallet.id, "6", "big") for _ in range(10)])
     assert kinds(results) == {"InsufficientFunds": 10}
     assert len({r.transaction.id for r in results}) == 1
     assert all(r.available == 5 and r.requested == 6 for r in results)
@@ -178,7 +174,7 @@ async def test_hot_merchant_wallet_under_concurrent_charges(customer, merchant, 
     calls = []
     for w in wallets:
         calls += [
-            charges.charge(shop, w.payment_token, "1", f"c{w.id}-{i}", "tea") for i in range(4)
+            ledger.charge(shop, w.payment_token, "1", f"c{w.id}-{i}", "tea") for i in range(4)
         ]
     results = await gather(*calls)
     assert kinds(results) == {"Outcome": 60, "InsufficientFunds": 20}
@@ -195,18 +191,18 @@ async def test_hot_merchant_wallet_under_concurrent_charges(customer, merchant, 
 
 async def test_merchant_wallet_limit_holds_under_concurrency(merchant):
     shop = await merchant()
-    results = await gather(*[accounts.create_wallet(shop, "USD") for _ in range(10)])
+    results = await gather(*[ledger.create_wallet(shop, "USD") for _ in range(10)])
     assert kinds(results) == {"Wallet": 1, "WalletLimitReached": 9}
     assert all(r.limit == 1 for r in results if isinstance(r, WalletLimitReached))
     assert await Wallet.filter(owner_id=shop.user_id).count() == 1
     assert await verify() == []
 
 
-async def test_customer_wallet_limit_holds_under_concurrency(customer, settings_override):
+async def test_customer_wallet_limit_holds_under_concurrency(customer):
     owner = await customer()
-    with settings_override(max_wallets_per_customer=3):
-        currencies = ["USD", "EUR", "BTC", "ETH", "CREDIT"] * 2
-        results = await gather(*[accounts.create_wallet(owner, c) for c in currencies])
+    limited = ledger.with_settings(max_wallets_per_customer=3)
+    currencies = ["USD", "EUR", "BTC", "ETH", "CREDIT"] * 2
+    results = await gather(*[limited.create_wallet(owner, c) for c in currencies])
     assert kinds(results) == {"Wallet": 3, "WalletLimitReached": 7}
     assert await Wallet.filter(owner_id=owner.user_id).count() == 3
     assert await verify() == []
@@ -220,8 +216,8 @@ async def test_charges_and_withdrawals_race_for_one_wallet(customer, merchant, f
     till = await funded(shop, "USD")
     calls = []
     for i in range(10):
-        calls.append(charges.charge(shop, card.payment_token, "15", f"c{i}", "tea"))
-        calls.append(payments.withdraw(owner, card.id, "15", f"w{i}"))
+        calls.append(ledger.charge(shop, card.payment_token, "15", f"c{i}", "tea"))
+        calls.append(ledger.withdraw(owner, card.id, "15", f"w{i}"))
     results = await gather(*calls)
     assert kinds(results) == {"Outcome": 6, "InsufficientFunds": 14}
     charged = sum(15 for r in results[0::2] if isinstance(r, Outcome))
@@ -242,7 +238,7 @@ async def test_one_transfer_key_twenty_times_at_once_posts_once(customer, funded
     alice, bob = await customer(), await customer()
     source, target = await funded(alice, "EUR", "10"), await funded(bob, "EUR")
     calls = [
-        transfers.transfer(alice, source.id, "4", "same", to_wallet_id=target.id) for _ in range(20)
+        ledger.transfer(alice, source.id, "4", "same", to_wallet_id=target.id) for _ in range(20)
     ]
     results = await gather(*calls)
     assert kinds(results) == {"Outcome": 20}

@@ -9,8 +9,8 @@ import pytest
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
 
+from tests import calls
 from walletql import db
-from walletql.ledger import transfers
 from walletql.ledger.verify import verify
 from walletql.models import Entry, LedgerTransaction, Wallet
 
@@ -47,7 +47,7 @@ async def ledger(customer, funded):
     alice, bob = await customer(), await customer()
     a = await funded(alice, "USD", "10")
     b = await funded(bob, "USD")
-    out = await transfers.transfer(alice, a.id, "4", "t", to_wallet_id=b.id)
+    out = await calls.ledger.transfer(alice, a.id, "4", "t", to_wallet_id=b.id)
     return {"user": alice.user_id, "a": a.id, "b": b.id, "tx": out.transaction.id}
 
 

@@ -5,28 +5,28 @@ from decimal import Decimal
 
 import pytest
 
-from walletql.ledger import accounts, payments, transfers
+from tests.calls import ledger
 from walletql.ledger.errors import IdempotencyConflict, ValidationError
 from walletql.ledger.money import (
     amount_input,
-    currencies,
+    currency_table,
     format_amount,
     get_currency,
     parse_amount,
 )
 from walletql.ledger.verify import verify
 from walletql.models import Entry, LedgerTransaction, Wallet
-from walletql.settings import CurrencyConfig
+from walletql.settings import CurrencyConfig, Settings
 
 
 async def test_point_one_plus_point_two_is_exactly_point_three(customer):
     owner = await customer()
-    wallet = await accounts.create_wallet(owner, "USD")
-    await payments.deposit(owner, wallet.id, "0.1", "a")
-    await payments.deposit(owner, wallet.id, "0.2", "b")
+    wallet = await ledger.create_wallet(owner, "USD")
+    await ledger.deposit(owner, wallet.id, "0.1", "a")
+    await ledger.deposit(owner, wallet.id, "0.2", "b")
     await wallet.refresh_from_db()
     assert wallet.balance == Decimal("0.3")
-    assert format_amount(wallet.balance, get_currency("USD")) == "0.30"
+    assert format_amount(wallet.balance, get_currency(ledger.currencies, "USD")) == "0.30"
 
 
 @pytest.mark.parametrize(
@@ -48,12 +48,14 @@ async def test_point_one_plus_point_two_is_exactly_point_three(customer):
 )
 async def test_extreme_amounts_round_trip_exactly(customer, currency, amounts, total):
     owner = await customer()
-    wallet = await accounts.create_wallet(owner, currency)
+    wallet = await ledger.create_wallet(owner, currency)
     for i, text in enumerate(amounts):
-        outcome = await payments.deposit(owner, wallet.id, text, f"k{i}")
+        outcome = await ledger.deposit(owner, wallet.id, text, f"k{i}")
         stored = await LedgerTransaction.get(id=outcome.transaction.id)
         assert stored.amount == Decimal(text)
-        assert format_amount(stored.amount, get_currency(currency)).lstrip("0") == text.lstrip("0")
+        assert format_amount(stored.amount, get_currency(ledger.currencies, currency)).lstrip(
+            "0"
+        ) == text.lstrip("0")
     await wallet.refresh_from_db()
     assert wallet.balance == Decimal(total)
     newest = await Entry.filter(wallet_id=wallet.id).order_by("-version").first()
@@ -68,8 +70,8 @@ async def test_38_digit_amounts_move_exactly_between_wallets(customer, funded):
     owner, other = await customer(), await customer()
     source = await funded(owner, "ETH", ETH_MAX)
     target = await funded(other, "ETH")
-    await transfers.transfer(owner, source.id, ETH_MAX, "t", to_wallet_id=target.id)
-    await payments.withdraw(other, target.id, ETH_MAX, "w")
+    await ledger.transfer(owner, source.id, ETH_MAX, "t", to_wallet_id=target.id)
+    await ledger.withdraw(other, target.id, ETH_MAX, "w")
     assert (await Wallet.get(id=source.id)).balance == 0
     assert (await Wallet.get(id=target.id)).balance == 0
     entries = await Entry.filter(wallet_id=target.id).order_by("version")
@@ -80,19 +82,19 @@ async def test_38_digit_amounts_move_exactly_between_wallets(customer, funded):
 async def test_amounts_differing_in_the_last_digit_are_different_requests(customer, funded):
     owner = await customer()
     wallet = await funded(owner, "ETH")
-    await payments.deposit(owner, wallet.id, ETH_MAX, "k")
+    await ledger.deposit(owner, wallet.id, ETH_MAX, "k")
     with pytest.raises(IdempotencyConflict):
-        await payments.deposit(owner, wallet.id, ETH_MAX[:-1] + "9", "k")
+        await ledger.deposit(owner, wallet.id, ETH_MAX[:-1] + "9", "k")
     assert (await Wallet.get(id=wallet.id)).balance == Decimal(ETH_MAX)
 
 
 async def test_balance_cannot_outgrow_the_column(customer, snapshot):
     owner = await customer()
-    wallet = await accounts.create_wallet(owner, "USD")
-    await payments.deposit(owner, wallet.id, "99999999999999999999.99", "a")
+    wallet = await ledger.create_wallet(owner, "USD")
+    await ledger.deposit(owner, wallet.id, "99999999999999999999.99", "a")
     before = await snapshot(wallet.id)
     with pytest.raises(ValidationError) as info:
-        await payments.deposit(owner, wallet.id, "0.01", "b")
+        await ledger.deposit(owner, wallet.id, "0.01", "b")
     assert info.value.code == "BAD_AMOUNT"
     assert await snapshot(wallet.id) == before
 
@@ -111,12 +113,12 @@ async def test_balance_cannot_outgrow_the_column(customer, snapshot):
     ],
 )
 def test_format_amount_gives_the_currency_decimals_and_no_exponent(amount, code, text):
-    assert format_amount(amount, get_currency(code)) == text
+    assert format_amount(amount, get_currency(ledger.currencies, code)) == text
 
 
 def test_format_amount_never_rounds():
     with pytest.raises(ArithmeticError):
-        format_amount(Decimal("0.001"), get_currency("USD"))
+        format_amount(Decimal("0.001"), get_currency(ledger.currencies, "USD"))
 
 
 BAD_AMOUNTS = [
@@ -178,12 +180,12 @@ BAD_AMOUNTS = [
 async def test_bad_amount_is_refused_and_nothing_is_stored(customer, funded, snapshot, amount):
     owner, other = await customer(), await customer()
     wallet = await funded(owner, "USD", "10")
-    target = await accounts.create_wallet(other, "USD")
+    target = await ledger.create_wallet(other, "USD")
     before = await snapshot(wallet.id)
     calls = [
-        payments.deposit(owner, wallet.id, amount, "d"),
-        payments.withdraw(owner, wallet.id, amount, "w"),
-        transfers.transfer(owner, wallet.id, amount, "t", to_wallet_id=target.id),
+        ledger.deposit(owner, wallet.id, amount, "d"),
+        ledger.withdraw(owner, wallet.id, amount, "w"),
+        ledger.transfer(owner, wallet.id, amount, "t", to_wallet_id=target.id),
     ]
     for call in calls:
         with pytest.raises(ValidationError) as info:
@@ -199,10 +201,10 @@ async def test_bad_amount_is_refused_even_with_a_used_key(customer, funded, snap
     # "10" was posted under key k; a malformed request reusing k is still malformed, not a replay.
     owner = await customer()
     wallet = await funded(owner, "USD")
-    await payments.deposit(owner, wallet.id, "10", "k")
+    await ledger.deposit(owner, wallet.id, "10", "k")
     before = await snapshot(wallet.id)
     with pytest.raises(ValidationError) as info:
-        await payments.deposit(owner, wallet.id, amount, "k")
+        await ledger.deposit(owner, wallet.id, amount, "k")
     assert info.value.code == "BAD_AMOUNT"
     assert await snapshot(wallet.id) == before
 
@@ -214,10 +216,10 @@ async def test_an_amount_too_fine_for_the_wallet_under_a_used_key_is_a_conflict(
     # the wallet, after the key: the key was used for another request.
     owner = await customer()
     wallet = await funded(owner, "USD")
-    await payments.deposit(owner, wallet.id, "10", "k")
+    await ledger.deposit(owner, wallet.id, "10", "k")
     before = await snapshot(wallet.id)
     with pytest.raises(IdempotencyConflict):
-        await payments.deposit(owner, wallet.id, "10.001", "k")
+        await ledger.deposit(owner, wallet.id, "10.001", "k")
     assert await snapshot(wallet.id) == before
 
 
@@ -226,7 +228,7 @@ async def test_an_amount_too_fine_for_the_wallet_under_a_used_key_is_a_conflict(
     [("10", "USD", "10"), ("0010.50", "USD", "10.5"), ("1.10", "CREDIT", None)],
 )
 def test_parse_amount_accepts_plain_decimals_only_within_the_currency(text, code, expected):
-    currency = get_currency(code)
+    currency = get_currency(ledger.currencies, code)
     if expected is None:
         with pytest.raises(ValidationError):
             parse_amount(text, currency)
@@ -244,11 +246,11 @@ def test_amount_input_accepts_for_exactly_the_currencies_parse_amount_accepts(va
     """What every movement posts with, before its wallet is known: the posting functions must
     never accept an amount for a currency that parse_amount refuses, nor refuse one it accepts."""
     accepted = {}
-    for code, currency in currencies().items():
+    for code, currency in ledger.currencies.items():
         with contextlib.suppress(ValidationError):
             accepted[code] = parse_amount(value, currency)
     try:
-        amount, codes = amount_input(value)
+        amount, codes = amount_input(ledger.currencies, value)
     except ValidationError:
         amount, codes = None, []
     assert set(codes) == set(accepted)
@@ -257,36 +259,36 @@ def test_amount_input_accepts_for_exactly_the_currencies_parse_amount_accepts(va
 
 
 def test_trailing_zeros_beyond_the_currency_scale_are_fine():
-    assert parse_amount("1.100000", get_currency("USD")) == Decimal("1.1")
-    assert parse_amount("5.000", get_currency("CREDIT")) == Decimal(5)
+    assert parse_amount("1.100000", get_currency(ledger.currencies, "USD")) == Decimal("1.1")
+    assert parse_amount("5.000", get_currency(ledger.currencies, "CREDIT")) == Decimal(5)
 
 
 @pytest.mark.parametrize("code", ["XXX", "", "  ", None, 5, "US D", "usdx"])
 async def test_unknown_currency_is_refused(customer, code):
     owner = await customer()
     with pytest.raises(ValidationError) as info:
-        await accounts.create_wallet(owner, code)
+        await ledger.create_wallet(owner, code)
     assert info.value.code == "UNKNOWN_CURRENCY"
-    assert await accounts.user_wallets(owner.user_id) == []
+    assert await ledger.user_wallets(owner.user_id) == []
 
 
 async def test_currency_code_is_normalised(customer):
     owner = await customer()
-    wallet = await accounts.create_wallet(owner, " eth ")
+    wallet = await ledger.create_wallet(owner, " eth ")
     assert wallet.currency == "ETH"
 
 
-def test_currencies_follow_the_settings_in_force(settings_override):
-    """Currencies are kept per settings object: a change of settings is seen at once."""
-    usd = get_currency("USD")
-    assert get_currency(" usd ") is usd  # normalised, and the same object every time
-    with settings_override(currencies={"GEMS": CurrencyConfig("Gems", 0)}):
-        assert get_currency("gems") == get_currency("GEMS")
-        assert get_currency("GEMS").decimals == 0
-        assert set(currencies()) == {"GEMS"}
-        with pytest.raises(ValidationError) as refused:
-            get_currency("USD")
-        assert refused.value.code == "UNKNOWN_CURRENCY"
-    assert get_currency("USD").decimals == 2
+def test_a_currency_table_holds_its_own_settings_currencies():
+    """Each app's services hold the currencies of its own settings, one object per currency."""
+    usd = get_currency(ledger.currencies, "USD")
+    assert get_currency(ledger.currencies, " usd ") is usd  # normalised, the same object
+    gems = currency_table(Settings(currencies={"GEMS": CurrencyConfig("Gems", 0)}))
+    assert get_currency(gems, "gems") is get_currency(gems, "GEMS")
+    assert get_currency(gems, "GEMS").decimals == 0
+    assert set(gems) == {"GEMS"}
+    with pytest.raises(ValidationError) as refused:
+        get_currency(gems, "USD")
+    assert refused.value.code == "UNKNOWN_CURRENCY"
+    assert get_currency(ledger.currencies, "USD").decimals == 2
     with pytest.raises(ValidationError):
-        get_currency("GEMS")
+        get_currency(ledger.currencies, "GEMS")

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from tests.calls import ledger
 from walletql import ids
 from walletql import settings as settings_module
-from walletql.ledger import accounts, payments
 from walletql.ledger.errors import (
     ConfigurationError,
     CurrencyMismatch,
@@ -123,7 +123,7 @@ async def test_only_operators_apply_operations(customer, merchant, funded, snaps
     before = await snapshot(wallet.id)
     for actor in (owner, await merchant()):
         with pytest.raises(Forbidden):
-            await payments.apply_operation(actor, wallet.id, "DAILY_REWARD", "op")
+            await ledger.apply_operation(actor, wallet.id, "DAILY_REWARD", "op")
     assert await snapshot(wallet.id) == before
 
 
@@ -131,7 +131,7 @@ async def test_operator_applies_the_default_operations(customer, operator, funde
     admin, owner = await operator(), await customer()
     wallet = await funded(owner, "CREDIT")
     with pytest.raises(InsufficientFunds) as info:
-        await payments.apply_operation(admin, wallet.id, "CREDIT_SPEND", "spend0")
+        await ledger.apply_operation(admin, wallet.id, "CREDIT_SPEND", "spend0")
     refused = await LedgerTransaction.get(id=info.value.transaction.id)
     assert (refused.status, refused.failure_reason) == ("REJECTED", "INSUFFICIENT_FUNDS")
     assert (refused.operation, refused.source_wallet_id) == ("CREDIT_SPEND", wallet.id)
@@ -147,7 +147,7 @@ async def test_operator_applies_the_default_operations(customer, operator, funde
         ("SIGNUP_CREDIT", 9, 7),
     ]
     for i, (code, balance, version) in enumerate(steps):
-        outcome = await payments.apply_operation(
+        outcome = await ledger.apply_operation(
             admin, ids.encode(ids.WALLET, wallet.id), code, f"op{i}"
         )
         assert outcome.wallet_id == wallet.id
@@ -155,10 +155,10 @@ async def test_operator_applies_the_default_operations(customer, operator, funde
         assert (wallet.balance, wallet.version) == (balance, version), code
     zero = await Entry.get(wallet_id=wallet.id, version=3)
     assert zero.amount == 0 and zero.balance_after == 2
-    again = await payments.apply_operation(admin, wallet.id, "CREDIT_ADD", "op3")
+    again = await ledger.apply_operation(admin, wallet.id, "CREDIT_ADD", "op3")
     assert again.replayed and (await Wallet.get(id=wallet.id)).balance == 9
     with pytest.raises(IdempotencyConflict):
-        await payments.apply_operation(admin, wallet.id, "DAILY_REWARD", "op3")
+        await ledger.apply_operation(admin, wallet.id, "DAILY_REWARD", "op3")
     assert await verify() == []
 
 
@@ -167,18 +167,18 @@ async def test_operation_refusals(customer, operator, funded, sql, snapshot):
     dollars = await funded(owner, "USD", "5")
     credits = await funded(owner, "CREDIT")
     with pytest.raises(CurrencyMismatch):
-        await payments.apply_operation(admin, dollars.id, "DAILY_REWARD", "a")
+        await ledger.apply_operation(admin, dollars.id, "DAILY_REWARD", "a")
     for code in ("NO_SUCH_OP", "", None, 7):
         with pytest.raises(ValidationError) as info:
-            await payments.apply_operation(admin, credits.id, code, f"b{code!r}")
+            await ledger.apply_operation(admin, credits.id, code, f"b{code!r}")
         assert info.value.code == "UNKNOWN_OPERATION"
     for missing in (credits.id + 10_000, "x", None):
         with pytest.raises(NotFound):
-            await payments.apply_operation(admin, missing, "DAILY_REWARD", f"c{missing!r}")
+            await ledger.apply_operation(admin, missing, "DAILY_REWARD", f"c{missing!r}")
     await sql(f"UPDATE wallets SET status = 'FROZEN' WHERE id = {credits.id}")
     before = await snapshot(credits.id)
     with pytest.raises(WalletInactive):
-        await payments.apply_operation(admin, credits.id, "DAILY_REWARD", "d")
+        await ledger.apply_operation(admin, credits.id, "DAILY_REWARD", "d")
     assert await snapshot(credits.id) == before
     assert (await Wallet.get(id=dollars.id)).balance == 5
 
@@ -192,31 +192,32 @@ async def test_operation_codes_match_exactly(customer, operator, funded, snapsho
     credits = await funded(owner, "CREDIT")
     before = await snapshot(credits.id)
     with pytest.raises(ValidationError) as info:
-        await payments.apply_operation(admin, credits.id, code, "inexact")
+        await ledger.apply_operation(admin, credits.id, code, "inexact")
     assert (info.value.code, info.value.field) == ("UNKNOWN_OPERATION", "operation")
     # nothing posted and no REJECTED record stored: same balance, version and row counts
     assert await snapshot(credits.id) == before
     # the exact code still posts
-    await payments.apply_operation(admin, credits.id, "CREDIT_ADD", "exact")
+    await ledger.apply_operation(admin, credits.id, "CREDIT_ADD", "exact")
     assert (await Wallet.get(id=credits.id)).balance == 10
 
 
 def test_get_operation_takes_the_code_as_given():
-    assert get_operation("CREDIT_ADD").amount == 10
+    assert get_operation(ledger.operations, "CREDIT_ADD").amount == 10
     for code in INEXACT_CODES:
         with pytest.raises(ValidationError) as info:
-            get_operation(code)
+            get_operation(ledger.operations, code)
         assert (info.value.code, info.value.field) == ("UNKNOWN_OPERATION", "operation")
 
 
-async def test_configured_operation_moves_38_digits_exactly(customer, operator, settings_override):
+async def test_configured_operation_moves_38_digits_exactly(customer, operator):
     admin, owner = await operator(), await customer()
     big = "12345678901234567890.123456789012345678"
     operations = {**DEFAULT_OPERATIONS, "PAYOUT": OperationConfig(Decimal("-" + big), "ETH")}
-    wallet = await accounts.create_wallet(owner, "ETH")
-    await payments.deposit(owner, wallet.id, big, "in")
-    with settings_override(operations=operations):
-        await payments.apply_operation(admin, wallet.id, "PAYOUT", "out")
+    wallet = await ledger.create_wallet(owner, "ETH")
+    await ledger.deposit(owner, wallet.id, big, "in")
+    await ledger.with_settings(operations=operations).apply_operation(
+        admin, wallet.id, "PAYOUT", "out"
+    )
     assert (await Wallet.get(id=wallet.id)).balance == 0
     assert await verify() == []
 
@@ -224,8 +225,8 @@ async def test_configured_operation_moves_38_digits_exactly(customer, operator, 
 async def test_concurrent_spends_never_overdraw(customer, operator, funded):
     admin, owner = await operator(), await customer()
     wallet = await funded(owner, "CREDIT")
-    await payments.apply_operation(admin, wallet.id, "CREDIT_ADD", "add")
-    calls = [payments.apply_operation(admin, wallet.id, "CREDIT_SPEND", f"s{i}") for i in range(30)]
+    await ledger.apply_operation(admin, wallet.id, "CREDIT_ADD", "add")
+    calls = [ledger.apply_operation(admin, wallet.id, "CREDIT_SPEND", f"s{i}") for i in range(30)]
     results = await asyncio.gather(*calls, return_exceptions=True)
     assert Counter(type(r).__name__ for r in results) == {"Outcome": 10, "InsufficientFunds": 20}
     await wallet.refresh_from_db()

@@ -11,8 +11,8 @@ from collections import Counter
 import asyncpg
 import pytest
 
+from tests.calls import ledger
 from walletql import db
-from walletql.ledger import payments, transfers
 from walletql.ledger.verify import verify
 from walletql.models import Wallet
 from walletql.settings import Settings
@@ -35,16 +35,16 @@ async def _waiting_in_database(admin: asyncpg.Connection, at_least: int, seconds
     return await admin.fetchval(_WAITING)
 
 
-async def _deposits_behind_a_held_wallet(database_url, owner, wallet, count: int):
+async def _deposits_behind_a_held_wallet(on, database_url, owner, wallet, count: int):
     """`count` deposits into `wallet` while an outside transaction holds its row; returns how
     many of them waited inside PostgreSQL (once two did, the rest got a second to get there)
-    and the deposits' results once the row is released."""
+    and the deposits' results once the row is released. `on`: the ledger with its turns."""
     holder = await asyncpg.connect(db.asyncpg_dsn(database_url))
     admin = await asyncpg.connect(db.asyncpg_dsn(database_url))
     try:
         await holder.execute("BEGIN")
         await holder.execute("SELECT 1 FROM wallets WHERE id = $1 FOR UPDATE", wallet.id)
-        calls = [payments.deposit(owner, wallet.id, "1", key()) for _ in range(count)]
+        calls = [on.deposit(owner, wallet.id, "1", key()) for _ in range(count)]
         pending = asyncio.gather(*calls, return_exceptions=True)
         await _waiting_in_database(admin, 2, 30)
         waiting = await _waiting_in_database(admin, count, 1)  # the others get there in ms
@@ -59,12 +59,12 @@ async def _deposits_behind_a_held_wallet(database_url, owner, wallet, count: int
 
 @pytest.mark.parametrize(("limit", "in_database"), [(2, 2), (0, 4)])
 async def test_postings_over_the_limit_wait_in_the_process(
-    limit, in_database, database_url, settings_override, customer, funded
+    limit, in_database, database_url, customer, funded
 ):
     owner = await customer()
     wallet = await funded(owner, "USD")
-    with settings_override(posting_concurrency=limit):
-        waiting, results = await _deposits_behind_a_held_wallet(database_url, owner, wallet, 4)
+    limited = ledger.with_settings(posting_concurrency=limit)
+    waiting, results = await _deposits_behind_a_held_wallet(limited, database_url, owner, wallet, 4)
     assert waiting == in_database
     assert Counter(type(r).__name__ for r in results) == {"Outcome": 4}
     await wallet.refresh_from_db()
@@ -73,7 +73,7 @@ async def test_postings_over_the_limit_wait_in_the_process(
 
 
 async def test_a_request_cancelled_while_waiting_gives_its_turn_back(
-    database_url, settings_override, customer, funded
+    database_url, customer, funded
 ):
     """A client that disconnects cancels its request; one waiting for a turn must neither post
     nor keep the turn from the postings after it."""
@@ -82,21 +82,21 @@ async def test_a_request_cancelled_while_waiting_gives_its_turn_back(
     holder = await asyncpg.connect(db.asyncpg_dsn(database_url))
     admin = await asyncpg.connect(db.asyncpg_dsn(database_url))
     try:
-        with settings_override(posting_concurrency=1):
-            await holder.execute("BEGIN")
-            await holder.execute("SELECT 1 FROM wallets WHERE id = $1 FOR UPDATE", held.id)
-            first = asyncio.create_task(payments.deposit(owner, held.id, "1", key()))
-            assert await _waiting_in_database(admin, 1, 30) == 1  # it has the one turn
-            waiting = asyncio.create_task(payments.deposit(owner, other.id, "1", key()))
-            await asyncio.sleep(0.1)
-            assert not waiting.done()
-            waiting.cancel()
-            await holder.execute("COMMIT")
-            async with asyncio.timeout(30):
-                await first
-                with pytest.raises(asyncio.CancelledError):
-                    await waiting
-                await payments.deposit(owner, other.id, "5", key())  # hangs if the turn leaked
+        one_turn = ledger.with_settings(posting_concurrency=1)
+        await holder.execute("BEGIN")
+        await holder.execute("SELECT 1 FROM wallets WHERE id = $1 FOR UPDATE", held.id)
+        first = asyncio.create_task(one_turn.deposit(owner, held.id, "1", key()))
+        assert await _waiting_in_database(admin, 1, 30) == 1  # it has the one turn
+        waiting = asyncio.create_task(one_turn.deposit(owner, other.id, "1", key()))
+        await asyncio.sleep(0.1)
+        assert not waiting.done()
+        waiting.cancel()
+        await holder.execute("COMMIT")
+        async with asyncio.timeout(30):
+            await first
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            await one_turn.deposit(owner, other.id, "5", key())  # hangs if the turn leaked
     finally:
         await holder.close()
         await admin.close()
@@ -111,8 +111,8 @@ async def test_opposite_transfers_under_the_default_limit(customer, funded):
     a, b = await funded(alice, "USD", "100"), await funded(bob, "USD", "100")
     calls = []
     for i in range(40):
-        calls.append(transfers.transfer(alice, a.id, "2", f"ab{i}", to_wallet_id=b.id))
-        calls.append(transfers.transfer(bob, b.id, "1", f"ba{i}", to_wallet_id=a.id))
+        calls.append(ledger.transfer(alice, a.id, "2", f"ab{i}", to_wallet_id=b.id))
+        calls.append(ledger.transfer(bob, b.id, "1", f"ba{i}", to_wallet_id=a.id))
     results = await asyncio.gather(*calls, return_exceptions=True)
     assert Counter(type(r).__name__ for r in results) == {"Outcome": 80}
     balances = {w.id: w.balance for w in await Wallet.filter(id__in=[a.id, b.id])}

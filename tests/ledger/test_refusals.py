@@ -2,10 +2,12 @@
 can, and the answer names the one its precedence (walletql/ledger/posting.py) checks first;
 a refusal writes nothing, and leaves its key free."""
 
+import functools
+
 import pytest
 
+from tests.calls import ledger
 from walletql import ids
-from walletql.ledger import charges, transfers
 from walletql.ledger.errors import (
     CurrencyMismatch,
     IdempotencyConflict,
@@ -104,11 +106,11 @@ async def test_transfer_refusals_answer_in_order_and_write_nothing(
     targets = {k: names.get(v, v) for k, v in args.items()}
     before = await snapshot(ids.decode(ids.WALLET, names["source"]))
     with pytest.raises(LedgerError) as info:
-        await transfers.transfer(sender, source, amount, "k", **targets)
+        await ledger.transfer(sender, source, amount, "k", **targets)
     _assert_error(info.value, expected)
     assert await snapshot(ids.decode(ids.WALLET, names["source"])) == before
     # Nothing was stored under the key: it is still free for a request that can be posted.
-    out = await transfers.transfer(sender, names["source"], "1", "k", to_wallet_id=names["theirs"])
+    out = await ledger.transfer(sender, names["source"], "1", "k", to_wallet_id=names["theirs"])
     assert not out.replayed
 
 
@@ -116,12 +118,12 @@ async def test_a_transfer_declined_replayed_and_conflicting_in_one_statement(par
     sender, names = parties
     source, theirs = names["source"], names["theirs"]
     with pytest.raises(InsufficientFunds) as info:
-        await transfers.transfer(sender, source, "20.01", "big", to_wallet_id=theirs)
+        await ledger.transfer(sender, source, "20.01", "big", to_wallet_id=theirs)
     assert info.value.available == 20
     declined = await LedgerTransaction.get(initiator_id=sender.user_id, idempotency_key="big")
     assert declined.status == "REJECTED" and declined.available == 20
 
-    first = await transfers.transfer(sender, source, "5", "t", to_wallet_id=theirs)
+    first = await ledger.transfer(sender, source, "5", "t", to_wallet_id=theirs)
     assert not first.replayed
     assert (first.wallet.id, first.wallet.balance, first.wallet.version) == (
         ids.decode(ids.WALLET, source),
@@ -130,12 +132,12 @@ async def test_a_transfer_declined_replayed_and_conflicting_in_one_statement(par
     )
     assert first.wallet.label == (await Wallet.get(id=ids.decode(ids.WALLET, source))).label
     before = await snapshot(ids.decode(ids.WALLET, source))
-    again = await transfers.transfer(sender, source, "5.00", "t", to_wallet_id=theirs)
+    again = await ledger.transfer(sender, source, "5.00", "t", to_wallet_id=theirs)
     assert again.replayed and again.transaction.id == first.transaction.id
     with pytest.raises(IdempotencyConflict):
-        await transfers.transfer(sender, source, "6", "t", to_wallet_id=theirs)
+        await ledger.transfer(sender, source, "6", "t", to_wallet_id=theirs)
     with pytest.raises(InsufficientFunds):  # the declined request replays its decline
-        await transfers.transfer(sender, source, "20.01", "big", to_wallet_id=theirs)
+        await ledger.transfer(sender, source, "20.01", "big", to_wallet_id=theirs)
     assert await snapshot(ids.decode(ids.WALLET, source)) == before
 
 
@@ -171,10 +173,10 @@ CHARGE_REFUSALS = [
 
 
 @pytest.fixture
-async def shop(customer, merchant, funded, sql, settings_override):
+async def shop(customer, merchant, funded, sql):
     payer, shop, other_shop = await customer(), await merchant(), await merchant()
-    with settings_override(max_wallets_per_merchant=3):
-        wallets = await _shop_wallets(funded, payer, shop, other_shop)
+    three_each = ledger.with_settings(max_wallets_per_merchant=3)
+    wallets = await _shop_wallets(functools.partial(funded, on=three_each), payer, shop, other_shop)
     # ...because its only EUR wallet is frozen.
     frozen = (wallets[name].id for name in ("frozen_card", "frozen_till", "euro_till"))
     await sql(f"UPDATE wallets SET status = 'FROZEN' WHERE id IN ({', '.join(map(str, frozen))})")
@@ -205,10 +207,10 @@ async def test_charge_refusals_answer_in_order_and_write_nothing(shop, snapshot,
         await Wallet.filter(id=wallets["euro_till"].id).update(status="ACTIVE")
     before = await snapshot(wallets["card"].id)
     with pytest.raises(LedgerError) as info:
-        await charges.charge(merchant, token, args["amount"], "k", "Tea", to_wallet_id=target)
+        await ledger.charge(merchant, token, args["amount"], "k", "Tea", to_wallet_id=target)
     _assert_error(info.value, expected)
     assert await snapshot(wallets["card"].id) == before
-    out = await charges.charge(merchant, wallets["card"].payment_token, "1", "k", "Tea")
+    out = await ledger.charge(merchant, wallets["card"].payment_token, "1", "k", "Tea")
     assert not out.replayed and out.transaction.destination_wallet_id == wallets["till"].id
 
 
@@ -216,19 +218,19 @@ async def test_a_charge_declined_replayed_and_conflicting_in_one_statement(shop,
     merchant, wallets = shop
     token, till = wallets["card"].payment_token, wallets["till"]
     with pytest.raises(InsufficientFunds) as info:
-        await charges.charge(merchant, token, "20.01", "big", "Tea")
+        await ledger.charge(merchant, token, "20.01", "big", "Tea")
     assert info.value.available is None  # a merchant never learns the customer's balance
     assert info.value.transaction.available == 20  # the record keeps it
-    first = await charges.charge(
+    first = await ledger.charge(
         merchant, token, "5", "c", "Tea", to_wallet_id=ids.encode(ids.WALLET, till.id)
     )
     assert (first.wallet.id, first.wallet.balance, first.wallet.version) == (till.id, 5, 1)
     assert first.wallet.payment_token == till.payment_token
     before = await snapshot(wallets["card"].id)
-    again = await charges.charge(merchant, token, "5.0", "c", "Tea", to_wallet_id=till.id)
+    again = await ledger.charge(merchant, token, "5.0", "c", "Tea", to_wallet_id=till.id)
     assert again.replayed and again.transaction.id == first.transaction.id
     with pytest.raises(IdempotencyConflict):
-        await charges.charge(merchant, token, "5", "c", "Coffee", to_wallet_id=till.id)
+        await ledger.charge(merchant, token, "5", "c", "Coffee", to_wallet_id=till.id)
     with pytest.raises(InsufficientFunds):
-        await charges.charge(merchant, token, "20.01", "big", "Tea")
+        await ledger.charge(merchant, token, "20.01", "big", "Tea")
     assert await snapshot(wallets["card"].id) == before

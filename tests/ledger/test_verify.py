@@ -7,8 +7,8 @@ test repairs what it broke in a `finally` and checks the ledger is sound again.
 import asyncpg
 import pytest
 
+from tests.calls import ledger
 from walletql import db
-from walletql.ledger import payments, transfers
 from walletql.ledger.errors import InsufficientFunds
 from walletql.ledger.verify import verify
 
@@ -26,9 +26,9 @@ async def test_clean_ledger_verifies(customer, funded, run_cli):
     owner = await customer()
     wallet = await funded(owner, "USD", "5")
     other = await funded(await customer(), "USD")
-    await transfers.transfer(owner, wallet.id, "2", "t", to_wallet_id=other.id)
+    await ledger.transfer(owner, wallet.id, "2", "t", to_wallet_id=other.id)
     with pytest.raises(InsufficientFunds):  # a REJECTED transaction has no entries, rightly
-        await payments.withdraw(owner, wallet.id, "6", "refused")
+        await ledger.withdraw(owner, wallet.id, "6", "refused")
     assert await verify() == []
     result = run_cli("verify")
     assert result.returncode == 0, result.stderr
@@ -91,7 +91,7 @@ async def test_transactions_without_their_entries(customer, funded, raw):
 async def test_entry_breaking_the_running_sum(customer, funded, raw):
     owner = await customer()
     wallet = await funded(owner, "ETH", "3")
-    await payments.deposit(owner, wallet.id, "4", "second")
+    await ledger.deposit(owner, wallet.id, "4", "second")
     entry = await raw.fetchrow(
         "SELECT id, balance_after FROM entries WHERE wallet_id = $1 AND version = 1", wallet.id
     )

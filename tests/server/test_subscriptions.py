@@ -15,12 +15,12 @@ from decimal import Decimal
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from tests.calls import ledger
 from tests.server.clients import WAIT, Collector, subscriber, ws_connect
 from tests.server.conftest import ALLOWED_ORIGIN
 from walletql import ids
 from walletql.auth import principal_of
 from walletql.events import REPLAY_PAGE
-from walletql.ledger import payments
 from walletql.ledger.verify import verify
 from walletql.models import User
 
@@ -135,7 +135,7 @@ async def test_resume_with_after_version_while_postings_continue(server, api):
 
     async def deposit() -> None:
         async with gate:
-            await payments.deposit(owner, wallet["id"], "1", secrets.token_hex(8))
+            await ledger.deposit(owner, wallet["id"], "1", secrets.token_hex(8))
 
     await asyncio.wait_for(asyncio.gather(*(deposit() for _ in range(REPLAY_PAGE + 60))), 120)
     running = asyncio.Event()

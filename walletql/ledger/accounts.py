@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -22,10 +23,10 @@ from walletql.ledger.errors import (
     ValidationError,
     WalletLimitReached,
 )
-from walletql.ledger.money import get_currency
+from walletql.ledger.money import Currency, get_currency
 from walletql.models import Role, User, Wallet, WalletStatus
 from walletql.models.rows import fetch_one
-from walletql.settings import get_settings
+from walletql.settings import Settings
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 _PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -145,8 +146,10 @@ async def create_user(
     company_name: object = None,
     company_url: object = None,
     allow_operator: bool = False,
+    settings: Settings,
 ) -> User:
-    """Validate and store a new user. OPERATOR only when `allow_operator` (the CLI)."""
+    """Validate and store a new user, with a wallet in WALLETQL_SIGNUP_WALLET_CURRENCY when
+    `settings` name one. OPERATOR only when `allow_operator` (the CLI)."""
     email = normalize_email(email)
     name = _text(name, "name", max_length=200)
     try:
@@ -169,7 +172,6 @@ async def create_user(
         company_name = company_url = None
     password_hash = await auth.hash_password(_password(password))
 
-    settings = get_settings()
     try:
         async with in_transaction():
             user = await User.create(
@@ -182,20 +184,20 @@ async def create_user(
                 company_url=company_url,
             )
             if settings.signup_wallet_currency and role != Role.OPERATOR:
-                await _insert_wallet(user, settings.signup_wallet_currency, None)
+                await _insert_wallet(user, settings.signup_wallet_currency, None, settings)
     except IntegrityError as exc:
         field = _taken_field(exc)
         raise AlreadyExists(f"That {field} is already registered", field) from None
     return user
 
 
-async def signup(**fields) -> Session:
-    user = await create_user(**fields)
-    token, expires_at = await auth.issue_token(user, get_settings().token_ttl_seconds)
+async def signup(*, settings: Settings, **fields) -> Session:
+    user = await create_user(settings=settings, **fields)
+    token, expires_at = await auth.issue_token(user, settings.token_ttl_seconds)
     return Session(token, expires_at, user)
 
 
-async def login(email: object, password: object) -> Session:
+async def login(email: object, password: object, *, settings: Settings) -> Session:
     try:
         normalized = normalize_email(email)
     except ValidationError:
@@ -207,12 +209,11 @@ async def login(email: object, password: object) -> Session:
     ok = await auth.verify_password(user.password_hash if user else None, secret)
     if user is None or not ok:
         raise InvalidCredentials("Email or password is wrong")
-    token, expires_at = await auth.issue_token(user, get_settings().token_ttl_seconds)
+    token, expires_at = await auth.issue_token(user, settings.token_ttl_seconds)
     return Session(token, expires_at, user)
 
 
-def wallet_limit(role: Role) -> int:
-    settings = get_settings()
+def wallet_limit(role: Role, settings: Settings) -> int:
     if role == Role.MERCHANT:
         return settings.max_wallets_per_merchant
     if role == Role.CUSTOMER:
@@ -220,10 +221,12 @@ def wallet_limit(role: Role) -> int:
     return 0
 
 
-async def _insert_wallet(user: User, currency_code: str, label: str | None) -> Wallet:
+async def _insert_wallet(
+    user: User, currency_code: str, label: str | None, settings: Settings
+) -> Wallet:
     """Insert under the owner's row lock, so concurrent creations cannot pass the limit together."""
     await User.select_for_update(no_key=True).filter(id=user.id).first()
-    limit = wallet_limit(Role(user.role))
+    limit = wallet_limit(Role(user.role), settings)
     if limit and await Wallet.filter(owner_id=user.id).count() >= limit:
         raise WalletLimitReached(f"A {user.role.lower()} may hold at most {limit} wallet(s)", limit)
     return await Wallet.create(
@@ -232,21 +235,30 @@ async def _insert_wallet(user: User, currency_code: str, label: str | None) -> W
         label=label,
         payment_token=secrets.token_urlsafe(24),  # 192 random bits
         balance=0,
-        minimum_balance=get_settings().minimum_balance,
+        minimum_balance=settings.minimum_balance,
         version=0,
         status=WalletStatus.ACTIVE,
     )
 
 
-async def create_wallet(actor: Principal, currency: object, label: object = None) -> Wallet:
-    code = get_currency(currency).code
+async def create_wallet(
+    actor: Principal,
+    currency: object,
+    label: object = None,
+    *,
+    settings: Settings,
+    currencies: Mapping[str, Currency],
+) -> Wallet:
+    """A new wallet in one of `currencies`, within the limits and with the floor `settings`
+    give."""
+    code = get_currency(currencies, currency).code
     label = _text(label, "label", max_length=100, required=False)
     user = await User.get_or_none(id=actor.user_id)
     if user is None:
         raise Forbidden("Unknown caller")
     try:
         async with in_transaction():
-            return await _insert_wallet(user, code, label)
+            return await _insert_wallet(user, code, label, settings)
     except IntegrityError:
         raise AlreadyExists(f"You already have a wallet labelled {label!r}", "label") from None
 
@@ -264,10 +276,13 @@ async def owned_wallet(actor: Principal, wallet_id: object) -> Wallet:
     return wallet
 
 
-async def user_wallets(user_id: int, currency: str | None = None) -> list[Wallet]:
+async def user_wallets(
+    user_id: int, currency: str | None = None, *, currencies: Mapping[str, Currency]
+) -> list[Wallet]:
+    """A user's wallets, oldest first; only those in `currency` (one of `currencies`) if given."""
     query = Wallet.filter(owner_id=user_id)
     if currency is not None:
-        query = query.filter(currency=get_currency(currency).code)
+        query = query.filter(currency=get_currency(currencies, currency).code)
     return await query.order_by("id")
 
 
@@ -282,9 +297,11 @@ def payment_token(actor: Principal | None, wallet: Wallet) -> str | None:
     return wallet.payment_token if owns else None
 
 
-async def balances(user_id: int, currency: str | None = None) -> dict[str, Decimal]:
+async def balances(
+    user_id: int, currency: str | None = None, *, currencies: Mapping[str, Currency]
+) -> dict[str, Decimal]:
     """Total balance per currency over a user's wallets, currencies in code order."""
     totals: dict[str, Decimal] = {}
-    for wallet in await user_wallets(user_id, currency):
+    for wallet in await user_wallets(user_id, currency, currencies=currencies):
         totals[wallet.currency] = money.add(totals.get(wallet.currency, Decimal(0)), wallet.balance)
     return dict(sorted(totals.items()))

@@ -5,16 +5,18 @@ currency (the one toWalletId names, or its oldest active one)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
 from walletql import ids
 from walletql.auth import Principal
 from walletql.ledger import accounts, characters
 from walletql.ledger.errors import Forbidden
-from walletql.ledger.money import amount_input
+from walletql.ledger.money import Currency, amount_input
 from walletql.ledger.posting import (
     MAX_CHARGE_DESCRIPTION,
     Outcome,
     Request,
+    Turns,
     canonical_amount,
     check_description,
     check_key,
@@ -34,12 +36,15 @@ async def charge(
     key: object,
     description: object,
     to_wallet_id: object = None,
+    *,
+    currencies: Mapping[str, Currency],
+    turns: Turns,
 ) -> Outcome:
     if actor.role != Role.MERCHANT:
         raise Forbidden("Only merchants can charge a wallet")
     key = check_key(key)
     description = check_description(description, MAX_CHARGE_DESCRIPTION, required=True)
-    value, accepting = amount_input(amount)
+    value, accepting = amount_input(currencies, amount)
     token = wallet_token if isinstance(wallet_token, str) else ""
     if len(token) > MAX_TOKEN_LENGTH or characters.refused(token) is not None:
         token = ""  # no wallet has such a token, and PostgreSQL could not look some of them up
@@ -58,4 +63,6 @@ async def charge(
         accounts.named_id(to_wallet_id, ids.WALLET),
         value,
         accepting,
+        currencies=currencies,
+        turns=turns,
     )

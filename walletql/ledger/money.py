@@ -10,7 +10,7 @@ from functools import cached_property
 from types import MappingProxyType
 
 from walletql.ledger.errors import ValidationError
-from walletql.settings import MAX_DECIMALS, MAX_INTEGER_DIGITS, Settings, get_settings
+from walletql.settings import MAX_DECIMALS, MAX_INTEGER_DIGITS, Settings
 
 # Wide enough for NUMERIC(38, 18) with room to spare; any rounding raises instead of happening.
 MONEY = Context(prec=60, traps=[InvalidOperation, Overflow, Inexact])
@@ -32,27 +32,21 @@ class Currency:
         return Decimal(1).scaleb(-self.decimals)
 
 
-_configured: tuple[Settings, MappingProxyType[str, Currency]] | None = None
+def currency_table(settings: Settings) -> Mapping[str, Currency]:
+    """The configured currencies by code, built once per process (walletql.services): one
+    object per currency. Every amount served is formatted with its currency (80 look-ups per
+    history page), so a look-up is one dict access, not a new Currency."""
+    return MappingProxyType(
+        {code: Currency(code, c.name, c.decimals) for code, c in settings.currencies.items()}
+    )
 
 
-def currencies() -> Mapping[str, Currency]:
-    """The configured currencies by code: one object per currency for as long as the settings
-    stand. Every amount served is formatted with its currency (80 look-ups per history page),
-    so a look-up is one dict access, not a new Currency."""
-    global _configured
-    settings = get_settings()
-    if _configured is None or _configured[0] is not settings:
-        built = {
-            code: Currency(code, c.name, c.decimals) for code, c in settings.currencies.items()
-        }
-        _configured = (settings, MappingProxyType(built))
-    return _configured[1]
-
-
-def get_currency(code: object, field: str = "currency") -> Currency:
+def get_currency(
+    currencies: Mapping[str, Currency], code: object, field: str = "currency"
+) -> Currency:
+    """The currency of `currencies` that `code` names (" usd " names USD)."""
     if isinstance(code, str):
-        configured = currencies()
-        currency = configured.get(code) or configured.get(code.strip().upper())
+        currency = currencies.get(code) or currencies.get(code.strip().upper())
         if currency is not None:
             return currency
     raise ValidationError("UNKNOWN_CURRENCY", f"Unknown currency: {str(code)[:40]!r}", field)
@@ -133,12 +127,12 @@ def parse_amount(
     return amount
 
 
-def amount_input(value: object) -> tuple[Decimal, list[str]]:
+def amount_input(currencies: Mapping[str, Currency], value: object) -> tuple[Decimal, list[str]]:
     """A movement's amount before its wallet is known: a positive exact Decimal, and the codes
-    of the configured currencies that accept it as given (the posting functions refuse the
-    others once they have found the wallet)."""
+    of the `currencies` that accept it as given (the posting functions refuse the others once
+    they have found the wallet)."""
     amount = _plain_amount(value, "amount", allow_zero=False, allow_negative=False, named="")
-    return amount, [c.code for c in currencies().values() if accepts(c, amount)]
+    return amount, [c.code for c in currencies.values() if accepts(c, amount)]
 
 
 def format_amount(amount: Decimal, currency: Currency) -> str:

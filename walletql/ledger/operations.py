@@ -6,12 +6,14 @@ shared operations; a catalog that lacks one is refused when it is loaded, naming
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 
 from walletql.ledger.errors import ConfigurationError, ValidationError
 from walletql.ledger.money import Currency, parse_amount
-from walletql.settings import Settings, get_settings
+from walletql.settings import Settings
 
 SHARED_OPERATIONS = ("DAILY_REWARD", "SIGNUP_CREDIT", "CREDIT_SPEND", "CREDIT_ADD")
 
@@ -76,8 +78,9 @@ class BaseLedgerOperation:
         }
 
 
-def build_catalog(settings: Settings) -> dict[str, Operation]:
-    """Validate the configured operations; raises ConfigurationError naming the problem."""
+def build_catalog(settings: Settings) -> Mapping[str, Operation]:
+    """The configured operations by code, validated: built once per process
+    (walletql.services); raises ConfigurationError naming the problem."""
     missing = [code for code in SHARED_OPERATIONS if code not in settings.operations]
     if missing:
         raise ConfigurationError(
@@ -97,28 +100,16 @@ def build_catalog(settings: Settings) -> dict[str, Operation]:
         except ValidationError as exc:
             raise ConfigurationError(f"operations.{code}.amount: {exc.message}") from None
         catalog[code] = Operation(code, amount, currency)
-    return catalog
+    return MappingProxyType(catalog)
 
 
-_built: tuple[Settings, dict[str, Operation]] | None = None
-
-
-def catalog() -> dict[str, Operation]:
-    """The validated catalog for the current settings, built once per settings object."""
-    global _built
-    settings = get_settings()
-    if _built is None or _built[0] is not settings:
-        _built = (settings, build_catalog(settings))
-    return _built[1]
-
-
-def get_operation(code: object) -> Operation:
-    """The configured operation whose code is exactly `code`.
+def get_operation(operations: Mapping[str, Operation], code: object) -> Operation:
+    """The operation of `operations` whose code is exactly `code`.
 
     Codes are identifiers: `credit_add` or ` CREDIT_ADD` is no operation, never CREDIT_ADD.
     """
     if isinstance(code, str):
-        operation = catalog().get(code)
+        operation = operations.get(code)
         if operation is not None:
             return operation
     raise ValidationError(
@@ -132,6 +123,5 @@ __all__ = [
     "Op",
     "Operation",
     "build_catalog",
-    "catalog",
     "get_operation",
 ]

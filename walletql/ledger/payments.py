@@ -3,16 +3,19 @@ movements between one wallet and the outside world."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from walletql import ids
 from walletql.auth import Principal
 from walletql.ledger import accounts
 from walletql.ledger.errors import Forbidden
-from walletql.ledger.money import amount_input
-from walletql.ledger.operations import get_operation
+from walletql.ledger.money import Currency, amount_input
+from walletql.ledger.operations import Operation, get_operation
 from walletql.ledger.posting import (
     MAX_DESCRIPTION,
     Outcome,
     Request,
+    Turns,
     canonical_amount,
     check_description,
     check_key,
@@ -32,11 +35,13 @@ async def _outside(
     amount: object,
     key: object,
     description: object,
+    currencies: Mapping[str, Currency],
+    turns: Turns,
 ) -> Outcome:
     """Money in from outside (a deposit) or out to it (a withdrawal), on the caller's wallet."""
     key = check_key(key)
     description = check_description(description, MAX_DESCRIPTION)
-    value, accepting = amount_input(amount)
+    value, accepting = amount_input(currencies, amount)
     print_ = fingerprint(
         kind,
         wallet=accounts.fingerprint_id(wallet_id, ids.WALLET),
@@ -45,30 +50,65 @@ async def _outside(
     )
     request = Request(kind, actor, key, print_, description)
     wallet = accounts.named_id(wallet_id, ids.WALLET)
-    return await post(request, _OUTSIDE, kind.value, actor.user_id, wallet, value, accepting)
+    return await post(
+        request,
+        _OUTSIDE,
+        kind.value,
+        actor.user_id,
+        wallet,
+        value,
+        accepting,
+        currencies=currencies,
+        turns=turns,
+    )
 
 
 async def deposit(
-    actor: Principal, wallet_id: object, amount: object, key: object, description: object = None
+    actor: Principal,
+    wallet_id: object,
+    amount: object,
+    key: object,
+    description: object = None,
+    *,
+    currencies: Mapping[str, Currency],
+    turns: Turns,
 ) -> Outcome:
-    return await _outside(TransactionKind.DEPOSIT, actor, wallet_id, amount, key, description)
+    """`currencies`: the configured ones; `turns`: this process's posting turns."""
+    return await _outside(
+        TransactionKind.DEPOSIT, actor, wallet_id, amount, key, description, currencies, turns
+    )
 
 
 async def withdraw(
-    actor: Principal, wallet_id: object, amount: object, key: object, description: object = None
+    actor: Principal,
+    wallet_id: object,
+    amount: object,
+    key: object,
+    description: object = None,
+    *,
+    currencies: Mapping[str, Currency],
+    turns: Turns,
 ) -> Outcome:
-    return await _outside(TransactionKind.WITHDRAWAL, actor, wallet_id, amount, key, description)
+    return await _outside(
+        TransactionKind.WITHDRAWAL, actor, wallet_id, amount, key, description, currencies, turns
+    )
 
 
 async def apply_operation(
-    actor: Principal, wallet_id: object, operation_code: object, key: object
+    actor: Principal,
+    wallet_id: object,
+    operation_code: object,
+    key: object,
+    *,
+    operations: Mapping[str, Operation],
+    turns: Turns,
 ) -> Outcome:
-    """A configured operation on any wallet, by an operator; its amount and currency come from
-    configuration only."""
+    """A configured operation (one of `operations`) on any wallet, by an operator; its amount
+    and currency come from configuration only."""
     if actor.role != Role.OPERATOR:
         raise Forbidden("Only operator accounts can apply ledger operations")
     key = check_key(key)
-    operation = get_operation(operation_code)
+    operation = get_operation(operations, operation_code)
     print_ = fingerprint(
         TransactionKind.OPERATION,
         wallet=accounts.fingerprint_id(wallet_id, ids.WALLET),
@@ -83,4 +123,6 @@ async def apply_operation(
         operation.code,
         operation.amount,
         operation.currency.code,
+        currencies={operation.currency.code: operation.currency},
+        turns=turns,
     )

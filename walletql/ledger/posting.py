@@ -68,8 +68,7 @@ import contextlib
 import hashlib
 import json
 import random
-import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -90,7 +89,7 @@ from walletql.ledger.errors import (
 )
 from walletql.models import LedgerTransaction, TransactionKind, TransactionStatus, Wallet
 from walletql.models.rows import fetch, model
-from walletql.settings import MAX_INTEGER_DIGITS, get_settings
+from walletql.settings import MAX_INTEGER_DIGITS
 
 BALANCE_CHANNEL = "walletql_balance"
 MAX_RETRIES = 5
@@ -170,14 +169,37 @@ def canonical_amount(value: Decimal) -> str:
 _MAX_BALANCE = Decimal(10) ** MAX_INTEGER_DIGITS
 
 
-async def post(request: Request, sql: str, *params: object) -> Outcome:
+Turns = contextlib.AbstractAsyncContextManager[None]
+
+
+def posting_turns(size: int) -> Turns:
+    """Turns to send a posting statement: at most `size` (WALLETQL_POSTING_CONCURRENCY) at once
+    in a process, which makes them once (walletql.services); 0 is no limit.
+
+    PostgreSQL serializes every commit that notifies (one cluster-wide lock, held through the
+    WAL flush), and a hot wallet's row lock serializes its postings: backends beyond a few only
+    queue there, each one put to sleep and woken by PostgreSQL. Waiting here instead is an
+    asyncio wake-up (bench/FINDINGS.md, finding 21). Reads and sign-ins never wait for a
+    turn, and nothing runs inside one but the statement. (A Semaphore belongs to the event
+    loop it first waits on: one process, one loop.)"""
+    return asyncio.Semaphore(size) if size else contextlib.nullcontext()
+
+
+async def post(
+    request: Request,
+    sql: str,
+    *params: object,
+    currencies: Mapping[str, money.Currency],
+    turns: Turns,
+) -> Outcome:
     """Step 2 and 3: run the kind's function `sql` with its own `params`, followed by the ones
-    every function ends with, and settle its answer."""
+    every function ends with, in one of `turns`, and settle its answer. `currencies`: those the
+    movement may be in, by code (the configured ones; an operation's own)."""
     tail = (request.description, request.key, request.fingerprint, BALANCE_CHANNEL, _MAX_BALANCE)
-    return _settle(request, await _execute(sql, *params, *tail))
+    return _settle(request, await _execute(turns, sql, *params, *tail), currencies)
 
 
-def _settle(request: Request, row: Record) -> Outcome:
+def _settle(request: Request, row: Record, currencies: Mapping[str, money.Currency]) -> Outcome:
     code = row["outcome"]
     if code in ("POSTED", "REPLAYED"):
         transaction = model(LedgerTransaction, row["tx"])
@@ -187,7 +209,7 @@ def _settle(request: Request, row: Record) -> Outcome:
         return Outcome(transaction, replayed=code == "REPLAYED", wallet=wallet)
     if code == "INSUFFICIENT_FUNDS":
         raise _declined(model(LedgerTransaction, row["tx"]))
-    raise _ERRORS[code](request, row)
+    raise _ERRORS[code](request, row, currencies)
 
 
 def _declined(stored: LedgerTransaction) -> InsufficientFunds:
@@ -205,7 +227,7 @@ def _declined(stored: LedgerTransaction) -> InsufficientFunds:
     )
 
 
-def _currency_mismatch(request: Request, row: Record) -> CurrencyMismatch:
+def _currency_mismatch(request: Request, row: Record, *_: object) -> CurrencyMismatch:
     moved, other = row["currency"], row["other_currency"]
     if request.kind == TransactionKind.CHARGE:
         return CurrencyMismatch(f"The customer wallet holds {moved}, yours {other}")
@@ -214,7 +236,7 @@ def _currency_mismatch(request: Request, row: Record) -> CurrencyMismatch:
     return CurrencyMismatch(f"Cannot transfer {moved} to a {other} wallet")
 
 
-def _no_receiving_wallet(request: Request, row: Record) -> NotFound:
+def _no_receiving_wallet(request: Request, row: Record, *_: object) -> NotFound:
     code = row["currency"]
     return NotFound(
         f"You have no active {code} wallet to receive this charge: "
@@ -222,67 +244,45 @@ def _no_receiving_wallet(request: Request, row: Record) -> NotFound:
     )
 
 
-def _inactive(request: Request, row: Record) -> WalletInactive:
+def _inactive(request: Request, row: Record, *_: object) -> WalletInactive:
     wallet = row["wallet"]
     public_id = ids.encode(ids.WALLET, wallet["id"])
     return WalletInactive(f"Wallet {public_id} is {wallet['status'].lower()}")
 
 
 # Each refusal's domain error: the one place an outcome code becomes what the caller reads.
-_ERRORS: dict[str, Callable[[Request, Record], LedgerError]] = {
-    "IDEMPOTENCY_CONFLICT": lambda request, row: IdempotencyConflict(
+_ERRORS: dict[str, Callable[[Request, Record, Mapping[str, money.Currency]], LedgerError]] = {
+    "IDEMPOTENCY_CONFLICT": lambda *_: IdempotencyConflict(
         "This idempotency key was already used with a different request"
     ),
-    "WALLET_NOT_FOUND": lambda request, row: NotFound("Wallet not found"),
-    "TOKEN_NOT_FOUND": lambda request, row: NotFound("No wallet has that payment token"),
-    "SELF_CHARGE": lambda request, row: ValidationError(
+    "WALLET_NOT_FOUND": lambda *_: NotFound("Wallet not found"),
+    "TOKEN_NOT_FOUND": lambda *_: NotFound("No wallet has that payment token"),
+    "SELF_CHARGE": lambda *_: ValidationError(
         "SELF_CHARGE", "A merchant cannot charge its own wallet", "walletToken"
     ),
-    "AMOUNT_TOO_PRECISE": lambda request, row: money.too_precise(
-        money.get_currency(row["currency"])
+    "AMOUNT_TOO_PRECISE": lambda request, row, currencies: money.too_precise(
+        money.get_currency(currencies, row["currency"])
     ),
-    "RECIPIENT_NOT_FOUND": lambda request, row: NotFound("Recipient wallet not found"),
+    "RECIPIENT_NOT_FOUND": lambda *_: NotFound("Recipient wallet not found"),
     "NO_RECEIVING_WALLET": _no_receiving_wallet,
-    "SELF_TRANSFER": lambda request, row: ValidationError(
+    "SELF_TRANSFER": lambda *_: ValidationError(
         "SELF_TRANSFER", "Source and target are the same wallet", "toWalletId"
     ),
     "CURRENCY_MISMATCH": _currency_mismatch,
     "WALLET_INACTIVE": _inactive,
-    "BALANCE_TOO_LARGE": lambda request, row: ValidationError(
+    "BALANCE_TOO_LARGE": lambda *_: ValidationError(
         "BAD_AMOUNT", "The balance would exceed the largest amount held", "amount"
     ),
 }
 
 
-# Per event loop: a Semaphore belongs to the loop it first waits on (tests run several loops).
-_turns: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _turn() -> contextlib.AbstractAsyncContextManager:
-    """A turn to send a posting statement: at most `posting_concurrency` per process at once.
-
-    PostgreSQL serializes every commit that notifies (one cluster-wide lock, held through the
-    WAL flush), and a hot wallet's row lock serializes its postings: backends beyond a few only
-    queue there, each one put to sleep and woken by PostgreSQL. Waiting here instead is an
-    asyncio wake-up (bench/FINDINGS.md, finding 21). Reads and sign-ins never wait for a
-    turn, and nothing runs inside one but the statement."""
-    size = get_settings().posting_concurrency
-    if not size:
-        return contextlib.nullcontext()
-    loop = asyncio.get_running_loop()
-    turns = _turns.get(loop)
-    if turns is None or turns[0] != size:
-        turns = _turns[loop] = (size, asyncio.Semaphore(size))
-    return turns[1]
-
-
-async def _execute(sql: str, *params: object) -> Record:
+async def _execute(turns: Turns, sql: str, *params: object) -> Record:
     """The one row of a posting statement; retries deadlocks and serialization failures (the
     statement is its own transaction, so a retry repeats all of it)."""
     attempt = 0
     while True:
         try:
-            async with _turn():
+            async with turns:
                 (row,) = await fetch(sql, *params)
             return row
         except (DeadlockDetectedError, SerializationError):

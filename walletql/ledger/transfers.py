@@ -3,15 +3,18 @@ wallets to a wallet named by its id, or to a user's oldest active wallet in the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from walletql import ids
 from walletql.auth import Principal
 from walletql.ledger import accounts
 from walletql.ledger.errors import ValidationError
-from walletql.ledger.money import amount_input
+from walletql.ledger.money import Currency, amount_input
 from walletql.ledger.posting import (
     MAX_DESCRIPTION,
     Outcome,
     Request,
+    Turns,
     canonical_amount,
     check_description,
     check_key,
@@ -32,6 +35,8 @@ async def transfer(
     to_wallet_id: object = None,
     to_user_id: object = None,
     description: object = None,
+    currencies: Mapping[str, Currency],
+    turns: Turns,
 ) -> Outcome:
     key = check_key(key)
     description = check_description(description, MAX_DESCRIPTION)
@@ -39,7 +44,7 @@ async def transfer(
         raise ValidationError(
             "BAD_INPUT", "Give exactly one of toWalletId and toUserId", "toWalletId"
         )
-    value, accepting = amount_input(amount)
+    value, accepting = amount_input(currencies, amount)
     print_ = fingerprint(
         TransactionKind.TRANSFER,
         source=accounts.fingerprint_id(from_wallet_id, ids.WALLET),
@@ -57,4 +62,6 @@ async def transfer(
         accounts.named_id(to_user_id, ids.USER),
         value,
         accepting,
+        currencies=currencies,
+        turns=turns,
     )

@@ -65,10 +65,11 @@ def _session(session: accounts.Session) -> AuthPayload:
 class Mutation:
     @strawberry.mutation(description="Create a customer or merchant account and sign in.")
     @errors_as_data
-    async def signup(self, input: SignupInput) -> AuthResult:
+    async def signup(self, info: strawberry.Info[Context], input: SignupInput) -> AuthResult:
         company = input.company
         return _session(
             await accounts.signup(
+                settings=info.context.services.settings,
                 email=input.email,
                 password=input.password,
                 name=input.name,
@@ -81,13 +82,14 @@ class Mutation:
 
     @strawberry.mutation(description="Sign in with email and password.")
     @errors_as_data
-    async def login(self, input: LoginInput) -> AuthResult:
-        return _session(await accounts.login(input.email, input.password))
+    async def login(self, info: strawberry.Info[Context], input: LoginInput) -> AuthResult:
+        settings = info.context.services.settings
+        return _session(await accounts.login(input.email, input.password, settings=settings))
 
     @strawberry.mutation(description="Revokes the token that made this request.")
     async def logout(self, info: strawberry.Info[Context]) -> bool:
         digest = info.context.token_digest
-        return digest is not None and await auth.revoke(digest)
+        return digest is not None and await auth.revoke(digest, info.context.services.live_tokens)
 
     @strawberry.mutation(description="Open a wallet in a currency.")
     @errors_as_data
@@ -95,17 +97,30 @@ class Mutation:
         self, info: strawberry.Info[Context], input: CreateWalletInput
     ) -> WalletResult:
         principal = info.context.require_principal()
-        return WalletPayload(
-            wallet=Wallet(row=await accounts.create_wallet(principal, input.currency, input.label))
+        services = info.context.services
+        row = await accounts.create_wallet(
+            principal,
+            input.currency,
+            input.label,
+            settings=services.settings,
+            currencies=services.currencies,
         )
+        return WalletPayload(wallet=Wallet(row=row))
 
     @strawberry.mutation(description="Money in from outside to one of your wallets.")
     @errors_as_data
     async def deposit(self, info: strawberry.Info[Context], input: DepositInput) -> PaymentResult:
         principal = info.context.require_principal()
+        services = info.context.services
         return _payment(
             await payments.deposit(
-                principal, input.wallet_id, input.amount, input.idempotency_key, input.description
+                principal,
+                input.wallet_id,
+                input.amount,
+                input.idempotency_key,
+                input.description,
+                currencies=services.currencies,
+                turns=services.turns,
             )
         )
 
@@ -113,9 +128,16 @@ class Mutation:
     @errors_as_data
     async def withdraw(self, info: strawberry.Info[Context], input: WithdrawInput) -> PaymentResult:
         principal = info.context.require_principal()
+        services = info.context.services
         return _payment(
             await payments.withdraw(
-                principal, input.wallet_id, input.amount, input.idempotency_key, input.description
+                principal,
+                input.wallet_id,
+                input.amount,
+                input.idempotency_key,
+                input.description,
+                currencies=services.currencies,
+                turns=services.turns,
             )
         )
 
@@ -123,6 +145,7 @@ class Mutation:
     @errors_as_data
     async def transfer(self, info: strawberry.Info[Context], input: TransferInput) -> PaymentResult:
         principal = info.context.require_principal()
+        services = info.context.services
         return _payment(
             await transfers.transfer(
                 principal,
@@ -132,6 +155,8 @@ class Mutation:
                 to_wallet_id=input.to_wallet_id,
                 to_user_id=input.to_user_id,
                 description=input.description,
+                currencies=services.currencies,
+                turns=services.turns,
             )
         )
 
@@ -142,6 +167,7 @@ class Mutation:
     @errors_as_data
     async def charge(self, info: strawberry.Info[Context], input: ChargeInput) -> PaymentResult:
         principal = info.context.require_principal()
+        services = info.context.services
         return _payment(
             await charges.charge(
                 principal,
@@ -150,6 +176,8 @@ class Mutation:
                 input.idempotency_key,
                 input.description,
                 input.to_wallet_id,
+                currencies=services.currencies,
+                turns=services.turns,
             )
         )
 
@@ -162,8 +190,14 @@ class Mutation:
         self, info: strawberry.Info[Context], input: ApplyOperationInput
     ) -> PaymentResult:
         principal = info.context.require_principal()
+        services = info.context.services
         return _payment(
             await payments.apply_operation(
-                principal, input.wallet_id, input.operation, input.idempotency_key
+                principal,
+                input.wallet_id,
+                input.operation,
+                input.idempotency_key,
+                operations=services.operations,
+                turns=services.turns,
             )
         )

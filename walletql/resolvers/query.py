@@ -5,8 +5,6 @@ from __future__ import annotations
 import strawberry
 
 from walletql.ledger import accounts, reads
-from walletql.ledger.money import currencies as configured_currencies
-from walletql.ledger.operations import catalog
 from walletql.models import User as UserRow
 from walletql.schema.common import Currency, LedgerOperation
 from walletql.schema.context import Context
@@ -41,12 +39,9 @@ class Query:
         return Transaction.of(await reads.visible_transaction(principal, id))
 
     @strawberry.field(description="Every configured currency. Public.")
-    def currencies(self) -> list[Currency]:
-        return [
-            Currency(code=c.code, name=c.name, decimals=c.decimals)
-            for c in configured_currencies().values()
-        ]
+    def currencies(self, info: strawberry.Info[Context]) -> list[Currency]:
+        return [Currency.served(c) for c in info.context.services.currencies.values()]
 
     @strawberry.field(description="Every configured ledger operation. Public.")
-    def operations(self) -> list[LedgerOperation]:
-        return [LedgerOperation.of(op) for op in catalog().values()]
+    def operations(self, info: strawberry.Info[Context]) -> list[LedgerOperation]:
+        return [LedgerOperation.of(op) for op in info.context.services.operations.values()]

@@ -13,7 +13,6 @@ from walletql.events import (
     FeedInterrupted,
     SubscriberTooSlow,
     TooManySubscriptions,
-    get_feed,
 )
 from walletql.fanout import Fanout
 from walletql.ledger import accounts
@@ -42,11 +41,9 @@ async def _build(event: BalanceEvent) -> BalanceUpdate:
     )
 
 
-async def _update(event: BalanceEvent, fanout: Fanout | None) -> BalanceUpdate:
+async def _update(event: BalanceEvent, fanout: Fanout) -> BalanceUpdate:
     """Every subscriber of a wallet gets the same update at the same moment: built once, with
     one load of its transaction, for all of them (walletql.fanout)."""
-    if fanout is None:
-        return await _build(event)
     return await fanout.update((event.wallet_id, event.version), lambda: _build(event))
 
 
@@ -72,7 +69,7 @@ class Subscription:
             raise ValidationError(
                 "BAD_INPUT", "afterVersion needs a walletId and is >= 0", "afterVersion"
             )
-        subscription = get_feed().subscribe(
+        subscription = info.context.services.feed.subscribe(
             owner_id=principal.user_id,
             wallet_id=wallet.id if wallet else None,
             after_version=after_version,
@@ -80,7 +77,7 @@ class Subscription:
         try:
             async with subscription as events:
                 async for event in events:
-                    yield await _update(event, info.context.fanout)
+                    yield await _update(event, info.context.services.fanout)
         except SubscriberTooSlow as exc:
             raise ResumeRequired("SUBSCRIBER_TOO_SLOW", str(exc)) from None
         except TooManySubscriptions as exc:

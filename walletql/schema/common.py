@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextvars import ContextVar
 from decimal import Decimal
 from enum import Enum
 
@@ -24,6 +26,19 @@ strawberry.enum(
 )
 
 
+# The currencies amounts are served in: the app's (walletql.services), set for each request by
+# WalletGraphQL.get_context (`serve_currencies`). A context variable, not an argument: an update
+# of a subscription is built once for all its subscribers, outside any resolver, with no Info at
+# hand (resolvers/subscription.py). Tasks a request starts inherit it; other requests and other
+# apps in the process set their own.
+_SERVED: ContextVar[Mapping[str, money.Currency]] = ContextVar("walletql_served_currencies")
+
+
+def serve_currencies(currencies: Mapping[str, money.Currency]) -> None:
+    """Serve this request's amounts in `currencies` (the app's configured ones)."""
+    _SERVED.set(currencies)
+
+
 @strawberry.enum(description="Seen from one wallet: money came in (CREDIT) or went out (DEBIT).")
 class Direction(Enum):
     CREDIT = "CREDIT"
@@ -38,13 +53,16 @@ class Currency:
 
     @classmethod
     def of(cls, code: str) -> Currency:
-        c = money.get_currency(code)
+        return cls.served(money.get_currency(_SERVED.get(), code))
+
+    @classmethod
+    def served(cls, c: money.Currency) -> Currency:
         return cls(code=c.code, name=c.name, decimals=c.decimals)
 
 
 def amount(value: Decimal, code: str) -> Money:
     """A stored amount as served: exactly the currency's decimals."""
-    return Money(money.format_amount(value, money.get_currency(code)))
+    return Money(money.format_amount(value, money.get_currency(_SERVED.get(), code)))
 
 
 @strawberry.type(description="A merchant's company.")
@@ -76,6 +94,6 @@ class LedgerOperation:
         return cls(
             code=op.code,
             amount=Money(money.format_amount(op.amount, op.currency)),
-            currency=Currency.of(op.currency.code),
+            currency=Currency.served(op.currency),
             shared=op.shared,
         )

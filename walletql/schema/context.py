@@ -1,4 +1,5 @@
-"""What every resolver may know about the request: who is calling, and per-request loaders."""
+"""What every resolver may know about the request: the process's services, who is calling, and
+per-request loaders."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from strawberry.dataloader import DataLoader
 from walletql.auth import Principal
 from walletql.ledger.errors import NotAuthenticated
 from walletql.models import Wallet
+from walletql.services import Services
 
 
 async def _counterparty_names(wallet_ids: list[int]) -> list[str | None]:
@@ -23,6 +25,8 @@ async def _counterparty_names(wallet_ids: list[int]) -> list[str | None]:
 
 @dataclass
 class Context:
+    # What the process holds once (walletql.services): the resolvers give the ledger its parts.
+    services: Services
     principal: Principal | None = None
     token_digest: str | None = None  # the sha256 of the bearer token, so logout can revoke it
     user: Any = None  # the caller's users row, loaded with the token: `me` needs no second read
@@ -34,8 +38,6 @@ class Context:
     # A websocket's session (walletql.sessions.SocketSession): its token is asked again at
     # every operation, and the socket closes when the token is revoked or expires.
     session: Any = None
-    # What the process's subscribers share (walletql.fanout.Fanout); None: nothing shared.
-    fanout: Any = None
     # Names that came with a history page, readable without awaiting: a field that awaits
     # costs graphql-core several times more than one that returns, on every edge of a page.
     known_names: dict[int, str] = field(default_factory=dict)

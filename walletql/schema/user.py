@@ -59,7 +59,8 @@ class User:
     async def wallets(
         self, info: strawberry.Info[Context], currency: str | None = None
     ) -> list[Wallet]:
-        rows = await accounts.user_wallets(self.row.id, currency)
+        currencies = info.context.services.currencies
+        rows = await accounts.user_wallets(self.row.id, currency, currencies=currencies)
         # Priced at a guess when the settings put no limit on wallets: pay for the rest.
         pricing = cast("WalletSchema", info.schema).pricing  # the schema api.py builds
         charge_list(info.context, pricing, "User", "wallets", len(rows))
@@ -69,11 +70,12 @@ class User:
         description="Total balance per currency over this user's wallets; currencies without a "
         "wallet are omitted."
     )
-    async def balances(self, currency: str | None = None) -> list[CurrencyBalance]:
+    async def balances(
+        self, info: strawberry.Info[Context], currency: str | None = None
+    ) -> list[CurrencyBalance]:
+        currencies = info.context.services.currencies
+        totals = await accounts.balances(self.row.id, currency, currencies=currencies)
         return [
-            CurrencyBalance(
-                currency=Currency.of(code),
-                balance=amount(total, code),
-            )
-            for code, total in (await accounts.balances(self.row.id, currency)).items()
+            CurrencyBalance(currency=Currency.of(code), balance=amount(total, code))
+            for code, total in totals.items()
         ]

@@ -118,13 +118,14 @@ def _has_middleware(execution: Execution) -> bool:
 
 
 class SharedEventExecution(Execution):
-    """With a Fanout in the context (walletql.fanout), subscribers of the same event, viewer,
-    operation and variables get one result, computed once instead of once per subscriber.
+    """Subscribers of the same event, viewer, operation and variables get one result, computed
+    once instead of once per subscriber (walletql.fanout: the app's Services.fanout).
     `execute_operation` is graphql-core's public entry to an execution; per-event executors
     are copies of this one (`build_per_event_executor`)."""
 
     def execute_operation(self, serially=None):
-        fanout = getattr(self.context_value, "fanout", None)
+        services = getattr(self.context_value, "services", None)
+        fanout = services.fanout if services is not None else None
         event = getattr(self.root_value, "event_key", None)
         if (
             fanout is None
