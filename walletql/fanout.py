@@ -25,9 +25,15 @@ from walletql.auth import Principal
 
 class SharedKey(NamedTuple):
     event: tuple[int, int]  # (wallet id, version)
-    viewer: Principal | None
-    operation: int  # id() of the parsed operation; the entry keeps the operation to check it
-    variables: object
+    asked: tuple  # asked_by(...): who subscribed, to what (fixed for the subscription's life)
+
+
+def asked_by(viewer: Principal | None, operation: object, coerced: dict) -> tuple:
+    """Who subscribed (the principal, as its repr: every field of it, in a string whose hash
+    Python keeps), the operation (its id(); the entry keeps the operation to check it) and its
+    variables. Made once per subscription, of builtins only: it is looked up once per
+    subscriber and event, and hashing a dataclass would call Python each time."""
+    return (repr(viewer), id(operation), variables_key(coerced))
 
 
 class SharedData(dict):
@@ -57,6 +63,8 @@ class Fanout:
     def __init__(self, updates: int = 2048, results: int = 256) -> None:
         self._updates: LRUCache[tuple[int, int], asyncio.Future] = LRUCache(updates)
         self._results: LRUCache[SharedKey, tuple[object, Any]] = LRUCache(results)
+        # The entry looked up last: an event's subscribers ask for it one after another.
+        self._last: tuple[SharedKey, object, Any] | None = None
 
     async def update(self, event: tuple[int, int], build: Callable[[], Awaitable[Any]]) -> Any:
         """The update of `event`, built once by `build` for every subscriber that asks."""
@@ -74,12 +82,17 @@ class Fanout:
     def result(self, key: SharedKey, operation: object, execute: Callable[[], Any]) -> Any:
         """The result of `execute` (a value or an awaitable), computed once per key. Its data
         becomes SharedData; every subscriber gets the same object, or awaits the same task."""
-        cached = self._results.get(key)
-        if cached is None or cached[0] is not operation:  # an id() reused after GC
-            result = execute()
-            shared = asyncio.ensure_future(_shared_data(result)) if _awaitable(result) else None
-            cached = self._results[key] = (operation, shared or _with_shared_data(result))
-        result = cached[1]
+        last = self._last
+        if last is not None and last[0] == key and last[1] is operation:
+            result = last[2]  # the other subscribers of the event just delivered
+        else:
+            cached = self._results.get(key)
+            if cached is None or cached[0] is not operation:  # an id() reused after GC
+                result = execute()
+                task = asyncio.ensure_future(_shared_data(result)) if _awaitable(result) else None
+                cached = self._results[key] = (operation, task or _with_shared_data(result))
+            result = cached[1]
+            self._last = (key, operation, result)
         return _awaited(result) if isinstance(result, asyncio.Future) else result
 
     def __len__(self) -> int:

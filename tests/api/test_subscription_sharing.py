@@ -20,7 +20,7 @@ from tests.api.conftest import direct_context
 from tests.calls import ledger
 from walletql import auth, ids
 from walletql.api import build_schema
-from walletql.fanout import Fanout, SharedKey
+from walletql.fanout import Fanout, SharedData, SharedKey, asked_by
 from walletql.ledger.verify import verify
 from walletql.schema.context import Context
 from walletql.services import build_services
@@ -100,6 +100,9 @@ async def test_same_document_is_executed_once_per_event(gql, database_url, kind)
     assert [r.data for r in results] == [expected] * 5
     assert all(not r.errors for r in results)
     assert len(shared) == 1  # one execution for five subscribers
+    # ...whose data is one object, encoded as JSON once for all of them (walletql.app)
+    assert isinstance(results[0].data, SharedData)
+    assert all(r.data is results[0].data for r in results)
     assert await verify() == []
 
 
@@ -130,13 +133,15 @@ def test_a_different_viewer_gets_its_own_result():
 
     operation = object()
     ana, bob = auth.Principal(1, "CUSTOMER"), auth.Principal(2, "OPERATOR")
-    first = fanout.result(SharedKey((7, 1), ana, id(operation), None), operation, execute("ana"))
-    again = fanout.result(
-        SharedKey((7, 1), auth.Principal(1, "CUSTOMER"), id(operation), None),
-        operation,
-        execute("ana again"),
-    )
-    other = fanout.result(SharedKey((7, 1), bob, id(operation), None), operation, execute("bob"))
+
+    def key(viewer):
+        return SharedKey((7, 1), asked_by(viewer, operation, {"w": "wal_1"}))
+
+    first = fanout.result(key(ana), operation, execute("ana"))
+    again = fanout.result(key(auth.Principal(1, "CUSTOMER")), operation, execute("ana again"))
+    other = fanout.result(key(bob), operation, execute("bob"))
+    back = fanout.result(key(ana), operation, execute("ana once more"))  # not the last one
+    assert back is first
     assert runs == ["ana", "bob"] and again is first and other is not first
     assert first.data == {"who": "ana"} and other.data == {"who": "bob"}
 

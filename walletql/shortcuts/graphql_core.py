@@ -16,7 +16,7 @@ from graphql import GraphQLLeafType, GraphQLResolveInfoHelpers, OperationType, U
 from graphql.pyutils import gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from walletql.fanout import SharedKey, variables_key
+from walletql.fanout import SharedKey, asked_by
 from walletql.shortcuts.strawberry import plain_field
 
 
@@ -123,20 +123,18 @@ class SharedEventExecution(Execution):
     `execute_operation` is graphql-core's public entry to an execution; per-event executors
     are copies of this one (`build_per_event_executor`)."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked = None  # who asked what (walletql.fanout.asked_by); per-event copies share it
+        if self.operation.operation == OperationType.SUBSCRIPTION:
+            viewer = getattr(self.context_value, "principal", None)
+            self.asked = asked_by(viewer, self.operation, self.variable_values.coerced)
+
     def execute_operation(self, serially=None):
         services = getattr(self.context_value, "services", None)
-        fanout = services.fanout if services is not None else None
         event = getattr(self.root_value, "event_key", None)
-        if (
-            fanout is None
-            or event is None
-            or self.operation.operation != OperationType.SUBSCRIPTION
-        ):
+        if services is None or event is None or self.asked is None:
             return super().execute_operation(serially)
-        key = SharedKey(
-            event,
-            getattr(self.context_value, "principal", None),
-            id(self.operation),
-            variables_key(self.variable_values.coerced),
-        )
-        return fanout.result(key, self.operation, partial(super().execute_operation, serially))
+        key = SharedKey(event, self.asked)
+        execute = partial(super().execute_operation, serially)
+        return services.fanout.result(key, self.operation, execute)
