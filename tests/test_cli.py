@@ -162,3 +162,50 @@ def test_the_serve_supervisor_imports_neither_asyncio_nor_openssl():
     )
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == "[]", shown.stdout
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_hands_the_database_url_to_its_children_not_to_its_own_environment(
+    monkeypatch, workers
+):
+    """The embedded database's URL is only known once `serve` started it: the migration child
+    and the workers get it in their own environment, and this process's environment stays as
+    it was (a single worker's app, built here, finds the embedded server this process runs)."""
+    import walletql.cli as cli
+    import walletql.serve
+    from walletql import db
+    from walletql.settings import Settings
+
+    url = "postgresql://walletql:secret@/walletql?host=/tmp/embedded"
+    monkeypatch.setattr(db, "embedded_url", lambda data_dir: url)
+    children = []
+
+    def run(command, **options):
+        children.append((command, options))
+        return subprocess.CompletedProcess(command, 0)
+
+    served = {}
+
+    def serve(*positional, **options):
+        served.update(options)
+        return 0
+
+    monkeypatch.setattr(cli.subprocess, "run", run)
+    monkeypatch.setattr(walletql.serve, "serve", serve)
+    before = dict(os.environ)
+    args = cli.parser().parse_args(["serve", "--workers", workers])
+    assert cli._serve(Settings(database_url=None), args) == 0
+    assert dict(os.environ) == before
+    ((command, options),) = children
+    assert command[-1] == "migrate" and url not in " ".join(command)
+    assert options["env"]["WALLETQL_DATABASE_URL"] == url
+    assert served["database_url"] == url  # for the workers' environment (walletql.serve)
+
+
+def test_a_workers_environment_carries_the_url_and_leaves_this_ones_alone():
+    from walletql.serve import with_database_url
+
+    before = dict(os.environ)
+    environment = with_database_url("postgresql://u:p@h/db")
+    assert environment == {**before, "WALLETQL_DATABASE_URL": "postgresql://u:p@h/db"}
+    assert dict(os.environ) == before

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 
 def _postgres_running(pgdata: Path) -> bool:
@@ -76,3 +77,68 @@ def test_a_killed_holder_does_not_keep_the_server_forever(tmp_path):
     result = _walletql(data_dir, "migrate")
     assert result.returncode == 0, result.stderr
     assert _wait_stopped(pgdata)  # the dead pid was forgotten; the last real holder stopped it
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _ready(port: int) -> bool:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
+            return answer.status == 200
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_on_the_embedded_database_reaches_it_from_every_worker(tmp_path, workers):
+    """No URL configured: `walletql serve` starts the embedded server, and its app (one worker)
+    or each worker process (several) uses it; a worker is told the URL in its environment,
+    never on its command line (which `ps` shows)."""
+    data_dir = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WALLETQL_")}
+    env.pop("DATABASE_URL", None)
+    env.update(WALLETQL_DATA_DIR=str(data_dir), WALLETQL_LOG_LEVEL="WARNING")
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "walletql.cli", "serve", "--port", str(port)]
+        + ["--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _ready(port):
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            assert time.monotonic() < deadline, "/readyz never answered 200"
+            time.sleep(0.2)
+        # Fresh connections, hashed over the workers' sockets: each reaches its database.
+        assert all(_ready(port) for _ in range(32))
+        children = psutil.Process(server.pid).children()
+        served_by = children if workers > 1 else [psutil.Process(server.pid)]
+        assert len(served_by) == workers
+        for process in served_by:
+            assert not any("postgresql://" in part for part in process.cmdline())
+        if workers > 1:
+            for worker in children:
+                assert worker.environ()["WALLETQL_DATABASE_URL"].startswith("postgresql://")
+    finally:
+        server.send_signal(signal.SIGINT)  # SIGINT: the embedded server stops with it
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+    assert server.returncode == 0, server.stderr.read() if server.stderr else ""
+    assert _wait_stopped(data_dir.resolve() / "pg")

@@ -52,14 +52,12 @@ def test_good_values_are_parsed():
             "WALLETQL_CORS_ORIGINS": "https://a.example/, http://b.example:8080",
             "WALLETQL_MAX_WALLETS_PER_CUSTOMER": "3",
             "WALLETQL_HOST": "0.0.0.0",
-            "WALLETQL_SPREAD_CONNECTIONS": "no",
         }
     )
     assert (s.port, s.minimum_balance, s.introspection) == (9000, Decimal("-5.50"), False)
     assert s.signup_wallet_currency == "USD" and s.max_wallets_per_customer == 3
     assert s.cors_origins == ("https://a.example", "http://b.example:8080")
     assert s.host == "0.0.0.0"
-    assert s.spread_connections is False and load(environ={}).spread_connections is True
 
 
 def test_database_url_forms():
@@ -91,7 +89,6 @@ BAD_ENV = [
     ("WALLETQL_MINIMUM_BALANCE", "0.0000000000000000001"),
     ("WALLETQL_MINIMUM_BALANCE", "1" * 21),
     ("WALLETQL_INTROSPECTION", "maybe"),
-    ("WALLETQL_SPREAD_CONNECTIONS", "sometimes"),
     ("WALLETQL_SIGNUP_WALLET_CURRENCY", "XXX"),
     ("WALLETQL_CORS_ORIGINS", "ftp://files.example"),
     ("WALLETQL_LOG_LEVEL", "LOUD"),

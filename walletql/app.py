@@ -23,7 +23,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from tortoise import connections
 
-from walletql import auth, db, ids, shortcuts, spread
+from walletql import auth, db, ids, shortcuts
 from walletql.api import build_schema
 from walletql.fanout import SharedData
 from walletql.readiness import Database, UnavailableAnswers
@@ -259,7 +259,6 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         keep_alive_interval=15,
     )
 
-    following = spread.current  # a worker of `walletql serve --workers N`; else None
     database = Database(ready=not manage_database)
     answered = UnavailableAnswers(graphql, database)
 
@@ -276,8 +275,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         await services.feed.start(url)  # listening, or retrying while the database is down
         _settle_heap()
         try:
-            async with spread.running(following):
-                yield
+            yield
         finally:
             await services.feed.stop()
             await database.stop()

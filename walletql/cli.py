@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import os
 import subprocess
 import sys
 from collections.abc import Callable, Coroutine
@@ -116,34 +115,41 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from walletql.serve import PortUnavailable, serve
+    from walletql.serve import PortUnavailable, WorkersUnsupported, serve, with_database_url
 
     host = args.host or settings.host
     port = args.port or settings.port
     workers = args.workers or settings.workers
-    url = db.database_url(settings)
-
-    # Workers (and reloads) find the same database, embedded or not, through the environment.
-    os.environ["WALLETQL_DATABASE_URL"] = url
-    # A child process checks and migrates (failing in one line, as `walletql migrate` does):
-    # this one lives as long as the server, and asyncio and asyncpg would keep ~15 MB in it.
-    migrated = subprocess.run([sys.executable, "-m", "walletql.cli", "migrate"], check=False)
-    if migrated.returncode != 0:
-        return migrated.returncode
-    print(f"walletql serving GraphQL on http://{host}:{port}/graphql", file=sys.stderr)
+    url = db.database_url(settings)  # an embedded database is started here, for the workers too
     try:
+        # A child process checks and migrates (failing in one line, as `walletql migrate` does),
+        # told the database in its own environment. Here, with `--workers N`, this process is
+        # the supervisor and lives as long as the server: the check alone would keep asyncio and
+        # asyncpg in it (~10 MB), and applying migrations aerich and Tortoise too (~36 MB).
+        migrated = subprocess.run(
+            [sys.executable, "-m", "walletql.cli", "migrate"],
+            env=with_database_url(url),
+            check=False,
+        )
+        if migrated.returncode != 0:
+            return migrated.returncode
+        # The URL found, embedded or not, never goes into this process's environment: a single
+        # worker's app, built in this process, finds the same database as this process did
+        # (the embedded server this process started), and `serve` gives the URL to each of
+        # several workers in its own environment.
+        print(f"walletql serving GraphQL on http://{host}:{port}/graphql", file=sys.stderr)
         return serve(
             host,
             port,
             workers,
             settings.log_level,
             settings.keep_alive_seconds,
-            spread_connections=settings.spread_connections,
+            database_url=url,
             header_timeout=settings.header_timeout_seconds,
             max_connections=settings.max_connections,
             max_message_bytes=settings.max_body_bytes,
         )
-    except PortUnavailable as exc:
+    except (PortUnavailable, WorkersUnsupported) as exc:
         return _fail(str(exc))
     finally:
         db.stop_embedded()

@@ -4,7 +4,8 @@
 idle: a burst of keep-alive connections (a proxy's upstream pool, a backend service) can all land
 on one worker while the others sit idle, and the server then uses one core of N
 (bench/FINDINGS.md, finding 7). Here every worker gets its own socket bound with SO_REUSEPORT
-and the kernel spreads new connections over them by hash.
+(a kernel feature) and the kernel hands each new connection to one of them by hash. Nothing
+more: spreading requests by load is a load balancer's job (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -19,10 +20,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
-
-from walletql import spread
 
 APP = "walletql.app:app"
 STARTUP_FAILURE = 3  # uvicorn's exit code for a worker that could not start
@@ -40,6 +37,10 @@ class PortUnavailable(Exception):
     pass
 
 
+class WorkersUnsupported(Exception):
+    pass
+
+
 def serve(
     host: str,
     port: int,
@@ -47,7 +48,7 @@ def serve(
     log_level: str,
     keep_alive: int,
     *,
-    spread_connections: bool = True,
+    database_url: str,
     header_timeout: float = 10.0,
     max_connections: int | None = None,
     max_message_bytes: int = 1024 * 1024,
@@ -66,14 +67,28 @@ def serve(
         "ws_per_message_deflate": False,
         "ws_max_size": max_message_bytes,  # as an HTTP body: a websocket message is no larger
     }
-    if workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
+    if workers == 1:
         import uvicorn
 
-        uvicorn.run(APP, workers=workers, **_with_header_deadline(options))
+        # This process serves: its app reads the database URL from the process's settings,
+        # which the caller made (`walletql.settings.use_settings`).
+        uvicorn.run(APP, **_with_header_deadline(options))
         return 0
+    if not hasattr(socket, "SO_REUSEPORT"):
+        raise WorkersUnsupported(
+            "--workers needs SO_REUSEPORT (Linux); run single-worker processes behind a load "
+            "balancer instead (docs/operations.md)"
+        )
     _check_free(host, port)
     sockets = [_listening_socket(host, port) for _ in range(workers)]
-    return _supervise(options, sockets, spread_connections)
+    return _supervise(options, sockets, with_database_url(database_url))
+
+
+def with_database_url(url: str) -> dict[str, str]:
+    """The environment for a child process (a worker, the migration) that must use the database
+    this process found, embedded or not: a copy of this process's environment, which stays as it
+    was. Never the command line, which `ps` shows to everyone: a URL may carry a password."""
+    return {**os.environ, "WALLETQL_DATABASE_URL": url}
 
 
 def _with_header_deadline(options: dict) -> dict:
@@ -116,45 +131,23 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(fd: int, options: dict, board: list[int]) -> None:
+def _worker(fd: int, options: dict) -> None:
     # Imported here, not at the top: the supervisor never serves, and stays small without it.
     import uvicorn
 
-    options = _with_header_deadline(options)
-    app: str | Callable[..., Any] = APP  # an import string, or the app factory below
-    if board:
-        spread.join(*board)  # before the app is built: its lifespan reads the worker's load
-        # The spread sees each request's own connection, so forwarded addresses are applied
-        # inside it rather than by uvicorn in front of it.
-        app, options = _app_following_the_load, {**options, "proxy_headers": False}
-    server = uvicorn.Server(uvicorn.Config(app, factory=app is not APP, **options))
+    server = uvicorn.Server(uvicorn.Config(APP, **_with_header_deadline(options)))
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches the whole process group
         server.run(sockets=[socket.socket(fileno=fd)])
     if not server.started:
         sys.exit(STARTUP_FAILURE)
 
 
-def _app_following_the_load():
-    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
-
-    from walletql.app import create_app
-
-    trusted = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")  # as uvicorn's own default
-    app = ProxyHeadersMiddleware(create_app(), trusted_hosts=trusted)
-    return spread.following_the_load(app, spread.current)
-
-
-def _start(
-    options: dict, sock: socket.socket, board: spread.Board | None, slot: int
-) -> subprocess.Popen:
+def _start(options: dict, sock: socket.socket, environment: dict[str, str]) -> subprocess.Popen:
     # A plain child process, not multiprocessing: no resource tracker beside the workers, and
     # nothing of the supervisor's memory in them.
     fd = sock.fileno()
     command = [sys.executable, "-m", "walletql.serve", str(fd), json.dumps(options)]
-    if board is None:
-        return subprocess.Popen(command, pass_fds=[fd])
-    command += [str(board.fd), str(slot), str(board.workers)]
-    return subprocess.Popen(command, pass_fds=[fd, board.fd])
+    return subprocess.Popen(command, pass_fds=[fd], env=environment)
 
 
 def restart_delay(previous: float, lived: float) -> float:
@@ -165,7 +158,7 @@ def restart_delay(previous: float, lived: float) -> float:
     return min(RESTART_MAX, max(RESTART_MIN, previous * 2))
 
 
-def _supervise(options: dict, sockets: list[socket.socket], spread_connections: bool) -> int:
+def _supervise(options: dict, sockets: list[socket.socket], environment: dict[str, str]) -> int:
     """Keeps one worker per socket until SIGINT or SIGTERM. A worker that dies, or cannot
     start, is replaced on the same socket (connections waiting in its queue are served by the
     replacement), after a delay when it died young (`restart_delay`). The supervisor never
@@ -175,9 +168,7 @@ def _supervise(options: dict, sockets: list[socket.socket], spread_connections: 
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
-    # The workers' loads, so that keep-alive connections follow them (walletql/spread.py).
-    board = spread.Board.create(len(sockets)) if spread_connections else None
-    workers = [_start(options, sock, board, i) for i, sock in enumerate(sockets)]
+    workers = [_start(options, sock, environment) for sock in sockets]
     started = [time.monotonic()] * len(workers)
     delays = [0.0] * len(workers)
     due: list[float | None] = [None] * len(workers)  # when a dead worker's replacement starts
@@ -202,7 +193,7 @@ def _supervise(options: dict, sockets: list[socket.socket], spread_connections: 
                     )
                 restart_at = due[index]
                 if restart_at is not None and now >= restart_at:
-                    workers[index] = _start(options, sockets[index], board, index)
+                    workers[index] = _start(options, sockets[index], environment)
                     started[index], due[index] = now, None
     finally:
         for worker in workers:
@@ -220,4 +211,4 @@ def _supervise(options: dict, sockets: list[socket.socket], spread_connections: 
 
 
 if __name__ == "__main__":
-    _worker(int(sys.argv[1]), json.loads(sys.argv[2]), [int(a) for a in sys.argv[3:6]])
+    _worker(int(sys.argv[1]), json.loads(sys.argv[2]))

@@ -69,7 +69,6 @@ class Settings:
     max_connections: int = 4096
     db_pool_size: int = 10
     posting_concurrency: int = 2
-    spread_connections: bool = True
     token_ttl_seconds: int = 86400
     minimum_balance: Decimal = Decimal("0")
     max_wallets_per_customer: int = 0
@@ -234,8 +233,6 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         values["introspection"] = _bool("WALLETQL_INTROSPECTION", raw)
     if (raw := get("FAST_PATHS")) is not None:
         values["fast_paths"] = _bool("WALLETQL_FAST_PATHS", raw)
-    if (raw := get("SPREAD_CONNECTIONS")) is not None:
-        values["spread_connections"] = _bool("WALLETQL_SPREAD_CONNECTIONS", raw)
     if (raw := get("CORS_ORIGINS")) is not None:
         origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
         for origin in origins:

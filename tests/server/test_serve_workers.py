@@ -100,12 +100,14 @@ async def _wait_for(predicate, seconds: float = 30.0) -> None:
         await asyncio.sleep(0.1)
 
 
-async def test_keep_alive_connections_are_spread_over_the_workers(start_server):
+async def test_each_worker_listens_on_its_own_socket_and_both_answer(start_server):
     server = await start_server(cli=True, workers=2)
     workers = _workers(server)
     assert len(workers) == 2
     first, second = (_listening_sockets(w.pid, server.port) for w in workers)
     assert len(first) == len(second) == 1 and first != second  # one socket each, not shared
+    # The kernel hands each new connection to one of the sockets by hash: a burst of them
+    # reaches both workers, and every one is answered.
     streams = await _open_and_ask(server.port, CONNECTIONS)
     try:
         counts = _connections_by_worker(server)
@@ -138,7 +140,8 @@ def _mapped_files(pid: int) -> str:
 
 async def test_the_supervisor_serves_without_asyncpg_or_openssl(start_server):
     # It lives as long as the server: the database check and migration run in a child process,
-    # so neither asyncpg's compiled protocol nor OpenSSL (loaded with asyncio) is in its memory.
+    # so neither asyncpg's compiled protocol nor OpenSSL (loaded with asyncio) is in its memory
+    # (in-process, they and aerich cost it 10 to 36 MB: docs/architecture.md).
     server = await start_server(cli=True, workers=2)
     supervisor = _mapped_files(server.process.pid)
     assert "asyncpg" not in supervisor and "_ssl" not in supervisor
