@@ -50,19 +50,17 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
-def _server(cfg: dict) -> str:
+def _server(cfg: dict, command: str = "") -> str:
     workers = cfg["workers"]
     topology = cfg.get("topology", "workers")
     if topology == "serve":
-        if "no_spread" not in cfg:  # runs from before connections followed the load
-            return f"`walletql serve --workers {workers}` (one listening socket per worker)"
-        spread = "staying where the kernel put them" if cfg["no_spread"] else "following the load"
-        return (
-            f"`walletql serve --workers {workers}` (one listening socket per worker, keep-alive "
-            f"connections {spread})"
-        )
+        return f"`walletql serve --workers {workers}` (one listening socket per worker)"
     if topology == "ports":
-        return f"{workers} single-worker uvicorn processes on their own ports"
+        server = "`walletql serve`" if "walletql.cli serve" in command else "uvicorn"
+        return (
+            f"{workers} single-worker {server} processes on their own ports, the bench's "
+            "connections spread evenly over them as a load balancer in front would"
+        )
     return f"`uvicorn walletql.app:app --workers {workers}`"
 
 
@@ -89,7 +87,7 @@ pip install -e '.[bench]' && python -m bench.run     # about 10 minutes; --quick
 
 Machine: {m.get("cpus")} vCPUs ({m.get("cpu_model", "?")}, a VM), {m.get("memory_gb")} GB,
 Linux {m.get("kernel")}; PostgreSQL 15 on the same two cores (default settings,
-`synchronous_commit = on`); {_server(cfg)}, pool
+`synchronous_commit = on`); {_server(cfg, result.get("server_command", ""))}, pool
 {cfg["pool"]} per worker{_turns(cfg)}; load generator: the bench's raw asyncio HTTP/1.1 and websocket client on
 the same machine (its CPU is the `loadgen CPU` column). walletql at commit `{git.get("commit")}`
 ({mode}run of {result["started"][:16].replace("T", " ")} UTC, {result["elapsed_s"] / 60:.0f} min,

@@ -56,15 +56,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     p.add_argument("--database", default="walletql_bench")
     p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    p.add_argument("--workers", type=int, default=2, help="server processes (workers)")
     p.add_argument(
         "--topology",
-        choices=["serve", "workers", "ports"],
-        default="serve",
-        help="serve: `walletql serve --workers N` (one SO_REUSEPORT socket per worker); "
-        "workers: `uvicorn --workers N` (one shared socket, the kernel hands out connections); "
-        "ports: N single-worker uvicorn processes on consecutive ports, the bench spreading its "
-        "connections evenly over them, as a load balancer would",
+        choices=["ports", "serve", "workers"],
+        default="ports",
+        help="ports (the default, production's shape): N single-worker `walletql serve` "
+        "processes (uvicorn with --app) on consecutive ports, the bench spreading its "
+        "connections evenly over them, as a load balancer in front would; "
+        "serve: one `walletql serve --workers N` (one SO_REUSEPORT socket per worker, the "
+        "kernel hands out connections by hash); "
+        "workers: `uvicorn --workers N` (one shared socket, the first worker awake accepts)",
     )
     p.add_argument("--pool", type=int, default=10, help="WALLETQL_DB_POOL_SIZE per worker")
     p.add_argument(
@@ -72,11 +74,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=Settings().posting_concurrency,
         help="WALLETQL_POSTING_CONCURRENCY per worker (0: no limit; default: the server's)",
-    )
-    p.add_argument(
-        "--no-spread",
-        action="store_true",
-        help="WALLETQL_SPREAD_CONNECTIONS=false: keep-alive connections stay on their worker",
     )
     p.add_argument(
         "--app",
@@ -147,8 +144,6 @@ def _env(dsn: str, args: argparse.Namespace) -> dict:
     turns = getattr(args, "posting_concurrency", None)  # tools without the option: the default
     if turns is not None:
         env["WALLETQL_POSTING_CONCURRENCY"] = str(turns)
-    if getattr(args, "no_spread", False):
-        env["WALLETQL_SPREAD_CONNECTIONS"] = "false"
     return env
 
 
@@ -225,10 +220,15 @@ class Server:
         self.ports = [self.args.port + i for i in range(count)]
         self.procs: list[subprocess.Popen] = []
         commands = []
+        # As deployed: `walletql serve` (its own app, with its header deadline, websocket and
+        # keep-alive options), one process per port behind the bench's spreading of connections
+        # (a load balancer's part), or one supervising N workers. `--app` needs uvicorn's CLI.
+        stock = self.args.app == "walletql.app:app"
         for port in self.ports:
-            if self.args.topology == "serve":
+            if self.args.topology == "serve" or (ports_mode and stock):
+                workers = 1 if ports_mode else self.args.workers
                 cmd = [sys.executable, "-m", "walletql.cli", "serve", "--host", HOST]
-                cmd += ["--port", str(port), "--workers", str(self.args.workers)]
+                cmd += ["--port", str(port), "--workers", str(workers)]
             else:
                 cmd = [
                     sys.executable,
