@@ -190,7 +190,7 @@ def _settle_heap() -> None:
     their generator chains): each pass paused delivery for 100+ ms, the whole tail of the
     fan-out latency (bench/FINDINGS.md, finding 8). Start-up's objects are frozen out of every
     pass; the young generation is collected after 20,000 allocations instead of 700. (Making
-    only full passes rarer, with default young generations, let garbage pile up: 494 MB.)"""
+    only full passes rarer, with default young generations, let garbage pile up.)"""
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 100)

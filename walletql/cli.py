@@ -41,7 +41,7 @@ async def _with_database(
     await db.migrate(url)
     await db.open_orm(url, pool_size=2)
     try:
-        from walletql import ids  # here: its hashlib loads OpenSSL, ~4 MB the supervisor spares
+        from walletql import ids  # here: its hashlib loads OpenSSL, which the supervisor spares
 
         await ids.load()
         return await work()
@@ -125,7 +125,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         # A child process checks and migrates (failing in one line, as `walletql migrate` does),
         # told the database in its own environment. Here, with `--workers N`, this process is
         # the supervisor and lives as long as the server: the check alone would keep asyncio and
-        # asyncpg in it (~10 MB), and applying migrations aerich and Tortoise too (~36 MB).
+        # asyncpg in it, and applying migrations aerich and Tortoise too.
         migrated = subprocess.run(
             [sys.executable, "-m", "walletql.cli", "migrate"],
             env=with_database_url(url),

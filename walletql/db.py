@@ -1,7 +1,7 @@
 """Where the database is (a URL, or an embedded PostgreSQL), the ORM config, and migrations.
 
 The ORM and asyncpg (with asyncio, and through it OpenSSL) are imported where they are used:
-`walletql serve`'s supervisor only finds the database, and stays ~15 MB smaller without them."""
+`walletql serve`'s supervisor only finds the database, and stays smaller without them."""
 
 from __future__ import annotations
 
@@ -155,7 +155,7 @@ def migration_files() -> list[str]:
 
 async def pending_migrations(url: str) -> list[str]:
     """Migration files not applied yet, read without aerich (which costs every process that
-    imports it ~10 MB, for nothing when the database is up to date)."""
+    imports it, for nothing when the database is up to date)."""
     import asyncpg
 
     conn = await asyncpg.connect(asyncpg_dsn(url), timeout=10)

@@ -63,7 +63,7 @@ def serve(
         "proxy_headers": True,
         "lifespan": "on",
         # Balance updates are small JSON: compressing them saves nothing, and each socket's
-        # zlib state cost ~40 KB (and fragmented the heap after close).
+        # zlib state costs memory per socket (and fragmented the heap after close).
         "ws_per_message_deflate": False,
         "ws_max_size": max_message_bytes,  # as an HTTP body: a websocket message is no larger
     }
