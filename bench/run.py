@@ -76,6 +76,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="WALLETQL_POSTING_CONCURRENCY per worker (0: no limit; default: the server's)",
     )
     p.add_argument(
+        "--plain",
+        action="store_true",
+        help="WALLETQL_FAST_PATHS=false: plain Strawberry and Tortoise, no shortcuts",
+    )
+    p.add_argument(
         "--app",
         default="walletql.app:app",
         help="ASGI app to serve (compare a patched variant on PYTHONPATH against the stock one)",
@@ -144,6 +149,8 @@ def _env(dsn: str, args: argparse.Namespace) -> dict:
     turns = getattr(args, "posting_concurrency", None)  # tools without the option: the default
     if turns is not None:
         env["WALLETQL_POSTING_CONCURRENCY"] = str(turns)
+    if getattr(args, "plain", False):
+        env["WALLETQL_FAST_PATHS"] = "false"
     return env
 
 
