@@ -110,36 +110,12 @@ class Mutation:
     @strawberry.mutation(description="Money in from outside to one of your wallets.")
     @errors_as_data
     async def deposit(self, info: strawberry.Info[Context], input: DepositInput) -> PaymentResult:
-        principal = info.context.require_principal()
-        services = info.context.services
-        return _payment(
-            await payments.deposit(
-                principal,
-                input.wallet_id,
-                input.amount,
-                input.idempotency_key,
-                input.description,
-                currencies=services.currencies,
-                turns=services.turns,
-            )
-        )
+        return await _outside(info, payments.deposit, input)
 
     @strawberry.mutation(description="Money out of one of your wallets to the outside.")
     @errors_as_data
     async def withdraw(self, info: strawberry.Info[Context], input: WithdrawInput) -> PaymentResult:
-        principal = info.context.require_principal()
-        services = info.context.services
-        return _payment(
-            await payments.withdraw(
-                principal,
-                input.wallet_id,
-                input.amount,
-                input.idempotency_key,
-                input.description,
-                currencies=services.currencies,
-                turns=services.turns,
-            )
-        )
+        return await _outside(info, payments.withdraw, input)
 
     @strawberry.mutation(description="Move money from one of your wallets to another wallet.")
     @errors_as_data
@@ -201,3 +177,21 @@ class Mutation:
                 turns=services.turns,
             )
         )
+
+
+async def _outside(
+    info: strawberry.Info[Context], move, input: DepositInput | WithdrawInput
+) -> PaymentResult:
+    """A deposit or a withdrawal: the same arguments, the same answer."""
+    services = info.context.services
+    return _payment(
+        await move(
+            info.context.require_principal(),
+            input.wallet_id,
+            input.amount,
+            input.idempotency_key,
+            input.description,
+            currencies=services.currencies,
+            turns=services.turns,
+        )
+    )
