@@ -3,6 +3,8 @@
 from walletql.models.tables import (
     AuthToken,
     Entry,
+    Hold,
+    HoldStatus,
     LedgerTransaction,
     Role,
     TransactionKind,
@@ -15,6 +17,8 @@ from walletql.models.tables import (
 __all__ = [
     "AuthToken",
     "Entry",
+    "Hold",
+    "HoldStatus",
     "LedgerTransaction",
     "Role",
     "TransactionKind",

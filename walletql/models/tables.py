@@ -1,4 +1,4 @@
-"""Tortoise models for the five tables. Triggers, CHECKs and partial indexes are in migrations/."""
+"""Tortoise models for the six tables. Triggers, CHECKs and partial indexes are in migrations/."""
 
 from __future__ import annotations
 
@@ -28,6 +28,17 @@ class TransactionKind(StrEnum):
     TRANSFER = "TRANSFER"
     CHARGE = "CHARGE"
     OPERATION = "OPERATION"
+    HOLD = "HOLD"  # funds reserved on the source wallet; its balance does not move
+    CAPTURE = "CAPTURE"  # part or all of a hold moved to the merchant's wallet
+    RELEASE = "RELEASE"  # what remained of a hold freed (voided, final capture, expired)
+    REFUND = "REFUND"  # money returned from the destination of an original to its source
+
+
+class HoldStatus(StrEnum):
+    HELD = "HELD"
+    CAPTURED = "CAPTURED"
+    VOIDED = "VOIDED"
+    EXPIRED = "EXPIRED"
 
 
 class TransactionStatus(StrEnum):
@@ -78,6 +89,8 @@ class Wallet(Model):
     minimum_balance = fields.DecimalField(
         max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=0
     )
+    # What remains of the HELD holds on this wallet; a debit may take only balance - held - floor.
+    held = fields.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=0)
     version = fields.BigIntField(default=0)
     status = fields.CharEnumField(WalletStatus, max_length=16, default=WalletStatus.ACTIVE)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -103,15 +116,27 @@ class LedgerTransaction(Model):
     )
     destination_wallet_id: int | None
     description = fields.CharField(max_length=500, null=True)
-    initiator: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name="initiated", on_delete=fields.RESTRICT
+    # Null for the ledger's own postings (a hold's expiry, the rest released by a final capture),
+    # which no key of a user's may ever collide with.
+    initiator: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="initiated", null=True, on_delete=fields.RESTRICT
     )
-    initiator_id: int
+    initiator_id: int | None
     idempotency_key = fields.CharField(max_length=200)
     fingerprint = fields.CharField(max_length=64)
     failure_reason = fields.CharField(max_length=64, null=True)
     # Funds the decision saw (balance - floor) for a REJECTED debit, so a replay answers the same.
     available = fields.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, null=True)
+    # HOLD, CAPTURE and RELEASE: their hold (a REJECTED HOLD has none).
+    hold: fields.ForeignKeyNullableRelation[Hold] = fields.ForeignKeyField(
+        "models.Hold", related_name="transactions", null=True, on_delete=fields.RESTRICT
+    )
+    hold_id: int | None
+    # REFUND: the transaction it refunds.
+    refund_of: fields.ForeignKeyNullableRelation[LedgerTransaction] = fields.ForeignKeyField(
+        "models.LedgerTransaction", related_name="refunds", null=True, on_delete=fields.RESTRICT
+    )
+    refund_of_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -133,9 +158,56 @@ class Entry(Model):
         max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES
     )  # signed: + credit, - debit
     balance_after = fields.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+    # How the held amount moved (signed), and what it was after: verify replays both.
+    held_amount = fields.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=0
+    )
+    held_after = fields.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=0
+    )
     version = fields.BigIntField()
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "entries"
         unique_together = (("wallet_id", "version"),)
+
+
+class Hold(Model):
+    """Money reserved on a customer's wallet for a merchant. Its HOLD, CAPTURE and RELEASE
+    transactions are the facts; status and captured_amount are kept here, changed only by the
+    posting functions under the hold's row lock."""
+
+    id = fields.BigIntField(primary_key=True)
+    status = fields.CharEnumField(HoldStatus, max_length=16, default=HoldStatus.HELD)
+    amount = fields.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+    captured_amount = fields.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=0
+    )
+    currency = fields.CharField(max_length=32)
+    source_wallet: fields.ForeignKeyRelation[Wallet] = fields.ForeignKeyField(
+        "models.Wallet", related_name="holds_placed", on_delete=fields.RESTRICT
+    )
+    source_wallet_id: int
+    destination_wallet: fields.ForeignKeyRelation[Wallet] = fields.ForeignKeyField(
+        "models.Wallet", related_name="holds_payable", on_delete=fields.RESTRICT
+    )
+    destination_wallet_id: int
+    initiator: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="holds", on_delete=fields.RESTRICT
+    )
+    initiator_id: int
+    description = fields.CharField(max_length=500)
+    idempotency_key = fields.CharField(max_length=200)
+    expires_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "holds"
+
+    @property
+    def remaining(self):
+        """Still reserved: what is not captured while HELD; nothing once closed."""
+        if self.status != HoldStatus.HELD:
+            return self.amount - self.amount
+        return self.amount - self.captured_amount
