@@ -35,12 +35,13 @@ from functools import lru_cache
 USER = "usr"
 WALLET = "wal"
 TRANSACTION = "txn"
+HOLD = "hld"
 # A history cursor is no id, but it names a transaction (the position after it): the
 # transaction's permutation under a prefix of its own, so a page's cursors cost nothing more
 # than its transactions' ids, and a transaction's id is no cursor.
 CURSOR = "cur"
 SHARED = {CURSOR: TRANSACTION}
-KINDS = (USER, WALLET, TRANSACTION, CURSOR)
+KINDS = (USER, WALLET, TRANSACTION, HOLD, CURSOR)
 
 KEY_NAME = "ids"  # the row of walletql_keys that holds the secret
 MIN_KEY_BYTES = 16
