@@ -293,6 +293,7 @@ BEGIN
         moving := coalesce(p_amount, refundable);
         IF moving > refundable OR moving = 0 THEN
             outcome := 'EXCEEDS_REMAINING';
+            currency := p_currency;
             remaining := refundable;
             requested := moving;
             RETURN NEXT;
@@ -378,7 +379,7 @@ $$;
 _MOVEMENTS = (
     _ROUTE._FUNCTIONS.split("-- A deposit (money in from outside)", 1)[1]
     .replace(_ROUTE._RESULT, _RESULT)
-    .replace(", {_PASS_TAIL}".format(_PASS_TAIL=_ROUTE._PASS_TAIL), ", NULL, NULL, " + _PASS_TAIL)
+    .replace(f", {_ROUTE._PASS_TAIL}", ", NULL, NULL, " + _PASS_TAIL)
 )
 _MOVEMENTS = "-- A deposit (money in from outside)" + _MOVEMENTS
 
@@ -480,6 +481,7 @@ BEGIN
     capturing := coalesce(p_amount, h.amount - h.captured_amount);
     IF capturing > h.amount - h.captured_amount THEN
         outcome := 'EXCEEDS_REMAINING';
+        currency := h.currency;
         remaining := h.amount - h.captured_amount;
         requested := capturing;
         hold := h;

@@ -29,6 +29,20 @@ _CHARGE = "SELECT * FROM walletql_charge($1, $2, $3, $4, $5, $6, $7, $8, $9, $10
 MAX_TOKEN_LENGTH = 64  # the wallets.payment_token column
 
 
+def token_input(value: object) -> str:
+    """A payment token as the posting functions look it up: "" (no wallet's) for anything that
+    cannot be one, which PostgreSQL could not always look up as given."""
+    token = value if isinstance(value, str) else ""
+    if len(token) > MAX_TOKEN_LENGTH or characters.refused(token) is not None:
+        return ""
+    return token
+
+
+def token_digest(token: str) -> str:
+    """The token as a fingerprint holds it: a request's fingerprint never holds a secret."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 async def charge(
     actor: Principal,
     wallet_token: object,
@@ -45,12 +59,10 @@ async def charge(
     key = check_key(key)
     description = check_description(description, MAX_CHARGE_DESCRIPTION, required=True)
     value, accepting = amount_input(currencies, amount)
-    token = wallet_token if isinstance(wallet_token, str) else ""
-    if len(token) > MAX_TOKEN_LENGTH or characters.refused(token) is not None:
-        token = ""  # no wallet has such a token, and PostgreSQL could not look some of them up
+    token = token_input(wallet_token)
     print_ = fingerprint(
         TransactionKind.CHARGE,
-        token=hashlib.sha256(token.encode()).hexdigest(),
+        token=token_digest(token),
         to_wallet=accounts.fingerprint_id(to_wallet_id, ids.WALLET),
         amount=canonical_amount(value),
         description=description,

@@ -83,6 +83,28 @@ class WalletInactive(LedgerError):
     code = "WALLET_INACTIVE"
 
 
+class HoldClosed(LedgerError):
+    """The hold is CAPTURED, VOIDED or EXPIRED, or past its expiry; `hold` is its row."""
+
+    code = "HOLD_CLOSED"
+
+    def __init__(self, message: str, hold: Any) -> None:
+        super().__init__(message)
+        self.hold = hold
+
+
+class ExceedsRemaining(LedgerError):
+    """A capture above what remains of its hold, or a refund above what remains refundable."""
+
+    code = "EXCEEDS_REMAINING"
+
+    def __init__(self, message: str, remaining: Decimal, requested: Decimal, currency: str) -> None:
+        super().__init__(message)
+        self.remaining = remaining
+        self.requested = requested
+        self.currency = currency
+
+
 class ConfigurationError(LedgerError):
     """The currency or operation configuration is unusable; raised at load time."""
 

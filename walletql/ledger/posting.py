@@ -1,19 +1,22 @@
 """The one posting route. Every movement of money (deposit, withdrawal, transfer, charge,
-operation) takes it, the way TigerBeetle's create_transfers does: one place decides, and it
-answers one outcome code.
+operation, hold, capture, release, refund) takes it, the way TigerBeetle's create_transfers
+does: one place decides, and it answers one outcome code.
 
 1. Python, before any wallet is read: the kind's module (payments.py, transfers.py,
-   charges.py) checks the caller's role, validates the input (idempotency key, description,
-   exactly-one-of fields, the amount's form: `money.amount_input`) and computes the request's
-   fingerprint.
+   charges.py, holds.py, refunds.py) checks the caller's role, validates the input (idempotency
+   key, description, exactly-one-of fields, the amount's form: `money.amount_input`) and
+   computes the request's fingerprint.
 2. One SQL call, so one database transaction with no network round trip while a lock is held
-   (migrations/models/7_*: walletql_outside, walletql_transfer, walletql_charge and
-   walletql_apply_operation find the wallets, by id, payment token or recipient user, and check
-   ownership and their kind's own rules; all end in walletql_post): check the amount against
-   the currency moved, lock the wallets FOR NO KEY UPDATE in ascending id order (no deadlocks),
-   check currency, status and funds against the floor, then post (insert the transaction, move
-   the balances, bump versions, append the entries, queue pg_notify, which leaves exactly when
-   the commit does), or store a REJECTED record, or refuse having written nothing.
+   (migrations/models/8_*: walletql_outside, walletql_transfer, walletql_charge,
+   walletql_apply_operation, walletql_authorize, walletql_capture, walletql_void_hold and
+   walletql_refund find the wallets, by id, payment token, recipient user, hold or original
+   transaction, and check ownership and their kind's own rules; all end in walletql_post): check
+   the amount against the currency moved, lock the wallets FOR NO KEY UPDATE in ascending id
+   order (no deadlocks; a hold's row is locked before its wallets), check currency, status and
+   funds against what is available (balance - held - floor), then post (insert the transaction,
+   move the balances and held amounts, bump versions, append the entries, queue pg_notify, which
+   leaves exactly when the commit does), or store a REJECTED record, or refuse having written
+   nothing.
 3. The call answers exactly one outcome code with the figures its error needs; `_ERRORS` maps
    each refusal to its domain error.
 
@@ -21,11 +24,12 @@ Precedence, the first that applies wins (steps 1-7 in Python, raised before the 
 
     #   outcome code          when                                        API error
     1   -                     no caller                                   NotAuthenticated
-    2   -                     charge by a non-merchant, applyOperation    Forbidden
-                              by a non-operator
+    2   -                     charge or authorize by a non-merchant,      Forbidden
+                              applyOperation by a non-operator
     3   -                     idempotencyKey missing, blank, too long     ValidationError BAD_INPUT
-    4   -                     description too long, unprintable; a       ValidationError BAD_INPUT
-                              charge without one
+    4   -                     description or reason too long,             ValidationError BAD_INPUT
+                              unprintable; a charge or hold without one;
+                              expiresInSeconds out of 1 s to 30 days
     5   -                     transfer: not exactly one of toWalletId,    ValidationError BAD_INPUT
                               toUserId
     6   -                     operation not exactly a configured code     ValidationError
@@ -36,29 +40,49 @@ Precedence, the first that applies wins (steps 1-7 in Python, raised before the 
     9   IDEMPOTENCY_CONFLICT  ... for another request                     IdempotencyConflict
     10  WALLET_NOT_FOUND      the wallet acted on is missing or not the   NotFound
                               caller's (an operator's: missing)
-    10  TOKEN_NOT_FOUND       charge: no wallet has the payment token     NotFound
-    11  SELF_CHARGE           charge: the token is the merchant's own     ValidationError
+    10  TOKEN_NOT_FOUND       charge, authorize: no wallet has the token  NotFound
+    10  HOLD_NOT_FOUND        capture, void: no such hold, or neither     NotFound
+                              placed by the caller nor on their wallet
+    10  TRANSACTION_NOT_FOUND refund: no such transaction, or the caller  NotFound
+                              is neither side of it nor an operator
+    11  SELF_CHARGE           charge, authorize: the token is the         ValidationError
+                              merchant's own
+    11  HOLD_FORBIDDEN        capture, void: the hold is on the caller's  Forbidden
+                              wallet, placed by a merchant
+    11  NOT_REFUNDABLE        refund: not a POSTED CHARGE, CAPTURE or     ValidationError
+                              TRANSFER
     12  RECIPIENT_NOT_FOUND   transfer: no such wallet, or the user has   NotFound
                               no ACTIVE wallet in the currency
-    12  WALLET_NOT_FOUND      charge: toWalletId is not the merchant's    NotFound
-    12  NO_RECEIVING_WALLET   charge: no ACTIVE merchant wallet in the    NotFound
-                              customer's currency
+    12  WALLET_NOT_FOUND      charge, authorize: toWalletId is not the    NotFound
+                              merchant's
+    12  NO_RECEIVING_WALLET   charge, authorize: no ACTIVE merchant       NotFound
+                              wallet in the customer's currency
+    12  REFUND_FORBIDDEN      refund: the caller paid it                  Forbidden
+    12  HOLD_CLOSED           capture, void: not HELD, or past expiresAt  HoldClosed
     13  SELF_TRANSFER         transfer: the recipient is the source       ValidationError
+    13  EXCEEDS_REMAINING     capture: above what remains of the hold     ExceedsRemaining
+    13  CURRENCY_MISMATCH,    authorize: the merchant's wallet, unlocked  as 15, 16
+        WALLET_INACTIVE       (a capture checks it again under its lock)
     14  AMOUNT_TOO_PRECISE    finer than the currency moved (the debited  ValidationError BAD_AMOUNT
                               wallet's; a deposit's wallet's)
     15  CURRENCY_MISMATCH     after locking: the other wallet's (or the   CurrencyMismatch
                               operation's) currency differs
-    16  WALLET_INACTIVE       a wallet is not ACTIVE                      WalletInactive
-    17  INSUFFICIENT_FUNDS    debit > balance - floor; REJECTED stored    InsufficientFunds
-    18  BALANCE_TOO_LARGE     the credit would reach 10^20                ValidationError BAD_AMOUNT
-    19  POSTED                                                            PaymentPayload
+    16  WALLET_INACTIVE       a wallet is not ACTIVE (a release of a      WalletInactive
+                              hold goes ahead on any status)
+    17  EXCEEDS_REMAINING     refund: above what remains refundable       ExceedsRemaining
+                              (checked under the receiving wallet's lock)
+    18  INSUFFICIENT_FUNDS    debit > available (not a capture, which     InsufficientFunds
+                              draws on its hold); REJECTED stored
+    19  BALANCE_TOO_LARGE     the credit would reach 10^20                ValidationError BAD_AMOUNT
+    20  POSTED                                                            the payload
 
 A request whose key a concurrent request committed first waits for it on the unique index, then
-answers as in 8 or 9. Only 17 and 19 write. tests/api/test_outcome_codes.py checks every row.
+answers as in 8 or 9. Only 18 and 20 write. tests/api/test_outcome_codes.py checks every row.
 
 Invariants (checked by `walletql verify`): for every wallet, its entries ordered by version
-replay its balance exactly and the newest balance_after equals the balance; per currency, the
-wallets hold exactly what came in from outside minus what went out.
+replay its balance and its held amount exactly, and the held amount is what remains of its HELD
+holds; captures never exceed their hold, refunds never their original; per currency, the wallets
+hold exactly what came in from outside minus what went out.
 """
 
 from __future__ import annotations
@@ -80,6 +104,9 @@ from walletql.auth import Principal
 from walletql.ledger import characters, money
 from walletql.ledger.errors import (
     CurrencyMismatch,
+    ExceedsRemaining,
+    Forbidden,
+    HoldClosed,
     IdempotencyConflict,
     InsufficientFunds,
     LedgerError,
@@ -87,7 +114,7 @@ from walletql.ledger.errors import (
     ValidationError,
     WalletInactive,
 )
-from walletql.models import LedgerTransaction, TransactionKind, TransactionStatus, Wallet
+from walletql.models import Hold, LedgerTransaction, TransactionKind, TransactionStatus, Wallet
 from walletql.models.rows import fetch, model
 from walletql.settings import MAX_INTEGER_DIGITS
 
@@ -115,13 +142,18 @@ class Outcome:
     transaction: LedgerTransaction
     replayed: bool
     wallet: Wallet | None = None  # the acting wallet right after this posting, when known
+    hold: Hold | None = None  # a hold's posting: the hold as it left it (or as it is, replayed)
 
     @property
     def wallet_id(self) -> int:
-        """The wallet the caller acted on: the one debited by a withdrawal or transfer, the one
-        credited by a deposit or charge, the target of an operation."""
+        """The wallet the caller acted on: the one debited by a withdrawal, transfer or refund,
+        the one credited by a deposit, charge or capture, the target of an operation."""
         t = self.transaction
-        debited = t.kind in (TransactionKind.WITHDRAWAL, TransactionKind.TRANSFER)
+        debited = t.kind in (
+            TransactionKind.WITHDRAWAL,
+            TransactionKind.TRANSFER,
+            TransactionKind.REFUND,
+        )
         wallet_id = t.source_wallet_id if debited else t.destination_wallet_id
         wallet_id = wallet_id or t.source_wallet_id
         assert wallet_id is not None  # every transaction moves money on at least one wallet
@@ -166,7 +198,7 @@ def canonical_amount(value: Decimal) -> str:
 
 
 # The largest balance NUMERIC(38, 18) holds is below 10^20 (20 integer digits).
-_MAX_BALANCE = Decimal(10) ** MAX_INTEGER_DIGITS
+MAX_BALANCE = Decimal(10) ** MAX_INTEGER_DIGITS
 
 
 Turns = contextlib.AbstractAsyncContextManager[None]
@@ -195,7 +227,7 @@ async def post(
     """Step 2 and 3: run the kind's function `sql` with its own `params`, followed by the ones
     every function ends with, in one of `turns`, and settle its answer. `currencies`: those the
     movement may be in, by code (the configured ones; an operation's own)."""
-    tail = (request.description, request.key, request.fingerprint, BALANCE_CHANNEL, _MAX_BALANCE)
+    tail = (request.description, request.key, request.fingerprint, BALANCE_CHANNEL, MAX_BALANCE)
     return _settle(request, await _execute(turns, sql, *params, *tail), currencies)
 
 
@@ -206,7 +238,8 @@ def _settle(request: Request, row: Record, currencies: Mapping[str, money.Curren
         if transaction.status == TransactionStatus.REJECTED:  # a replayed decline
             raise _declined(transaction)
         wallet = model(Wallet, row["wallet"]) if code == "POSTED" else None
-        return Outcome(transaction, replayed=code == "REPLAYED", wallet=wallet)
+        hold = model(Hold, row["hold"]) if row["hold"] is not None else None
+        return Outcome(transaction, replayed=code == "REPLAYED", wallet=wallet, hold=hold)
     if code == "INSUFFICIENT_FUNDS":
         raise _declined(model(LedgerTransaction, row["tx"]))
     raise _ERRORS[code](request, row, currencies)
@@ -214,11 +247,11 @@ def _settle(request: Request, row: Record, currencies: Mapping[str, money.Curren
 
 def _declined(stored: LedgerTransaction) -> InsufficientFunds:
     """The answer to a declined debit. `available` is the debited wallet's figure, told only to
-    a caller who may read that wallet: its owner (a withdrawal, a transfer from it) or an
-    operator (an operation). A merchant's charge debits a customer's wallet, and a merchant
-    never learns a customer's balance."""
+    a caller who may read that wallet: its owner (a withdrawal, a transfer from it, a refund) or
+    an operator (an operation). A merchant's charge or hold is on a customer's wallet, and a
+    merchant never learns a customer's balance."""
     available = stored.available
-    if TransactionKind(stored.kind) == TransactionKind.CHARGE:
+    if TransactionKind(stored.kind) in (TransactionKind.CHARGE, TransactionKind.HOLD):
         available = None
     elif available is None:  # a record stored before the figure was kept
         available = Decimal(0)
@@ -250,6 +283,26 @@ def _inactive(request: Request, row: Record, *_: object) -> WalletInactive:
     return WalletInactive(f"Wallet {public_id} is {wallet['status'].lower()}")
 
 
+def _hold_closed(request: Request, row: Record, *_: object) -> HoldClosed:
+    hold = model(Hold, row["hold"])
+    return HoldClosed(f"The hold is {_closed_state(hold)}", hold=hold)
+
+
+def _closed_state(hold: Hold) -> str:
+    status = str(hold.status)
+    return "expired" if status == "HELD" else status.lower()  # HELD: past expires_at
+
+
+def _exceeds_remaining(
+    request: Request, row: Record, currencies: Mapping[str, money.Currency]
+) -> ExceedsRemaining:
+    remaining, requested = row["remaining"], row["requested"]
+    what = "of the hold" if request.kind == TransactionKind.CAPTURE else "refundable"
+    return ExceedsRemaining(
+        f"Only {remaining} remains {what}", remaining, requested, currency=row["currency"]
+    )
+
+
 # Each refusal's domain error: the one place an outcome code becomes what the caller reads.
 _ERRORS: dict[str, Callable[[Request, Record, Mapping[str, money.Currency]], LedgerError]] = {
     "IDEMPOTENCY_CONFLICT": lambda *_: IdempotencyConflict(
@@ -270,6 +323,21 @@ _ERRORS: dict[str, Callable[[Request, Record, Mapping[str, money.Currency]], Led
     ),
     "CURRENCY_MISMATCH": _currency_mismatch,
     "WALLET_INACTIVE": _inactive,
+    "HOLD_NOT_FOUND": lambda *_: NotFound("Hold not found"),
+    "HOLD_FORBIDDEN": lambda *_: Forbidden(
+        "Only the merchant that placed a hold can capture or void it"
+    ),
+    "HOLD_CLOSED": _hold_closed,
+    "EXCEEDS_REMAINING": _exceeds_remaining,
+    "TRANSACTION_NOT_FOUND": lambda *_: NotFound("Transaction not found"),
+    "NOT_REFUNDABLE": lambda *_: ValidationError(
+        "NOT_REFUNDABLE",
+        "Only a posted charge, capture or transfer can be refunded",
+        "transactionId",
+    ),
+    "REFUND_FORBIDDEN": lambda *_: Forbidden(
+        "Only the receiver of a payment (or an operator) can refund it"
+    ),
     "BALANCE_TOO_LARGE": lambda *_: ValidationError(
         "BAD_AMOUNT", "The balance would exceed the largest amount held", "amount"
     ),

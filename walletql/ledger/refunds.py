@@ -1,0 +1,89 @@
+"""Refunds: step 1 of the posting route (posting.py) for money returned from the wallet that
+received a CHARGE, CAPTURE or TRANSFER to the wallet it came from, and the reads of refunds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from walletql import ids
+from walletql.auth import Principal
+from walletql.ledger import accounts
+from walletql.ledger.money import Currency, amount_input
+from walletql.ledger.posting import (
+    MAX_DESCRIPTION,
+    Outcome,
+    Request,
+    Turns,
+    canonical_amount,
+    check_description,
+    check_key,
+    fingerprint,
+    post,
+)
+from walletql.models import LedgerTransaction, TransactionKind, TransactionStatus
+from walletql.models.rows import fetch, model
+
+_REFUND = "SELECT * FROM walletql_refund($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+REFUNDABLE = (TransactionKind.CHARGE, TransactionKind.CAPTURE, TransactionKind.TRANSFER)
+
+
+async def refund(
+    actor: Principal,
+    transaction_id: object,
+    amount: object,
+    key: object,
+    reason: object = None,
+    *,
+    currencies: Mapping[str, Currency],
+    turns: Turns,
+) -> Outcome:
+    """Return `amount` (None: all that remains refundable) of a payment the caller received (an
+    operator: any payment) to the wallet it came from; `reason` is the refund's description."""
+    key = check_key(key)
+    description = check_description(reason, MAX_DESCRIPTION)
+    value, accepting = (None, None) if amount is None else amount_input(currencies, amount)
+    print_ = fingerprint(
+        TransactionKind.REFUND,
+        original=accounts.fingerprint_id(transaction_id, ids.TRANSACTION),
+        amount=None if value is None else canonical_amount(value),
+        reason=description,
+    )
+    return await post(
+        Request(TransactionKind.REFUND, actor, key, print_, description),
+        _REFUND,
+        actor.user_id,
+        actor.is_operator,
+        accounts.named_id(transaction_id, ids.TRANSACTION) or 0,
+        value,
+        accepting,
+        currencies=currencies,
+        turns=turns,
+    )
+
+
+async def refunds_of(
+    actor: Principal | None, original: LedgerTransaction
+) -> list[LedgerTransaction]:
+    """The refunds of `original`, oldest first. A declined one is shown to the caller who tried
+    it and to operators, as a declined credit is in a history."""
+    rows = await fetch(
+        "SELECT * FROM transactions WHERE refund_of_id = $1 ORDER BY id", original.id
+    )
+    shown = [model(LedgerTransaction, row) for row in rows]
+    return [
+        t
+        for t in shown
+        if t.status == TransactionStatus.POSTED
+        or (actor is not None and (actor.is_operator or t.initiator_id == actor.user_id))
+    ]
+
+
+async def refunded_amount(original_id: int) -> Decimal:
+    """The sum of the POSTED refunds of a transaction."""
+    rows = await fetch(
+        "SELECT coalesce(sum(amount), 0) AS total FROM transactions "
+        "WHERE refund_of_id = $1 AND status = 'POSTED'",
+        original_id,
+    )
+    return rows[0]["total"]
