@@ -57,6 +57,7 @@ class BalanceEvent:
     balance: Decimal
     version: int
     transaction_id: int
+    held: Decimal = Decimal(0)
 
 
 def _parse(payload: str) -> BalanceEvent:
@@ -64,7 +65,8 @@ def _parse(payload: str) -> BalanceEvent:
     ids = (int(data[k]) for k in ("wallet_id", "owner_id", "version", "transaction_id"))
     wallet_id, owner_id, version, transaction_id = ids
     # The balance travels as text: no float ever touches money.
-    return BalanceEvent(wallet_id, owner_id, Decimal(data["balance"]), version, transaction_id)
+    balance, held = Decimal(data["balance"]), Decimal(data.get("held", "0"))
+    return BalanceEvent(wallet_id, owner_id, balance, version, transaction_id, held)
 
 
 class Subscription:
@@ -146,14 +148,16 @@ class Subscription:
                 )
                 .order_by("version")
                 .limit(REPLAY_PAGE)
-                .values_list("version", "balance_after", "transaction_id")
+                .values_list("version", "balance_after", "transaction_id", "held_after")
             )
         except Exception as exc:
             if is_unavailable(exc):  # the database went away mid-replay: resume later
                 raise FeedInterrupted(INTERRUPTED) from exc
             raise
-        for version, balance, tx_id in rows:
-            self._page.append(BalanceEvent(self.wallet_id, self.owner_id, balance, version, tx_id))
+        for version, balance, tx_id, held in rows:
+            self._page.append(
+                BalanceEvent(self.wallet_id, self.owner_id, balance, version, tx_id, held)
+            )
         if len(rows) < REPLAY_PAGE:
             self._replaying = False  # after this page, the buffered live events take over
 

@@ -33,6 +33,7 @@ class HistoryItem:
     transaction: LedgerTransaction
     direction: str  # CREDIT or DEBIT, seen from the wallet
     balance_after: Decimal | None  # None for REJECTED
+    held_after: Decimal | None  # None for REJECTED
     cursor: str
 
 
@@ -127,12 +128,12 @@ ORDER BY id DESC LIMIT $3
 # The wallet's entry is looked up per transaction, through the entries' transaction index: a
 # generic plan joining entries filtered by wallet_id could read the whole wallet's entries.
 _ROWS = """
-SELECT t.*,
-       (SELECT e.balance_after FROM entries AS e
-        WHERE e.transaction_id = t.id AND e.wallet_id = $2) AS balance_after,
+SELECT t.*, e.balance_after, e.held_after,
        coalesce(su.company_name, su.name) AS source_name,
        coalesce(du.company_name, du.name) AS destination_name
 FROM transactions AS t
+LEFT JOIN LATERAL (SELECT e.balance_after, e.held_after FROM entries AS e
+                   WHERE e.transaction_id = t.id AND e.wallet_id = $2) AS e ON true
 LEFT JOIN wallets AS sw ON sw.id = t.source_wallet_id
 LEFT JOIN users AS su ON su.id = sw.owner_id
 LEFT JOIN wallets AS dw ON dw.id = t.destination_wallet_id
@@ -172,7 +173,13 @@ async def history(
         row = by_id[r["id"]]
         transaction = model(LedgerTransaction, row)
         items.append(
-            HistoryItem(transaction, r["direction"], row["balance_after"], encode_cursor(r["id"]))
+            HistoryItem(
+                transaction,
+                r["direction"],
+                row["balance_after"],
+                row["held_after"],
+                encode_cursor(r["id"]),
+            )
         )
     return HistoryPage(items, has_next, names)
 
@@ -210,7 +217,8 @@ async def summary(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Summary:
-    """Totals over [since, until], both ends inclusive. A zero-amount operation is a credit."""
+    """Totals over [since, until], both ends inclusive. A zero-amount operation is a credit;
+    placing and releasing a hold move no money, and count as neither."""
     check_range(since, until)
     entry_params: list = [_readable(actor, wallet)]
     entry_where = _conditions(HistoryFilter(since, until), entry_params)
@@ -223,7 +231,7 @@ async def summary(
                  WHERE status = 'REJECTED' {entry_where}
                    AND (source_wallet_id = $1
                         OR (destination_wallet_id = $1 AND {_CREDIT_SHOWN}))) AS rejected_count
-        FROM entries WHERE wallet_id = $1{entry_where}
+        FROM entries WHERE wallet_id = $1 AND (amount <> 0 OR held_amount = 0){entry_where}
     """
     row = (await fetch(sql, *entry_params))[0]
     return Summary(

@@ -7,23 +7,30 @@ import functools
 import strawberry
 
 from walletql import auth
-from walletql.ledger import accounts, charges, payments, posting, transfers
+from walletql.ledger import accounts, charges, holds, payments, posting, refunds, transfers
 from walletql.ledger.errors import LedgerError
 from walletql.schema.context import Context
 from walletql.schema.errors import as_result
+from walletql.schema.hold import Hold
 from walletql.schema.inputs import (
     ApplyOperationInput,
+    AuthorizeInput,
+    CaptureInput,
     ChargeInput,
     CreateWalletInput,
     DepositInput,
     LoginInput,
+    RefundInput,
     SignupInput,
     TransferInput,
+    VoidHoldInput,
     WithdrawInput,
 )
 from walletql.schema.payloads import (
     AuthPayload,
     AuthResult,
+    HoldPayload,
+    HoldResult,
     PaymentPayload,
     PaymentResult,
     WalletPayload,
@@ -51,6 +58,21 @@ def _payment(outcome: posting.Outcome) -> PaymentPayload:
         transaction=Transaction.of(outcome.transaction),
         wallet_id=outcome.wallet_id,
         wallet_row=outcome.wallet,
+        replayed=outcome.replayed,
+    )
+
+
+def _hold(outcome: posting.Outcome) -> HoldPayload:
+    hold = outcome.hold
+    assert hold is not None  # a hold's posting always answers its hold
+    merchant_wallet = outcome.wallet
+    if merchant_wallet is not None and merchant_wallet.id != hold.destination_wallet_id:
+        merchant_wallet = None
+    return HoldPayload(
+        hold=Hold(row=hold),
+        transaction=Transaction.of(outcome.transaction),
+        wallet_row=merchant_wallet,
+        wallet_id=hold.destination_wallet_id,
         replayed=outcome.replayed,
     )
 
@@ -174,6 +196,82 @@ class Mutation:
                 input.operation,
                 input.idempotency_key,
                 operations=services.operations,
+                turns=services.turns,
+            )
+        )
+
+    @strawberry.mutation(
+        description="Merchants only: reserve funds on a customer's wallet, found by its payment "
+        "token, for a later capture."
+    )
+    @errors_as_data
+    async def authorize(self, info: strawberry.Info[Context], input: AuthorizeInput) -> HoldResult:
+        services = info.context.services
+        return _hold(
+            await holds.authorize(
+                info.context.require_principal(),
+                input.wallet_token,
+                input.amount,
+                input.idempotency_key,
+                input.description,
+                input.to_wallet_id,
+                input.expires_in_seconds,
+                currencies=services.currencies,
+                turns=services.turns,
+                hold_ttl_seconds=services.settings.hold_ttl_seconds,
+            )
+        )
+
+    @strawberry.mutation(
+        description="The merchant that placed a hold: move part or all of what remains of it to "
+        "the merchant's wallet."
+    )
+    @errors_as_data
+    async def capture(self, info: strawberry.Info[Context], input: CaptureInput) -> HoldResult:
+        services = info.context.services
+        return _hold(
+            await holds.capture(
+                info.context.require_principal(),
+                input.hold_id,
+                input.amount,
+                input.idempotency_key,
+                bool(input.final),
+                currencies=services.currencies,
+                turns=services.turns,
+            )
+        )
+
+    @strawberry.mutation(
+        description="The merchant that placed a hold: release all that remains of it."
+    )
+    @errors_as_data
+    async def void_hold(self, info: strawberry.Info[Context], input: VoidHoldInput) -> HoldResult:
+        services = info.context.services
+        return _hold(
+            await holds.void_hold(
+                info.context.require_principal(),
+                input.hold_id,
+                input.idempotency_key,
+                currencies=services.currencies,
+                turns=services.turns,
+            )
+        )
+
+    @strawberry.mutation(
+        description="Return part or all of a CHARGE, CAPTURE or TRANSFER you received to the "
+        "wallet it came from (operators: any)."
+    )
+    @errors_as_data
+    async def refund(self, info: strawberry.Info[Context], input: RefundInput) -> PaymentResult:
+        services = info.context.services
+        return _payment(
+            await refunds.refund(
+                info.context.require_principal(),
+                input.transaction_id,
+                input.amount,
+                input.idempotency_key,
+                input.reason,
+                currencies=services.currencies,
                 turns=services.turns,
             )
         )

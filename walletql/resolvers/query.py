@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import strawberry
 
-from walletql.ledger import accounts, reads
+from walletql.ledger import accounts, holds, reads
 from walletql.models import User as UserRow
 from walletql.schema.common import Currency, LedgerOperation
 from walletql.schema.context import Context
+from walletql.schema.hold import Hold
 from walletql.schema.transaction import Transaction
 from walletql.schema.user import User
 from walletql.schema.wallet import Wallet
@@ -37,6 +38,14 @@ class Query:
     ) -> Transaction | None:
         principal = info.context.require_principal()
         return Transaction.of(await reads.visible_transaction(principal, id))
+
+    @strawberry.field(
+        description="A hold placed on, or payable to, one of the caller's wallets (operators: "
+        "any); NOT_FOUND otherwise."
+    )
+    async def hold(self, info: strawberry.Info[Context], id: strawberry.ID) -> Hold | None:
+        principal = info.context.require_principal()
+        return Hold(row=await holds.hold_for(principal, id))
 
     @strawberry.field(description="Every configured currency. Public.")
     def currencies(self, info: strawberry.Info[Context]) -> list[Currency]:

@@ -18,25 +18,38 @@ from walletql.fanout import Fanout
 from walletql.ledger import accounts
 from walletql.ledger.errors import ResumeRequired, ValidationError
 from walletql.models import LedgerTransaction
-from walletql.models.rows import fetch_one
+from walletql.models import Wallet as WalletRow
+from walletql.models.rows import fetch, model
 from walletql.outage import is_unavailable
 from walletql.schema.common import amount
 from walletql.schema.context import Context
 from walletql.schema.payloads import BalanceUpdate
 from walletql.schema.transaction import Transaction
+from walletql.schema.wallet import Wallet
+
+# The event's transaction and wallet, in one query.
+_EVENT = (
+    "SELECT t AS tx, w AS wallet FROM transactions AS t, wallets AS w WHERE t.id = $1 AND w.id = $2"
+)
 
 
 async def _build(event: BalanceEvent) -> BalanceUpdate:
-    row = await fetch_one(
-        LedgerTransaction, "SELECT * FROM transactions WHERE id = $1", event.transaction_id
-    )
-    if row is None:  # never: an event is published after its transaction commits
+    rows = await fetch(_EVENT, event.transaction_id, event.wallet_id)
+    if not rows:  # never: an event is published after its transaction commits
         raise LookupError(f"Transaction {event.transaction_id} of a balance event not found")
+    row = model(LedgerTransaction, rows[0]["tx"])
+    # The wallet as this posting left it: later postings may have moved it already.
+    wallet = model(WalletRow, rows[0]["wallet"])
+    wallet.balance, wallet.held, wallet.version = event.balance, event.held, event.version
+    code = row.currency
     return BalanceUpdate(
         wallet_id=strawberry.ID(ids.encode(ids.WALLET, event.wallet_id)),
-        balance=amount(event.balance, row.currency),
+        balance=amount(event.balance, code),
+        held=amount(event.held, code),
+        available=amount(event.balance - event.held - wallet.minimum_balance, code),
         version=event.version,
         transaction=Transaction.of(row),
+        wallet=Wallet(row=wallet),
         event_key=(event.wallet_id, event.version),
     )
 

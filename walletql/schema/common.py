@@ -11,7 +11,7 @@ import strawberry
 
 from walletql.ledger import money
 from walletql.ledger.operations import Operation
-from walletql.models import Role, TransactionKind, TransactionStatus, WalletStatus
+from walletql.models import HoldStatus, Role, TransactionKind, TransactionStatus, WalletStatus
 from walletql.schema.scalars import Money
 
 # The models' own enums, registered as GraphQL enums in place (strawberry.enum returns the class
@@ -23,6 +23,13 @@ strawberry.enum(
     TransactionStatus,
     name="TransactionStatus",
     description="POSTED moved money; REJECTED was declined and moved nothing.",
+)
+strawberry.enum(
+    HoldStatus,
+    name="HoldStatus",
+    description="HELD: can be captured or voided until expiresAt; CAPTURED: fully captured, or "
+    "captured with final: true; VOIDED: released by voidHold; EXPIRED: expiresAt passed while "
+    "HELD, and what remained was released.",
 )
 
 

@@ -6,6 +6,8 @@ extensions.code is UNAUTHENTICATED, FORBIDDEN, NOT_FOUND or BAD_USER_INPUT (`as_
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
 import strawberry
 from graphql import GraphQLError
 
@@ -13,6 +15,9 @@ from walletql.ledger import errors as domain
 from walletql.schema.common import amount
 from walletql.schema.scalars import Money
 from walletql.schema.transaction import Transaction
+
+if TYPE_CHECKING:
+    from walletql.schema.hold import Hold
 
 
 @strawberry.interface(description="Every expected failure of a mutation; `code` is stable.")
@@ -94,6 +99,25 @@ class WalletInactive(Error):
     pass
 
 
+@strawberry.type(
+    description="code: HOLD_CLOSED: the hold is CAPTURED, VOIDED or EXPIRED (also past its "
+    "expiresAt before the release is recorded)."
+)
+class HoldClosed(Error):
+    hold: Annotated[Hold, strawberry.lazy("walletql.schema.hold")] = strawberry.field(
+        description="The hold, as it is."
+    )
+
+
+@strawberry.type(
+    description="code: EXCEEDS_REMAINING: a capture above what remains of its hold, or a refund "
+    "above what remains refundable."
+)
+class ExceedsRemaining(Error):
+    remaining: Money = strawberry.field(description="What remains.")
+    requested: Money = strawberry.field(description="What was asked for.")
+
+
 _PLAIN = {
     domain.NotAuthenticated: NotAuthenticated,
     domain.Forbidden: Forbidden,
@@ -121,6 +145,17 @@ def as_result(exc: domain.LedgerError) -> Error:
             available=None if exc.available is None else amount(exc.available, code),
             requested=amount(exc.requested, code),
             transaction=Transaction.of(exc.transaction),
+        )
+    if isinstance(exc, domain.HoldClosed):
+        from walletql.schema.hold import Hold
+
+        return HoldClosed(code=exc.code, message=exc.message, hold=Hold(row=exc.hold))
+    if isinstance(exc, domain.ExceedsRemaining):
+        return ExceedsRemaining(
+            code=exc.code,
+            message=exc.message,
+            remaining=amount(exc.remaining, exc.currency),
+            requested=amount(exc.requested, exc.currency),
         )
     error_type = _PLAIN.get(type(exc))
     if error_type is None:

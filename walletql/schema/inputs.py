@@ -128,3 +128,75 @@ class ApplyOperationInput:
     wallet_id: strawberry.ID = strawberry.field(description="The target wallet.")
     operation: str = strawberry.field(description="A configured operation code.")
     idempotency_key: str = strawberry.field(description="The nonce: same key, same outcome.")
+
+
+@scalar_fields_only
+@strawberry.input(
+    description="Merchants only: reserve funds on a customer's wallet, found by its payment "
+    "token, for a later capture."
+)
+class AuthorizeInput:
+    wallet_token: str = strawberry.field(description="The customer's wallet payment token.")
+    amount: MoneyInput = strawberry.field(description="Positive, within the currency's decimals.")
+    idempotency_key: str = strawberry.field(
+        description="Same key and input: replayed, not repeated."
+    )
+    description: str = strawberry.field(
+        description="Shown on the customer's statement; 1 to 140 characters."
+    )
+    to_wallet_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The merchant's own wallet a capture credits; default as for a charge.",
+    )
+    expires_in_seconds: int | None = strawberry.field(
+        default=None,
+        description="Default WALLETQL_HOLD_TTL_SECONDS (7 days); 1 second to 30 days.",
+    )
+
+
+@scalar_fields_only
+@strawberry.input(
+    description="The merchant that placed the hold: move `amount` of it (default: all that "
+    "remains) to the merchant's wallet. Several partial captures are allowed while something "
+    "remains; `final: true` releases the rest after this capture (two postings on the "
+    "customer's wallet: the CAPTURE, then a RELEASE; none when nothing remains)."
+)
+class CaptureInput:
+    hold_id: strawberry.ID = strawberry.field(description="The hold.")
+    amount: MoneyInput | None = strawberry.field(
+        default=None, description="Default: all that remains."
+    )
+    final: bool | None = strawberry.field(
+        default=False, description="Release what remains after this capture."
+    )
+    idempotency_key: str = strawberry.field(
+        description="Same key and input: replayed, not repeated."
+    )
+
+
+@scalar_fields_only
+@strawberry.input(description="The merchant that placed the hold: release all that remains of it.")
+class VoidHoldInput:
+    hold_id: strawberry.ID = strawberry.field(description="The hold.")
+    idempotency_key: str = strawberry.field(
+        description="Same key and input: replayed, not repeated."
+    )
+
+
+@scalar_fields_only
+@strawberry.input(
+    description="Return part (default: all that is still refundable) of a CHARGE, CAPTURE or "
+    "TRANSFER to the wallet it came from. Allowed to the owner of the wallet that received it, "
+    "and to operators; the payer gets Forbidden, anyone else NotFound. Several partial refunds "
+    "are allowed; together they never exceed the original amount. The refund is a debit of the "
+    "receiving wallet: InsufficientFunds when it lacks the money (recorded as a REJECTED REFUND)."
+)
+class RefundInput:
+    transaction_id: strawberry.ID = strawberry.field(description="The payment to refund.")
+    amount: MoneyInput | None = strawberry.field(
+        default=None, description="Default: all that is still refundable."
+    )
+    idempotency_key: str = strawberry.field(
+        description="Same key and input: replayed, not repeated."
+    )
+    reason: str | None = strawberry.field(default=None, description="Up to 500 characters.")

@@ -14,7 +14,9 @@ from walletql.schema.context import Context
 from walletql.schema.errors import (
     AlreadyExists,
     CurrencyMismatch,
+    ExceedsRemaining,
     Forbidden,
+    HoldClosed,
     IdempotencyConflict,
     InsufficientFunds,
     InvalidCredentials,
@@ -24,6 +26,7 @@ from walletql.schema.errors import (
     WalletInactive,
     WalletLimitReached,
 )
+from walletql.schema.hold import Hold
 from walletql.schema.scalars import DateTime, Money
 from walletql.schema.transaction import Transaction
 from walletql.schema.user import User
@@ -53,26 +56,60 @@ class PaymentPayload:
         "source (transfer), merchant (charge) or target (operation) wallet."
     )
     async def wallet(self, info: strawberry.Info[Context]) -> Wallet:
-        # Loaded only when selected and not already known: many clients need just the transaction.
-        row = self.wallet_row or await fetch_one(
-            WalletRow, "SELECT * FROM wallets WHERE id = $1", self.wallet_id
-        )
-        # A payload never shows a wallet its caller may not read, replayed or not.
-        if row is None or not accounts.may_read(info.context.principal, row):
-            raise domain.NotFound("Wallet not found")
-        return Wallet(row=row)
+        return await _readable_wallet(info, self.wallet_row, self.wallet_id)
 
     replayed: bool = strawberry.field(
         description="True when this answer replays an earlier request with the same idempotency key."
     )
 
 
+@strawberry.type(description="A hold and the posting this request made (or replayed).")
+class HoldPayload:
+    hold: Hold = strawberry.field(description="The hold, as this request left it.")
+    transaction: Transaction = strawberry.field(
+        description="The HOLD, CAPTURE or RELEASE transaction this request made (or replayed)."
+    )
+    wallet_row: strawberry.Private[WalletRow | None]
+    wallet_id: strawberry.Private[int]
+
+    @strawberry.field(
+        description="The caller's side: the merchant's wallet (its balance after a capture)."
+    )
+    async def wallet(self, info: strawberry.Info[Context]) -> Wallet:
+        return await _readable_wallet(info, self.wallet_row, self.wallet_id)
+
+    replayed: bool = strawberry.field(
+        description="True when this answer replays an earlier request with the same idempotency key."
+    )
+
+
+async def _readable_wallet(
+    info: strawberry.Info[Context], row: WalletRow | None, wallet_id: int
+) -> Wallet:
+    """A payload's wallet, as the posting left it when known, else as it is now; never one its
+    caller may not read, replayed or not."""
+    # Loaded only when selected and not already known: many clients need just the transaction.
+    row = row or await fetch_one(WalletRow, "SELECT * FROM wallets WHERE id = $1", wallet_id)
+    if row is None or not accounts.may_read(info.context.principal, row):
+        raise domain.NotFound("Wallet not found")
+    return Wallet(row=row)
+
+
 @strawberry.type(description="A posting on one of the caller's wallets, delivered after commit.")
 class BalanceUpdate:
     wallet_id: strawberry.ID = strawberry.field(description="The wallet that changed.")
     balance: Money = strawberry.field(description="Its balance right after this posting.")
+    held: Money = strawberry.field(description="Its held amount right after this posting.")
+    available: Money = strawberry.field(
+        description="balance - held - minimumBalance right after this posting."
+    )
     version: int = strawberry.field(description="Its version after this posting.")
     transaction: Transaction = strawberry.field(description="The posting.")
+    wallet: Wallet = strawberry.field(
+        description="The wallet as it is right after this posting (the same figures as the "
+        "fields above), so a normalizing client cache (Apollo, Relay, urql's graphcache) "
+        "updates itself from the subscription alone."
+    )
     event_key: strawberry.Private[tuple] = ()  # (wallet id, version): the same for everyone
 
 
@@ -98,6 +135,21 @@ PaymentResult = Annotated[
     | InsufficientFunds
     | CurrencyMismatch
     | IdempotencyConflict
-    | WalletInactive,
+    | WalletInactive
+    | ExceedsRemaining,
     strawberry.union("PaymentResult", description="The posting, or why nothing moved."),
+]
+HoldResult = Annotated[
+    HoldPayload
+    | ValidationError
+    | NotAuthenticated
+    | Forbidden
+    | NotFound
+    | InsufficientFunds
+    | CurrencyMismatch
+    | IdempotencyConflict
+    | WalletInactive
+    | HoldClosed
+    | ExceedsRemaining,
+    strawberry.union("HoldResult", description="The hold and its posting, or why nothing moved."),
 ]

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
 import strawberry
 
 from walletql import ids, models
+from walletql.ledger import errors, refunds
+from walletql.models.rows import fetch_one
 from walletql.schema.common import Currency, TransactionKind, TransactionStatus, amount
 from walletql.schema.context import Context
 from walletql.schema.scalars import DateTime, Money
+
+if TYPE_CHECKING:
+    from walletql.schema.hold import Hold
 
 
 @strawberry.type(
@@ -18,7 +25,7 @@ class Counterparty:
     name: str = strawberry.field(description="Owner's name, or company name for merchants.")
 
 
-def _counterparty(info: strawberry.Info[Context], wallet_id: int | None):
+def counterparty(info: strawberry.Info[Context], wallet_id: int | None):
     """The counterparty, or an awaitable of it when its name is not known yet."""
     if wallet_id is None:
         return None
@@ -34,11 +41,11 @@ async def _load_counterparty(info: strawberry.Info[Context], wallet_id: int) -> 
 
 
 def _source(root: Transaction, info: strawberry.Info[Context]) -> Counterparty | None:
-    return _counterparty(info, root.source_wallet_id)
+    return counterparty(info, root.source_wallet_id)
 
 
 def _destination(root: Transaction, info: strawberry.Info[Context]) -> Counterparty | None:
-    return _counterparty(info, root.destination_wallet_id)
+    return counterparty(info, root.destination_wallet_id)
 
 
 @strawberry.type(description="One movement of money, posted or declined. Immutable once written.")
@@ -82,10 +89,59 @@ class Transaction:
         "when POSTED."
     )
     created_at: DateTime = strawberry.field(description="When it was decided (UTC).")
+    row: strawberry.Private[models.LedgerTransaction]
+
+    @strawberry.field(description="For HOLD, CAPTURE and RELEASE: the hold.")
+    async def hold(
+        self,
+    ) -> Annotated[Hold, strawberry.lazy("walletql.schema.hold")] | None:
+        from walletql.schema.hold import Hold
+
+        if self.row.hold_id is None:
+            return None
+        row = await fetch_one(models.Hold, "SELECT * FROM holds WHERE id = $1", self.row.hold_id)
+        return None if row is None else Hold(row=row)
+
+    @strawberry.field(description="For a REFUND: the transaction it refunds.")
+    async def refund_of(self) -> Transaction | None:
+        if self.row.refund_of_id is None:
+            return None
+        row = await fetch_one(
+            models.LedgerTransaction,
+            "SELECT * FROM transactions WHERE id = $1",
+            self.row.refund_of_id,
+        )
+        if row is None:  # never: transactions are append-only
+            raise errors.NotFound("Transaction not found")
+        return Transaction.of(row)
+
+    @strawberry.field(
+        description='For a CHARGE, CAPTURE or TRANSFER: the sum of its POSTED refunds ("0" when '
+        "none)."
+    )
+    async def refunded_amount(self) -> Money | None:
+        if not self._refundable:
+            return None
+        return amount(await refunds.refunded_amount(self.row.id), self.row.currency)
+
+    @strawberry.field(
+        description="For a CHARGE, CAPTURE or TRANSFER: its refunds, oldest first (REJECTED "
+        "attempts included, for the caller who made them and operators)."
+    )
+    async def refunds(self, info: strawberry.Info[Context]) -> list[Transaction] | None:
+        if not self._refundable:
+            return None
+        shown = await refunds.refunds_of(info.context.principal, self.row)
+        return [Transaction.of(row) for row in shown]
+
+    @property
+    def _refundable(self) -> bool:
+        return models.TransactionKind(self.row.kind) in refunds.REFUNDABLE
 
     @classmethod
     def of(cls, row: models.LedgerTransaction) -> Transaction:
         return cls(
+            row=row,
             id=strawberry.ID(ids.encode(ids.TRANSACTION, row.id)),
             kind=models.TransactionKind(row.kind),
             status=models.TransactionStatus(row.status),

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from walletql import ids, models
-from walletql.ledger import accounts, reads
+from walletql.ledger import accounts, holds, reads
 from walletql.schema.common import (
     Currency,
     Direction,
@@ -19,6 +19,9 @@ from walletql.schema.common import (
 from walletql.schema.context import Context
 from walletql.schema.scalars import DateTime, Money
 from walletql.schema.transaction import Transaction
+
+if TYPE_CHECKING:
+    from walletql.schema.hold import HoldConnection
 
 
 @strawberry.input(description="Narrows a wallet's history; every condition must hold.")
@@ -54,6 +57,9 @@ class HistoryEntry:
     amount: Money = strawberry.field(description="Always positive.")
     balance_after: Money | None = strawberry.field(
         description="The wallet's balance right after this posting; null for REJECTED."
+    )
+    held_after: Money | None = strawberry.field(
+        description="Held amount on this wallet right after this posting; null for REJECTED."
     )
 
 
@@ -124,6 +130,36 @@ class Wallet:
     def minimum_balance(self) -> Money:
         return amount(self.row.minimum_balance, self.row.currency)
 
+    @strawberry.field(description="Sum of what remains of the HELD holds on this wallet.")
+    def held(self) -> Money:
+        return amount(self.row.held, self.row.currency)
+
+    @strawberry.field(
+        description="What a debit may take now: balance - held - minimumBalance (negative when "
+        "under the floor)."
+    )
+    def available(self) -> Money:
+        row = self.row
+        return amount(row.balance - row.held - row.minimum_balance, row.currency)
+
+    @strawberry.field(
+        description="Holds placed on this wallet (as a customer) or payable to it (as a "
+        "merchant), newest first."
+    )
+    async def holds(
+        self,
+        info: strawberry.Info[Context],
+        first: int | None = 20,
+        after: str | None = None,
+        status: models.HoldStatus | None = None,
+    ) -> Annotated[HoldConnection, strawberry.lazy("walletql.schema.hold")]:
+        from walletql.schema.hold import HoldConnection
+
+        page = await holds.wallet_holds(
+            info.context.principal, self.row, 20 if first is None else first, after, status
+        )
+        return HoldConnection.of(page)
+
     @strawberry.field(
         description="Starts at 0 and increases by exactly 1 with every posting that touches "
         "this wallet."
@@ -166,6 +202,9 @@ class Wallet:
                     balance_after=None
                     if item.balance_after is None
                     else amount(item.balance_after, self.row.currency),
+                    held_after=None
+                    if item.held_after is None
+                    else amount(item.held_after, self.row.currency),
                 ),
             )
             for item in page.items
