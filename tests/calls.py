@@ -9,7 +9,7 @@ that changes a setting makes its own, explicitly:
 
 from __future__ import annotations
 
-from walletql.ledger import accounts, charges, payments, transfers
+from walletql.ledger import accounts, charges, holds, payments, refunds, transfers
 from walletql.services import Services, build_services
 from walletql.settings import Settings
 
@@ -41,6 +41,22 @@ class Ledger:
 
     async def charge(self, *args, **kwargs) -> payments.Outcome:
         return await charges.charge(*args, **kwargs, **self._posting())
+
+    async def authorize(self, *args, **kwargs) -> payments.Outcome:
+        ttl = self.settings.hold_ttl_seconds
+        return await holds.authorize(*args, **kwargs, **self._posting(), hold_ttl_seconds=ttl)
+
+    async def capture(self, *args, **kwargs) -> payments.Outcome:
+        return await holds.capture(*args, **kwargs, **self._posting())
+
+    async def void_hold(self, *args, **kwargs) -> payments.Outcome:
+        return await holds.void_hold(*args, **kwargs, **self._posting())
+
+    async def release_expired(self) -> int:
+        return await holds.release_expired(turns=self.services.turns)
+
+    async def refund(self, *args, **kwargs) -> payments.Outcome:
+        return await refunds.refund(*args, **kwargs, **self._posting())
 
     async def apply_operation(self, *args, **kwargs) -> payments.Outcome:
         operations, turns = self.operations, self.services.turns

@@ -25,6 +25,7 @@ from tortoise import connections
 
 from walletql import auth, db, ids, shortcuts
 from walletql.api import build_schema
+from walletql.expiry import sweep_expired_holds
 from walletql.fanout import SharedData
 from walletql.readiness import Database, UnavailableAnswers
 from walletql.request_body import check_operation_name, decode_json, refuse_non_object
@@ -273,10 +274,19 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         await database.start(url, settings.db_pool_size, ids.load)
         services.feed.watch(auth.REVOKED_CHANNEL, *_revocations(sessions, services.live_tokens))
         await services.feed.start(url)  # listening, or retrying while the database is down
+        sweeper = asyncio.create_task(
+            sweep_expired_holds(
+                settings.hold_sweep_seconds, services.turns, lambda: database.ready
+            ),
+            name="walletql-hold-sweeper",
+        )
         _settle_heap()
         try:
             yield
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             await services.feed.stop()
             await database.stop()
 

@@ -1,0 +1,38 @@
+"""The hold sweeper: every server process releases the holds past their expiry, every
+WALLETQL_HOLD_SWEEP_SECONDS. Processes never release one hold twice (each statement takes only
+holds no other holds: FOR UPDATE SKIP LOCKED), so every process runs it and none is special.
+
+A capture checks the expiry itself, in SQL: the sweeper's delay only decides when the reserved
+money becomes available again, never whether an expired hold can be captured."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from walletql.ledger import holds
+from walletql.ledger.posting import Turns
+from walletql.outage import is_unavailable
+
+log = logging.getLogger("walletql.expiry")
+
+
+async def sweep_expired_holds(
+    every_seconds: float, turns: Turns, ready: Callable[[], bool]
+) -> None:
+    """Forever: release what expired, then wait `every_seconds`. A round is skipped while the
+    database is not `ready()` or goes away (the next one releases what this one could not);
+    any other failure is logged."""
+    while True:
+        try:
+            if not ready():
+                await asyncio.sleep(every_seconds)
+                continue
+            released = await holds.release_expired(turns=turns)
+            if released:
+                log.info("released %d expired hold(s)", released)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                log.exception("releasing expired holds failed; retrying next round")
+        await asyncio.sleep(every_seconds)
