@@ -2,7 +2,7 @@
 
 This module checks the table in the posting module's docstring (walletql/ledger/posting.py) row
 by row: every row has at least one request that answers it (`test_row`, and the rows that need
-more than one answer: 7, 17, 19), asserting the result's type and code, and its field and exact
+more than one answer: 7, 18, 20), asserting the result's type and code, and its field and exact
 message where the table gives them. Then `test_precedence` sends requests that fail two rows at
 once, and the earlier row must win.
 
@@ -31,7 +31,7 @@ KINDS = {
     "charge": "CHARGE",
     "applyOperation": "OPERATION",
 }
-# The balances of a scene's wallets once its request has posted (row 19).
+# The balances of a scene's wallets once its request has posted (row 20).
 POSTED = {
     "deposit": ["101.00"],
     "withdraw": ["99.00"],
@@ -447,7 +447,7 @@ async def row16_wallet_inactive(gql, variant):
 
 
 @cases(ROWS, "deposit", "transfer")
-async def row18_balance_too_large(gql, mutation):
+async def row19_balance_too_large(gql, mutation):
     rich, vault = await gql.funded(NEAR_MAX)
     if mutation == "deposit":
         ask = Ask(rich, mutation, {"walletId": vault["id"], "amount": "1"}, [(rich, vault)])
@@ -484,7 +484,7 @@ async def test_row07_malformed_amount(gql, mutation, amount):
 
 
 @pytest.mark.parametrize("mutation", ["withdraw", "transfer", "charge", "applyOperation"])
-async def test_row17_insufficient_funds_is_stored_and_replayed(gql, mutation):
+async def test_row18_insufficient_funds_is_stored_and_replayed(gql, mutation):
     ask = await scene(gql, mutation, amount="100.01")
     if mutation == "applyOperation":
         ask.fields["operation"] = "CREDIT_SPEND"  # on an empty CREDIT wallet
@@ -522,7 +522,7 @@ async def test_row17_insufficient_funds_is_stored_and_replayed(gql, mutation):
     await answer(gql, ask)
 
 
-async def test_row17_available_is_the_balance_above_the_floor(gql_with):
+async def test_row18_available_is_the_balance_above_the_floor(gql_with):
     gql = await gql_with(minimum_balance=Decimal("5"))
     ann, card = await gql.funded("10")
     result = await gql.pay("withdraw", ann["token"], walletId=card["id"], amount="5.01")
@@ -532,7 +532,7 @@ async def test_row17_available_is_the_balance_above_the_floor(gql_with):
 
 
 @pytest.mark.parametrize("mutation", MUTATIONS)
-async def test_row19_posted(gql, mutation):
+async def test_row20_posted(gql, mutation):
     ask = await scene(gql, mutation)
     before, initiated = await footprint(gql, ask)
     result = await send(gql, ask)
