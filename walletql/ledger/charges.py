@@ -15,6 +15,7 @@ from walletql.ledger.money import Currency, amount_input
 from walletql.ledger.posting import (
     MAX_CHARGE_DESCRIPTION,
     Outcome,
+    Posting,
     Request,
     Turns,
     canonical_amount,
@@ -25,7 +26,7 @@ from walletql.ledger.posting import (
 )
 from walletql.models import Role, TransactionKind
 
-_CHARGE = "SELECT * FROM walletql_charge($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+_CHARGE = "walletql_charge"
 MAX_TOKEN_LENGTH = 64  # the wallets.payment_token column
 
 
@@ -54,6 +55,19 @@ async def charge(
     currencies: Mapping[str, Currency],
     turns: Turns,
 ) -> Outcome:
+    charge = prepare_charge(actor, wallet_token, amount, key, description, to_wallet_id, currencies)
+    return await post(charge, turns)
+
+
+def prepare_charge(
+    actor: Principal,
+    wallet_token: object,
+    amount: object,
+    key: object,
+    description: object,
+    to_wallet_id: object,
+    currencies: Mapping[str, Currency],
+) -> Posting:
     if actor.role != Role.MERCHANT:
         raise Forbidden("Only merchants can charge a wallet")
     key = check_key(key)
@@ -67,14 +81,12 @@ async def charge(
         amount=canonical_amount(value),
         description=description,
     )
-    return await post(
-        Request(TransactionKind.CHARGE, actor, key, print_, description),
-        _CHARGE,
-        actor.user_id,
-        token,
-        accounts.named_id(to_wallet_id, ids.WALLET),
-        value,
-        accepting,
-        currencies=currencies,
-        turns=turns,
-    )
+    args = {
+        "initiator": actor.user_id,
+        "token": token,
+        "to_wallet": accounts.named_id(to_wallet_id, ids.WALLET),
+        "amount": value,
+        "accepting": accepting,
+    }
+    request = Request(TransactionKind.CHARGE, actor, key, print_, description)
+    return Posting(request, _CHARGE, args, currencies)

@@ -18,6 +18,7 @@ from walletql.ledger.posting import (
     MAX_BALANCE,
     MAX_CHARGE_DESCRIPTION,
     Outcome,
+    Posting,
     Request,
     Turns,
     canonical_amount,
@@ -33,9 +34,6 @@ from walletql.models.rows import fetch, model
 MAX_EXPIRY_SECONDS = 30 * 86400
 SWEEP_BATCH = 100  # holds released per statement: short locks, however many expire at once
 
-_AUTHORIZE = "SELECT * FROM walletql_authorize($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-_CAPTURE = "SELECT * FROM walletql_capture($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-_VOID = "SELECT * FROM walletql_void_hold($1, $2, $3, $4, $5, $6, $7)"
 _EXPIRE = "SELECT walletql_expire_holds($1, $2, $3) AS released"
 
 
@@ -69,18 +67,16 @@ async def authorize(
         description=description,
         expires_in=expires_in_seconds,
     )
-    return await post(
-        Request(TransactionKind.HOLD, actor, key, print_, description),
-        _AUTHORIZE,
-        actor.user_id,
-        token,
-        accounts.named_id(to_wallet_id, ids.WALLET),
-        value,
-        accepting,
-        expires_in,
-        currencies=currencies,
-        turns=turns,
-    )
+    args = {
+        "initiator": actor.user_id,
+        "token": token,
+        "to_wallet": accounts.named_id(to_wallet_id, ids.WALLET),
+        "amount": value,
+        "accepting": accepting,
+        "expires_in": expires_in,
+    }
+    request = Request(TransactionKind.HOLD, actor, key, print_, description)
+    return await post(Posting(request, "walletql_authorize", args, currencies), turns)
 
 
 def _expiry(value: object, default: int) -> int:
@@ -119,17 +115,15 @@ async def capture(
         amount=None if value is None else canonical_amount(value),
         final=bool(final),
     )
-    return await post(
-        Request(TransactionKind.CAPTURE, actor, key, print_),
-        _CAPTURE,
-        actor.user_id,
-        accounts.named_id(hold_id, ids.HOLD) or 0,
-        value,
-        bool(final),
-        accepting,
-        currencies=currencies,
-        turns=turns,
-    )
+    args = {
+        "initiator": actor.user_id,
+        "hold": accounts.named_id(hold_id, ids.HOLD) or 0,
+        "amount": value,
+        "final": bool(final),
+        "accepting": accepting,
+    }
+    request = Request(TransactionKind.CAPTURE, actor, key, print_)
+    return await post(Posting(request, "walletql_capture", args, currencies), turns)
 
 
 async def void_hold(
@@ -143,14 +137,9 @@ async def void_hold(
     """The merchant that placed a hold releases all that remains of it."""
     key = check_key(key)
     print_ = fingerprint(TransactionKind.RELEASE, hold=accounts.fingerprint_id(hold_id, ids.HOLD))
-    return await post(
-        Request(TransactionKind.RELEASE, actor, key, print_),
-        _VOID,
-        actor.user_id,
-        accounts.named_id(hold_id, ids.HOLD) or 0,
-        currencies=currencies,
-        turns=turns,
-    )
+    args = {"initiator": actor.user_id, "hold": accounts.named_id(hold_id, ids.HOLD) or 0}
+    request = Request(TransactionKind.RELEASE, actor, key, print_)
+    return await post(Posting(request, "walletql_void_hold", args, currencies), turns)
 
 
 async def release_expired(*, turns: Turns) -> int:

@@ -14,6 +14,7 @@ from walletql.ledger.operations import Operation, get_operation
 from walletql.ledger.posting import (
     MAX_DESCRIPTION,
     Outcome,
+    Posting,
     Request,
     Turns,
     canonical_amount,
@@ -24,11 +25,11 @@ from walletql.ledger.posting import (
 )
 from walletql.models import Role, TransactionKind
 
-_OUTSIDE = "SELECT * FROM walletql_outside($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-_APPLY_OPERATION = "SELECT * FROM walletql_apply_operation($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+_OUTSIDE = "walletql_outside"
+_APPLY_OPERATION = "walletql_apply_operation"
 
 
-async def _outside(
+def prepare_outside(
     kind: TransactionKind,
     actor: Principal,
     wallet_id: object,
@@ -36,8 +37,7 @@ async def _outside(
     key: object,
     description: object,
     currencies: Mapping[str, Currency],
-    turns: Turns,
-) -> Outcome:
+) -> Posting:
     """Money in from outside (a deposit) or out to it (a withdrawal), on the caller's wallet."""
     key = check_key(key)
     description = check_description(description, MAX_DESCRIPTION)
@@ -48,19 +48,14 @@ async def _outside(
         amount=canonical_amount(value),
         description=description,
     )
-    request = Request(kind, actor, key, print_, description)
-    wallet = accounts.named_id(wallet_id, ids.WALLET)
-    return await post(
-        request,
-        _OUTSIDE,
-        kind.value,
-        actor.user_id,
-        wallet,
-        value,
-        accepting,
-        currencies=currencies,
-        turns=turns,
-    )
+    args = {
+        "kind": kind.value,
+        "initiator": actor.user_id,
+        "wallet": accounts.named_id(wallet_id, ids.WALLET),
+        "amount": value,
+        "accepting": accepting,
+    }
+    return Posting(Request(kind, actor, key, print_, description), _OUTSIDE, args, currencies)
 
 
 async def deposit(
@@ -74,9 +69,10 @@ async def deposit(
     turns: Turns,
 ) -> Outcome:
     """`currencies`: the configured ones; `turns`: this process's posting turns."""
-    return await _outside(
-        TransactionKind.DEPOSIT, actor, wallet_id, amount, key, description, currencies, turns
+    deposit = prepare_outside(
+        TransactionKind.DEPOSIT, actor, wallet_id, amount, key, description, currencies
     )
+    return await post(deposit, turns)
 
 
 async def withdraw(
@@ -89,9 +85,10 @@ async def withdraw(
     currencies: Mapping[str, Currency],
     turns: Turns,
 ) -> Outcome:
-    return await _outside(
-        TransactionKind.WITHDRAWAL, actor, wallet_id, amount, key, description, currencies, turns
+    withdrawal = prepare_outside(
+        TransactionKind.WITHDRAWAL, actor, wallet_id, amount, key, description, currencies
     )
+    return await post(withdrawal, turns)
 
 
 async def apply_operation(
@@ -105,6 +102,16 @@ async def apply_operation(
 ) -> Outcome:
     """A configured operation (one of `operations`) on any wallet, by an operator; its amount
     and currency come from configuration only."""
+    return await post(prepare_operation(actor, wallet_id, operation_code, key, operations), turns)
+
+
+def prepare_operation(
+    actor: Principal,
+    wallet_id: object,
+    operation_code: object,
+    key: object,
+    operations: Mapping[str, Operation],
+) -> Posting:
     if actor.role != Role.OPERATOR:
         raise Forbidden("Only operator accounts can apply ledger operations")
     key = check_key(key)
@@ -115,14 +122,12 @@ async def apply_operation(
         op=operation.code,
     )
     request = Request(TransactionKind.OPERATION, actor, key, print_, operation=operation.code)
-    return await post(
-        request,
-        _APPLY_OPERATION,
-        actor.user_id,
-        accounts.named_id(wallet_id, ids.WALLET),
-        operation.code,
-        operation.amount,
-        operation.currency.code,
-        currencies={operation.currency.code: operation.currency},
-        turns=turns,
-    )
+    args = {
+        "initiator": actor.user_id,
+        "wallet": accounts.named_id(wallet_id, ids.WALLET),
+        "operation": operation.code,
+        "amount": operation.amount,
+        "currency": operation.currency.code,
+    }
+    currencies = {operation.currency.code: operation.currency}
+    return Posting(request, _APPLY_OPERATION, args, currencies)

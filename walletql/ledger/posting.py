@@ -89,6 +89,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import random
@@ -217,18 +218,38 @@ def posting_turns(size: int) -> Turns:
     return asyncio.Semaphore(size) if size else contextlib.nullcontext()
 
 
-async def post(
-    request: Request,
-    sql: str,
-    *params: object,
-    currencies: Mapping[str, money.Currency],
-    turns: Turns,
-) -> Outcome:
-    """Step 2 and 3: run the kind's function `sql` with its own `params`, followed by the ones
-    every function ends with, in one of `turns`, and settle its answer. `currencies`: those the
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """Step 1's result: the request; the kind's SQL function and its own arguments, by name, in
+    the function's order (the ones every function ends with follow); the currencies the
     movement may be in, by code (the configured ones; an operation's own)."""
-    tail = (request.description, request.key, request.fingerprint, BALANCE_CHANNEL, MAX_BALANCE)
-    return _settle(request, await _execute(turns, sql, *params, *tail), currencies)
+
+    request: Request
+    function: str
+    args: dict[str, object]
+    currencies: Mapping[str, money.Currency]
+
+    def tail(self) -> tuple[object, ...]:
+        r = self.request
+        return (r.description, r.key, r.fingerprint, BALANCE_CHANNEL, MAX_BALANCE)
+
+
+@functools.cache
+def _statement(function: str, count: int) -> str:
+    placeholders = ", ".join(f"${n}" for n in range(1, count + 1))
+    return f"SELECT * FROM {function}({placeholders})"
+
+
+async def post(posting: Posting, turns: Turns) -> Outcome:
+    """Step 2 and 3: run the kind's function in one of `turns`, and settle its answer."""
+    params = (*posting.args.values(), *posting.tail())
+    row = await _execute(turns, _statement(posting.function, len(params)), *params)
+    return settle(posting, row)
+
+
+def settle(posting: Posting, row: Record) -> Outcome:
+    """The answer of a posting function's row: the Outcome, or the refusal's domain error."""
+    return _settle(posting.request, row, posting.currencies)
 
 
 def _settle(request: Request, row: Record, currencies: Mapping[str, money.Currency]) -> Outcome:

@@ -13,6 +13,7 @@ from walletql.ledger.money import Currency, amount_input
 from walletql.ledger.posting import (
     MAX_DESCRIPTION,
     Outcome,
+    Posting,
     Request,
     Turns,
     canonical_amount,
@@ -24,7 +25,7 @@ from walletql.ledger.posting import (
 from walletql.models import LedgerTransaction, TransactionKind, TransactionStatus
 from walletql.models.rows import fetch, model
 
-_REFUND = "SELECT * FROM walletql_refund($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+_REFUND = "walletql_refund"
 REFUNDABLE = (TransactionKind.CHARGE, TransactionKind.CAPTURE, TransactionKind.TRANSFER)
 
 
@@ -40,6 +41,17 @@ async def refund(
 ) -> Outcome:
     """Return `amount` (None: all that remains refundable) of a payment the caller received (an
     operator: any payment) to the wallet it came from; `reason` is the refund's description."""
+    return await post(prepare_refund(actor, transaction_id, amount, key, reason, currencies), turns)
+
+
+def prepare_refund(
+    actor: Principal,
+    transaction_id: object,
+    amount: object,
+    key: object,
+    reason: object,
+    currencies: Mapping[str, Currency],
+) -> Posting:
     key = check_key(key)
     description = check_description(reason, MAX_DESCRIPTION)
     value, accepting = (None, None) if amount is None else amount_input(currencies, amount)
@@ -49,17 +61,15 @@ async def refund(
         amount=None if value is None else canonical_amount(value),
         reason=description,
     )
-    return await post(
-        Request(TransactionKind.REFUND, actor, key, print_, description),
-        _REFUND,
-        actor.user_id,
-        actor.is_operator,
-        accounts.named_id(transaction_id, ids.TRANSACTION) or 0,
-        value,
-        accepting,
-        currencies=currencies,
-        turns=turns,
-    )
+    args = {
+        "initiator": actor.user_id,
+        "operator": actor.is_operator,
+        "original": accounts.named_id(transaction_id, ids.TRANSACTION) or 0,
+        "amount": value,
+        "accepting": accepting,
+    }
+    request = Request(TransactionKind.REFUND, actor, key, print_, description)
+    return Posting(request, _REFUND, args, currencies)
 
 
 async def refunds_of(

@@ -13,6 +13,7 @@ from walletql.ledger.money import Currency, amount_input
 from walletql.ledger.posting import (
     MAX_DESCRIPTION,
     Outcome,
+    Posting,
     Request,
     Turns,
     canonical_amount,
@@ -23,7 +24,7 @@ from walletql.ledger.posting import (
 )
 from walletql.models import TransactionKind
 
-_TRANSFER = "SELECT * FROM walletql_transfer($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+_TRANSFER = "walletql_transfer"
 
 
 async def transfer(
@@ -38,6 +39,24 @@ async def transfer(
     currencies: Mapping[str, Currency],
     turns: Turns,
 ) -> Outcome:
+    return await post(
+        prepare_transfer(
+            actor, from_wallet_id, amount, key, to_wallet_id, to_user_id, description, currencies
+        ),
+        turns,
+    )
+
+
+def prepare_transfer(
+    actor: Principal,
+    from_wallet_id: object,
+    amount: object,
+    key: object,
+    to_wallet_id: object,
+    to_user_id: object,
+    description: object,
+    currencies: Mapping[str, Currency],
+) -> Posting:
     key = check_key(key)
     description = check_description(description, MAX_DESCRIPTION)
     if (to_wallet_id is None) == (to_user_id is None):
@@ -53,15 +72,13 @@ async def transfer(
         amount=canonical_amount(value),
         description=description,
     )
-    return await post(
-        Request(TransactionKind.TRANSFER, actor, key, print_, description),
-        _TRANSFER,
-        actor.user_id,
-        accounts.named_id(from_wallet_id, ids.WALLET),
-        accounts.named_id(to_wallet_id, ids.WALLET),
-        accounts.named_id(to_user_id, ids.USER),
-        value,
-        accepting,
-        currencies=currencies,
-        turns=turns,
-    )
+    args = {
+        "initiator": actor.user_id,
+        "wallet": accounts.named_id(from_wallet_id, ids.WALLET),
+        "to_wallet": accounts.named_id(to_wallet_id, ids.WALLET),
+        "to_user": accounts.named_id(to_user_id, ids.USER),
+        "amount": value,
+        "accepting": accepting,
+    }
+    request = Request(TransactionKind.TRANSFER, actor, key, print_, description)
+    return Posting(request, _TRANSFER, args, currencies)
