@@ -72,6 +72,7 @@ class Settings:
     token_ttl_seconds: int = 86400
     hold_ttl_seconds: int = 7 * 86400  # a hold's life when authorize names none
     hold_sweep_seconds: int = 5  # how often each server releases expired holds
+    max_batch: int = 1000  # items of one postBatch
     minimum_balance: Decimal = Decimal("0")
     max_wallets_per_customer: int = 0
     max_wallets_per_merchant: int = 1
@@ -214,6 +215,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         "TOKEN_TTL_SECONDS": ("token_ttl_seconds", 1, None),
         "HOLD_TTL_SECONDS": ("hold_ttl_seconds", 1, 30 * 86400),
         "HOLD_SWEEP_SECONDS": ("hold_sweep_seconds", 1, 3600),
+        "MAX_BATCH": ("max_batch", 1, 10_000),
         "MAX_WALLETS_PER_CUSTOMER": ("max_wallets_per_customer", 0, None),
         "MAX_WALLETS_PER_MERCHANT": ("max_wallets_per_merchant", 0, None),
         "MAX_QUERY_DEPTH": ("max_query_depth", 1, 100),

@@ -63,12 +63,19 @@ class InsufficientFunds(LedgerError):
     code = "INSUFFICIENT_FUNDS"
 
     def __init__(
-        self, message: str, available: Decimal | None, requested: Decimal, transaction: Any
+        self,
+        message: str,
+        available: Decimal | None,
+        requested: Decimal,
+        transaction: Any,
+        stored: bool = True,
     ) -> None:
         super().__init__(message)
         self.available = available
         self.requested = requested
         self.transaction = transaction
+        # False in an atomic batch that was refused: the record was rolled back with the rest.
+        self.stored = stored
 
 
 class CurrencyMismatch(LedgerError):
@@ -103,6 +110,18 @@ class ExceedsRemaining(LedgerError):
         self.remaining = remaining
         self.requested = requested
         self.currency = currency
+
+
+class BatchRejected(LedgerError):
+    """An atomic batch in which item `index` (0-based) would fail with `reason`; nothing was
+    written."""
+
+    code = "BATCH_REJECTED"
+
+    def __init__(self, index: int, reason: LedgerError) -> None:
+        super().__init__(f"Item {index} would fail ({reason.code}): nothing was posted")
+        self.index = index
+        self.reason = reason
 
 
 class ConfigurationError(LedgerError):

@@ -243,7 +243,7 @@ def _statement(function: str, count: int) -> str:
 async def post(posting: Posting, turns: Turns) -> Outcome:
     """Step 2 and 3: run the kind's function in one of `turns`, and settle its answer."""
     params = (*posting.args.values(), *posting.tail())
-    row = await _execute(turns, _statement(posting.function, len(params)), *params)
+    (row,) = await execute(turns, _statement(posting.function, len(params)), *params)
     return settle(posting, row)
 
 
@@ -365,15 +365,14 @@ _ERRORS: dict[str, Callable[[Request, Record, Mapping[str, money.Currency]], Led
 }
 
 
-async def _execute(turns: Turns, sql: str, *params: object) -> Record:
-    """The one row of a posting statement; retries deadlocks and serialization failures (the
+async def execute(turns: Turns, sql: str, *params: object) -> list[Record]:
+    """The rows of a posting statement; retries deadlocks and serialization failures (the
     statement is its own transaction, so a retry repeats all of it)."""
     attempt = 0
     while True:
         try:
             async with turns:
-                (row,) = await fetch(sql, *params)
-            return row
+                return await fetch(sql, *params)
         except (DeadlockDetectedError, SerializationError):
             attempt += 1
             if attempt >= MAX_RETRIES:

@@ -7,7 +7,16 @@ import functools
 import strawberry
 
 from walletql import auth
-from walletql.ledger import accounts, charges, holds, payments, posting, refunds, transfers
+from walletql.ledger import (
+    accounts,
+    batches,
+    charges,
+    holds,
+    payments,
+    posting,
+    refunds,
+    transfers,
+)
 from walletql.ledger.errors import LedgerError
 from walletql.schema.context import Context
 from walletql.schema.errors import as_result
@@ -15,6 +24,7 @@ from walletql.schema.hold import Hold
 from walletql.schema.inputs import (
     ApplyOperationInput,
     AuthorizeInput,
+    BatchInput,
     CaptureInput,
     ChargeInput,
     CreateWalletInput,
@@ -29,6 +39,8 @@ from walletql.schema.inputs import (
 from walletql.schema.payloads import (
     AuthPayload,
     AuthResult,
+    BatchPayload,
+    BatchResult,
     HoldPayload,
     HoldResult,
     PaymentPayload,
@@ -275,6 +287,32 @@ class Mutation:
                 turns=services.turns,
             )
         )
+
+    @strawberry.mutation(
+        description="Many postings in one request: all or nothing (atomic), or each on its own."
+    )
+    @errors_as_data
+    async def post_batch(self, info: strawberry.Info[Context], input: BatchInput) -> BatchResult:
+        services = info.context.services
+        items = [
+            {kind: None if fields is None else vars(fields) for kind, fields in vars(item).items()}
+            for item in input.items
+        ]
+        results = await batches.post_batch(
+            info.context.require_principal(),
+            input.atomic,
+            items,
+            currencies=services.currencies,
+            operations=services.operations,
+            turns=services.turns,
+            max_batch=services.settings.max_batch,
+        )
+        answers = [
+            as_result(result) if isinstance(result, LedgerError) else _payment(result)
+            for result in results
+        ]
+        failed = sum(isinstance(result, LedgerError) for result in results)
+        return BatchPayload(results=answers, posted=len(results) - failed, failed=failed)
 
 
 async def _outside(

@@ -118,6 +118,15 @@ class ExceedsRemaining(Error):
     requested: Money = strawberry.field(description="What was asked for.")
 
 
+@strawberry.type(
+    description="code: BATCH_REJECTED: an atomic batch in which item `index` (0-based) would "
+    "fail with `reason`; nothing was written."
+)
+class BatchRejected(Error):
+    index: int = strawberry.field(description="The first item that would fail (0-based).")
+    reason: Error = strawberry.field(description="What that item would have answered.")
+
+
 _PLAIN = {
     domain.NotAuthenticated: NotAuthenticated,
     domain.Forbidden: Forbidden,
@@ -144,8 +153,11 @@ def as_result(exc: domain.LedgerError) -> Error:
             message=exc.message,
             available=None if exc.available is None else amount(exc.available, code),
             requested=amount(exc.requested, code),
-            transaction=Transaction.of(exc.transaction),
+            transaction=Transaction.of(exc.transaction) if exc.stored else None,
         )
+    if isinstance(exc, domain.BatchRejected):
+        reason = as_result(exc.reason)
+        return BatchRejected(code=exc.code, message=exc.message, index=exc.index, reason=reason)
     if isinstance(exc, domain.HoldClosed):
         from walletql.schema.hold import Hold
 

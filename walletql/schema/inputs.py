@@ -200,3 +200,28 @@ class RefundInput:
         description="Same key and input: replayed, not repeated."
     )
     reason: str | None = strawberry.field(default=None, description="Up to 500 characters.")
+
+
+@strawberry.input(description="Exactly one field is set.")
+class BatchItemInput:
+    deposit: DepositInput | None = strawberry.field(default=None, description="A deposit.")
+    withdraw: WithdrawInput | None = strawberry.field(default=None, description="A withdrawal.")
+    transfer: TransferInput | None = strawberry.field(default=None, description="A transfer.")
+    charge: ChargeInput | None = strawberry.field(default=None, description="A charge.")
+    refund: RefundInput | None = strawberry.field(default=None, description="A refund.")
+    apply_operation: ApplyOperationInput | None = strawberry.field(
+        default=None, description="An operation (operators)."
+    )
+
+
+@strawberry.input(
+    description="Up to WALLETQL_MAX_BATCH (default 1,000) postings in one request, each under "
+    "its own idempotency key and with the same rules as its single mutation. atomic: true posts "
+    "all of them in one database transaction or none: the first item that would fail is "
+    "reported in BatchRejected and nothing is written (no REJECTED record either), so the same "
+    "batch can be sent again once fixed. atomic: false posts each item on its own, in order, "
+    "each answering as its single mutation would."
+)
+class BatchInput:
+    atomic: bool = strawberry.field(description="All or nothing.")
+    items: list[BatchItemInput] = strawberry.field(description="The postings, in order.")

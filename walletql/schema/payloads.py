@@ -13,6 +13,7 @@ from walletql.models.rows import fetch_one
 from walletql.schema.context import Context
 from walletql.schema.errors import (
     AlreadyExists,
+    BatchRejected,
     CurrencyMismatch,
     ExceedsRemaining,
     Forbidden,
@@ -152,4 +153,19 @@ HoldResult = Annotated[
     | HoldClosed
     | ExceedsRemaining,
     strawberry.union("HoldResult", description="The hold and its posting, or why nothing moved."),
+]
+
+
+@strawberry.type(description="The answer of each item of a batch.")
+class BatchPayload:
+    results: list[PaymentResult] = strawberry.field(description="One result per item, in order.")
+    posted: int = strawberry.field(
+        description="Items that answered PaymentPayload (replays included)."
+    )
+    failed: int = strawberry.field(description="Items that answered an error.")
+
+
+BatchResult = Annotated[
+    BatchPayload | BatchRejected | ValidationError | NotAuthenticated | Forbidden,
+    strawberry.union("BatchResult", description="Each item's answer, or why nothing moved."),
 ]

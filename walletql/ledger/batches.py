@@ -1,0 +1,187 @@
+"""Batches: up to WALLETQL_MAX_BATCH postings in one request and one SQL call.
+
+Each item is one movement (deposit, withdraw, transfer, charge, refund, applyOperation) under
+its own idempotency key, and goes through its kind's step 1 exactly as its single mutation does
+(posting.py), so it answers what that mutation would have answered, and a retry of either
+replays the other. Then one statement (walletql_batch, migrations/models/9_*) locks every wallet
+the items may touch, once, in ascending id order, and runs the items' functions in order:
+
+- atomic: all of them in one database transaction, or none. The first item that would fail,
+  in Python or in SQL, is reported (BatchRejected, with its index and its error) and nothing is
+  written, not even a REJECTED record, so the fixed batch can be sent again under the same keys.
+- not atomic: each item answers on its own (an item refused in Python is not sent); those that
+  post, or are declined and stored, are committed together.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from walletql.auth import Principal
+from walletql.ledger import charges, payments, refunds, transfers
+from walletql.ledger.errors import BatchRejected, InsufficientFunds, LedgerError, ValidationError
+from walletql.ledger.money import Currency
+from walletql.ledger.operations import Operation
+from walletql.ledger.posting import (
+    BALANCE_CHANNEL,
+    MAX_BALANCE,
+    Outcome,
+    Posting,
+    Turns,
+    execute,
+    settle,
+)
+from walletql.models import TransactionKind
+
+_BATCH = "SELECT * FROM walletql_batch($1, $2, $3, $4, $5, $6)"
+
+Result = Outcome | LedgerError
+Prepare = Callable[
+    [Principal, Mapping[str, Any], Mapping[str, Currency], Mapping[str, Operation]], Posting
+]
+
+# Each kind of item, by its input field, and how its single mutation's step 1 reads it.
+ITEM_KINDS: dict[str, Prepare] = {
+    "deposit": lambda actor, i, currencies, _: payments.prepare_outside(
+        TransactionKind.DEPOSIT,
+        actor,
+        i["wallet_id"],
+        i["amount"],
+        i["idempotency_key"],
+        i.get("description"),
+        currencies,
+    ),
+    "withdraw": lambda actor, i, currencies, _: payments.prepare_outside(
+        TransactionKind.WITHDRAWAL,
+        actor,
+        i["wallet_id"],
+        i["amount"],
+        i["idempotency_key"],
+        i.get("description"),
+        currencies,
+    ),
+    "transfer": lambda actor, i, currencies, _: transfers.prepare_transfer(
+        actor,
+        i["from_wallet_id"],
+        i["amount"],
+        i["idempotency_key"],
+        i.get("to_wallet_id"),
+        i.get("to_user_id"),
+        i.get("description"),
+        currencies,
+    ),
+    "charge": lambda actor, i, currencies, _: charges.prepare_charge(
+        actor,
+        i["wallet_token"],
+        i["amount"],
+        i["idempotency_key"],
+        i["description"],
+        i.get("to_wallet_id"),
+        currencies,
+    ),
+    "refund": lambda actor, i, currencies, _: refunds.prepare_refund(
+        actor,
+        i["transaction_id"],
+        i.get("amount"),
+        i["idempotency_key"],
+        i.get("reason"),
+        currencies,
+    ),
+    "apply_operation": lambda actor, i, _, operations: payments.prepare_operation(
+        actor, i["wallet_id"], i["operation"], i["idempotency_key"], operations
+    ),
+}
+
+
+async def post_batch(
+    actor: Principal,
+    atomic: bool,
+    items: Sequence[Mapping[str, Mapping[str, Any] | None]],
+    *,
+    currencies: Mapping[str, Currency],
+    operations: Mapping[str, Operation],
+    turns: Turns,
+    max_batch: int,
+) -> list[Result]:
+    """`items`: each a mapping of ITEM_KINDS names to that kind's input fields (by Python name),
+    exactly one of them set. The result of each item, in order; for an atomic batch, all
+    Outcomes, or BatchRejected raised."""
+    if not 1 <= len(items) <= max_batch:
+        raise ValidationError(
+            "BAD_INPUT", f"A batch holds 1 to {max_batch} items (WALLETQL_MAX_BATCH)", "items"
+        )
+    kinds = [_kind(index, item) for index, item in enumerate(items)]
+
+    prepared: list[Posting | LedgerError] = []
+    refused_at: int | None = None  # an atomic batch's first item refused in Python
+    for index, (kind, fields) in enumerate(kinds):
+        try:
+            prepared.append(ITEM_KINDS[kind](actor, fields, currencies, operations))
+        except LedgerError as exc:
+            prepared.append(exc)
+            if atomic:
+                refused_at = index
+                break
+    sent = [(index, p) for index, p in enumerate(prepared) if isinstance(p, Posting)]
+    rows = []
+    if sent:
+        document = json.dumps([_item(p) for _, p in sent], default=str)
+        commit = refused_at is None
+        params = (actor.user_id, atomic, commit, document, BALANCE_CHANNEL, MAX_BALANCE)
+        rows = await execute(turns, _BATCH, *params)
+    if rows and rows[-1]["rejected"]:
+        row = rows[-1]
+        index, posting = sent[row["item"]]
+        raise BatchRejected(index, _refusal(posting, row))
+    if refused_at is not None:
+        refusal = prepared[refused_at]
+        assert isinstance(refusal, LedgerError)
+        raise BatchRejected(refused_at, refusal)
+
+    results: list[Result] = list(prepared)  # type: ignore[arg-type]  # Postings replaced below
+    for row in rows:
+        index, posting = sent[row["item"]]
+        try:
+            results[index] = settle(posting, row)
+        except LedgerError as exc:
+            results[index] = exc
+    return results
+
+
+def _kind(index: int, item: Mapping[str, Mapping[str, Any] | None]) -> tuple[str, Mapping]:
+    given = [(kind, fields) for kind, fields in item.items() if fields is not None]
+    if len(given) != 1 or given[0][0] not in ITEM_KINDS:
+        raise ValidationError(
+            "BAD_INPUT",
+            f"Item {index} must set exactly one of deposit, withdraw, transfer, charge, refund, "
+            "applyOperation",
+            f"items.{index}",
+        )
+    return given[0]
+
+
+def _item(posting: Posting) -> dict[str, object]:
+    request = posting.request
+    return {
+        "function": posting.function,
+        **posting.args,
+        "description": request.description,
+        "key": request.key,
+        "fingerprint": request.fingerprint,
+    }
+
+
+def _refusal(posting: Posting, row: Any) -> LedgerError:
+    """The error of an atomic batch's failing item. A decline it made was rolled back with the
+    rest: its record is not kept (one replayed from before is)."""
+    try:
+        settle(posting, row)
+    except InsufficientFunds as exc:
+        if row["outcome"] == "INSUFFICIENT_FUNDS":
+            exc.stored = False
+        return exc
+    except LedgerError as exc:
+        return exc
+    raise AssertionError("a rejected batch item settled as posted")  # never: SQL checked it
