@@ -25,7 +25,7 @@ from tests.conftest import FAST_PATHS
 from tests.ledger import conftest as ledger_tests
 from walletql import db
 from walletql.ledger.errors import InsufficientFunds
-from walletql.models import LedgerTransaction, User, Wallet, rows
+from walletql.models import Hold, LedgerTransaction, User, Wallet, rows
 
 # The ledger tests' fixtures: users inserted through the ORM, money moved through the ledger.
 customer = ledger_tests.customer
@@ -33,7 +33,7 @@ merchant = ledger_tests.merchant
 operator = ledger_tests.operator
 funded = ledger_tests.funded
 
-TABLES = {User: "users", Wallet: "wallets", LedgerTransaction: "transactions"}
+TABLES = {User: "users", Wallet: "wallets", LedgerTransaction: "transactions", Hold: "holds"}
 
 
 @pytest.fixture(autouse=True, params=["fast paths", "plain"])
@@ -103,6 +103,11 @@ async def ledger_rows(customer, merchant, operator, funded):
     with pytest.raises(InsufficientFunds) as refused:
         await ledger.withdraw(ann, labelled.id, "1", "rows-refused")
     operation = await ledger.apply_operation(admin, credits.id, "CREDIT_ADD", "rows-op")
+    hold = await ledger.authorize(shop, dollars.payment_token, "10", "rows-hold", "Books")
+    assert hold.hold is not None
+    capture = await ledger.capture(shop, hold.hold.id, "4", "rows-capture", final=True)
+    refund = await ledger.refund(shop, capture.transaction.id, "1", "rows-refund", "Torn")
+    release = await LedgerTransaction.get(hold_id=hold.hold.id, kind="RELEASE")  # the ledger's
     await User.filter(id=shop.user_id).update(
         phone=f"+1555{shop.user_id:07d}", company_url="https://shop.example"
     )
@@ -114,7 +119,12 @@ async def ledger_rows(customer, merchant, operator, funded):
             withdrawal.transaction.id,
             refused.value.transaction.id,
             operation.transaction.id,
+            hold.transaction.id,
+            capture.transaction.id,
+            refund.transaction.id,
+            release.id,
         ],
+        Hold: [hold.hold.id],
     }
 
 
@@ -127,7 +137,7 @@ async def test_the_rows_cover_null_and_set_fields(ledger_rows):
                 values = [getattr(i, name) for i in instances]
                 assert None in values and any(v is not None for v in values), (cls, name)
     wallet = await Wallet.get(id=ledger_rows[Wallet][0])
-    assert isinstance(wallet.balance, Decimal) and wallet.balance == Decimal("188.66")
+    assert isinstance(wallet.balance, Decimal) and wallet.balance == Decimal("185.66")
 
 
 @pytest.mark.parametrize("cls", [User, Wallet, LedgerTransaction])

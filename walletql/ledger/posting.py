@@ -258,7 +258,8 @@ def _settle(request: Request, row: Record, currencies: Mapping[str, money.Curren
         transaction = model(LedgerTransaction, row["tx"])
         if transaction.status == TransactionStatus.REJECTED:  # a replayed decline
             raise _declined(transaction)
-        wallet = model(Wallet, row["wallet"]) if code == "POSTED" else None
+        acted_on = row["wallet"] if code == "POSTED" else None  # a hold's posts on none
+        wallet = model(Wallet, acted_on) if acted_on is not None else None
         hold = model(Hold, row["hold"]) if row["hold"] is not None else None
         return Outcome(transaction, replayed=code == "REPLAYED", wallet=wallet, hold=hold)
     if code == "INSUFFICIENT_FUNDS":
