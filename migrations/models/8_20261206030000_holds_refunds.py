@@ -38,6 +38,7 @@ _NEW = (
     "walletql_refund(bigint, boolean, bigint, numeric, varchar[], varchar, varchar, varchar, "
     "text, numeric)",
     "walletql_expire_holds(integer, text, numeric)",
+    "walletql_release(holds, text, numeric)",
     "walletql_post(varchar, varchar, numeric, varchar, varchar[], bigint, bigint, bigint, "
     "bigint, bigint, varchar, bigint, varchar, varchar, text, numeric)",
     "walletql_replay(bigint, varchar, varchar)",
@@ -104,6 +105,9 @@ ALTER TABLE "transactions" ADD CONSTRAINT "transactions_kind_known"
                       'CAPTURE', 'RELEASE', 'REFUND'));
 ALTER TABLE "transactions" ADD CONSTRAINT "transactions_hold_kinds"
     CHECK ("hold_id" IS NULL OR "kind" IN ('HOLD', 'CAPTURE', 'RELEASE'));
+ALTER TABLE "transactions" ADD CONSTRAINT "transactions_hold_posted"
+    CHECK ("status" = 'REJECTED' OR "kind" NOT IN ('HOLD', 'CAPTURE', 'RELEASE')
+           OR "hold_id" IS NOT NULL);
 ALTER TABLE "transactions" ADD CONSTRAINT "transactions_refund_kind"
     CHECK (("refund_of_id" IS NOT NULL) = ("kind" = 'REFUND'));
 COMMENT ON COLUMN "transactions"."kind" IS 'DEPOSIT: DEPOSIT\nWITHDRAWAL: WITHDRAWAL\nTRANSFER: TRANSFER\nCHARGE: CHARGE\nOPERATION: OPERATION\nHOLD: HOLD\nCAPTURE: CAPTURE\nRELEASE: RELEASE\nREFUND: REFUND';
@@ -116,6 +120,7 @@ _UNTABLES = """
 ALTER TABLE "entries" DROP COLUMN "held_after";
 ALTER TABLE "entries" DROP COLUMN "held_amount";
 ALTER TABLE "transactions" DROP CONSTRAINT "transactions_refund_kind";
+ALTER TABLE "transactions" DROP CONSTRAINT "transactions_hold_posted";
 ALTER TABLE "transactions" DROP CONSTRAINT "transactions_hold_kinds";
 ALTER TABLE "transactions" DROP CONSTRAINT "transactions_kind_known";
 ALTER TABLE "transactions" ADD CONSTRAINT "transactions_kind_known"
@@ -197,7 +202,9 @@ BEGIN
     ELSE
         outcome := 'REPLAYED';
         tx := stored;
-        SELECT * INTO hold FROM holds AS f WHERE f.id = stored.hold_id;
+        IF stored.hold_id IS NOT NULL THEN
+            SELECT * INTO hold FROM holds AS f WHERE f.id = stored.hold_id;
+        END IF;
     END IF;
     RETURN NEXT;
 END
@@ -384,6 +391,25 @@ _MOVEMENTS = (
 _MOVEMENTS = "-- A deposit (money in from outside)" + _MOVEMENTS
 
 _HOLDS = f"""
+-- The ledger's own release of what remains of a hold (the rest after a final capture, an
+-- expiry): no initiator, so no key of a user's meets it. A release posts on any status and only
+-- frees money, so it cannot be refused: if it were, the hold would close with money still held.
+CREATE FUNCTION walletql_release(h holds, p_why text, p_channel text, p_max_balance numeric)
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    answer text;
+BEGIN
+    SELECT p.outcome INTO answer
+    FROM walletql_post('RELEASE', NULL, h.amount - h.captured_amount, h.currency, NULL, NULL,
+        h.source_wallet_id, NULL, h.id, NULL, NULL, NULL, 'hold ' || h.id || ' ' || p_why, '',
+        p_channel, p_max_balance) AS p;
+    IF answer <> 'POSTED' THEN
+        RAISE EXCEPTION 'the release of hold % was refused: %', h.id, answer;
+    END IF;
+END
+$$;
+
 -- A merchant reserves money on the wallet whose payment token it holds, for its own wallet:
 -- the one p_to_wallet names, or its oldest ACTIVE wallet in the customer's currency. The hold
 -- is written after its HOLD transaction (which names it: the key is deferred).
@@ -503,9 +529,7 @@ BEGIN
     RETURNING f.* INTO hold;
     rest := hold.amount - hold.captured_amount;
     IF p_final AND rest > 0 THEN
-        PERFORM walletql_post('RELEASE', NULL, rest, h.currency, NULL, NULL, h.source_wallet_id,
-            NULL, h.id, NULL, NULL, NULL, 'hold ' || h.id || ' final capture', '', p_channel,
-            p_max_balance);
+        PERFORM walletql_release(hold, 'final capture', p_channel, p_max_balance);
     END IF;
     {_ANSWER};
 END
@@ -548,9 +572,7 @@ BEGIN
              WHERE f.status = 'HELD' AND f.expires_at <= clock_timestamp()
              ORDER BY f.source_wallet_id, f.id LIMIT p_limit
              FOR UPDATE SKIP LOCKED LOOP
-        PERFORM walletql_post('RELEASE', NULL, h.amount - h.captured_amount, h.currency, NULL,
-            NULL, h.source_wallet_id, NULL, h.id, NULL, NULL, NULL, 'hold ' || h.id || ' expired',
-            '', p_channel, p_max_balance);
+        PERFORM walletql_release(h, 'expired', p_channel, p_max_balance);
         UPDATE holds AS f SET status = 'EXPIRED' WHERE f.id = h.id;
         released := released + 1;
     END LOOP;

@@ -226,7 +226,7 @@ class Posting:
 
     request: Request
     function: str
-    args: dict[str, object]
+    args: Mapping[str, object]
     currencies: Mapping[str, money.Currency]
 
     def tail(self) -> tuple[object, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import cast
 
 import strawberry
 
@@ -307,10 +308,11 @@ class Mutation:
             turns=services.turns,
             max_batch=services.settings.max_batch,
         )
-        answers = [
-            as_result(result) if isinstance(result, LedgerError) else _payment(result)
-            for result in results
-        ]
+        # A posting's errors are all PaymentResult members (as_result is typed for any).
+        answers = cast(
+            list[PaymentResult],
+            [as_result(r) if isinstance(r, LedgerError) else _payment(r) for r in results],
+        )
         failed = sum(isinstance(result, LedgerError) for result in results)
         return BatchPayload(results=answers, posted=len(results) - failed, failed=failed)
 
