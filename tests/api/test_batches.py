@@ -292,3 +292,18 @@ async def test_opposite_atomic_batches_never_deadlock(gql):
     assert (await state(gql, bob["token"], b))["balance"] == f"{1000 - 3 * rounds + 2 * rounds}.00"
     assert ids.decode(ids.WALLET, c["id"]) is not None
     assert await verify() == []
+
+
+async def test_results_cost_what_they_return_and_a_refusal_posts_nothing(gql):
+    """Results are priced at a guess (10) before the batch runs, then paid for in full: a big
+    batch selecting a page of history per result is refused, and nothing is posted."""
+    ana, a = await gql.funded("100")
+    costly = """mutation($input: BatchInput!) { postBatch(input: $input) {
+        ... on BatchPayload { results { ... on PaymentPayload {
+            wallet { history(first: 50) { edges { node { amount balanceAfter } } } } } } } } }"""
+    items = [deposit(a, "1") for _ in range(100)]
+    body = await gql(costly, {"input": {"atomic": False, "items": items}}, ana["token"])
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+    assert (await state(gql, ana["token"], a))["version"] == 1
+    cheap = await batch(gql, ana["token"], False, items)
+    assert cheap["posted"] == 100, cheap

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import strawberry
 
 from walletql import auth
+from walletql.cost import charge_list
 from walletql.ledger import (
     accounts,
     batches,
@@ -53,6 +54,9 @@ from walletql.schema.scalars import DateTime
 from walletql.schema.transaction import Transaction
 from walletql.schema.user import User
 from walletql.schema.wallet import Wallet
+
+if TYPE_CHECKING:
+    from walletql.api import WalletSchema
 
 
 def errors_as_data(resolver):
@@ -295,6 +299,10 @@ class Mutation:
     @errors_as_data
     async def post_batch(self, info: strawberry.Info[Context], input: BatchInput) -> BatchResult:
         services = info.context.services
+        # Its results were priced at a guess: pay for them all before anything is posted, so
+        # what each result selects costs what it returns (and a refusal posts nothing).
+        pricing = cast("WalletSchema", info.schema).pricing  # the schema api.py builds
+        charge_list(info.context, pricing, "BatchPayload", "results", len(input.items))
         items = [
             {kind: None if fields is None else vars(fields) for kind, fields in vars(item).items()}
             for item in input.items
