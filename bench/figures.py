@@ -78,6 +78,22 @@ def targets(result: dict) -> list[dict]:
                 vb["new_deadlocks"] == 0 and vb["overdrawn"] == 0 and vb["ok"],
                 f"deadlocks {vb['new_deadlocks']}, overdrawn {vb['overdrawn']}, {vb['verdict']}",
             )
+    f, g = closed("f"), closed("g")
+    if a and f:
+        peak_f = max(r["throughput"] for r in f)
+        add(
+            "f: authorize + capture (hot merchant) >= 70% of uniform transfers",
+            peak_f >= 0.7 * peak_a,
+            f"{peak_f:.0f}/s = {peak_f / peak_a:.0%} of {peak_a:.0f}/s",
+        )
+    if b and g:
+        peak_b = max(r["throughput"] for r in b)
+        peak_g = max(r["posting_rate"] for r in g)
+        add(
+            f"g: charges in batches of {g[0]['batch_size']} >= 2x single charges, in postings/s",
+            peak_g >= 2 * peak_b,
+            f"{peak_g:.0f} postings/s = {peak_g / peak_b:.1f}x {peak_b:.0f}/s",
+        )
     for s, label in (("d1", "first"), ("d2", "deep")):
         # Latency is judged as for a: one client, and a steady load at 70% of the peak. The
         # closed loop at 16+ clients measures throughput: there p99 is mostly queueing.

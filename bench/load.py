@@ -9,10 +9,12 @@ latency is counted from the scheduled time, so a stalled server cannot hide its 
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import json
 import math
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,6 +68,20 @@ CHARGE = (
     "mutation C($w: String!, $a: Decimal!, $k: String!) { charge(input: {walletToken: $w, "
     'amount: $a, idempotencyKey: $k, description: "bench order"}) { __typename ... on '
     "PaymentPayload { transaction { id status } wallet { balance version } } ... on Error { code } } }"
+)
+AUTHORIZE = (
+    "mutation A($w: String!, $a: Decimal!, $k: String!) { authorize(input: {walletToken: $w, "
+    'amount: $a, idempotencyKey: $k, description: "bench order"}) { __typename ... on '
+    "HoldPayload { hold { id status } transaction { id status } } ... on Error { code } } }"
+)
+CAPTURE = (
+    "mutation P($h: ID!, $k: String!) { capture(input: {holdId: $h, final: true, "
+    "idempotencyKey: $k}) { __typename ... on HoldPayload { hold { id status } transaction { id "
+    "status } wallet { balance version } } ... on Error { code } } }"
+)
+BATCH = (
+    "mutation G($input: BatchInput!) { postBatch(input: $input) { __typename ... on "
+    "BatchPayload { posted failed } ... on Error { code } } }"
 )
 BALANCES = "query B { me { wallets { balance } } }"
 HISTORY = (
@@ -148,6 +164,64 @@ def charges(host: str, port: int, seeded, run_id: str, seed: int = 2) -> Workloa
         return wire.post_request(host, port, "/graphql", body, seeded.merchant_token)
 
     return Workload("charge", request, payment_ok)
+
+
+def holds(host: str, port: int, seeded, run_id: str, seed: int = 5) -> Workload:
+    """The hot merchant authorizes on random customers and captures each hold in full (final)
+    once it is placed: every other request, about, is a capture of an earlier authorization."""
+    rng = random.Random(seed)
+    n = len(seeded.wallet_ids)
+    keys = itertools.count()
+    placed: collections.deque[str] = collections.deque()
+    held = re.compile(rb'"hold":\{"id":"([^"]+)","status":"HELD"')
+
+    def request(i: int) -> bytes:
+        i = next(keys)
+        if placed:
+            body = wire.graphql_body(CAPTURE, {"h": placed.popleft(), "k": f"{run_id}-{i}"})
+        else:
+            a = rng.randrange(n)
+            variables = {"w": seeded.payment_tokens[a], "a": _amount(rng), "k": f"{run_id}-{i}"}
+            body = wire.graphql_body(AUTHORIZE, variables)
+        return wire.post_request(host, port, "/graphql", body, seeded.merchant_token)
+
+    def check(answer: bytes) -> str | None:
+        if b'"__typename":"HoldPayload"' not in answer:
+            return _error_code(answer)
+        if found := held.search(answer):
+            placed.append(found.group(1).decode())
+        return None
+
+    return Workload("authorize/capture", request, check)
+
+
+def batches(host: str, port: int, seeded, run_id: str, size: int = 100, seed: int = 6) -> Workload:
+    """The hot merchant charges `size` random customers in one atomic postBatch."""
+    rng = random.Random(seed)
+    n = len(seeded.wallet_ids)
+    keys = itertools.count()
+
+    def request(i: int) -> bytes:
+        i = next(keys)
+        items = [
+            {
+                "charge": {
+                    "walletToken": seeded.payment_tokens[a],
+                    "amount": _amount(rng),
+                    "idempotencyKey": f"{run_id}-{i}-{j}",
+                    "description": "bench batch",
+                }
+            }
+            for j, a in enumerate(rng.sample(range(n), size))
+        ]
+        body = wire.graphql_body(BATCH, {"input": {"atomic": True, "items": items}})
+        return wire.post_request(host, port, "/graphql", body, seeded.merchant_token)
+
+    def check(answer: bytes) -> str | None:
+        ok = f'"posted":{size},"failed":0'.encode()
+        return None if ok in answer else _error_code(answer)
+
+    return Workload("batch", request, check)
 
 
 def balances(host: str, port: int, seeded, seed: int = 3) -> Workload:

@@ -1,7 +1,7 @@
 """walletql load benchmark: `python -m bench.run` (full, ~10 min) or `python -m bench.run --quick`.
 
 Drops and recreates its own database, seeds it, measures the database ceiling with a minimal
-asyncpg client, starts real uvicorn workers, runs scenarios a-e, runs `walletql verify` after
+asyncpg client, starts real uvicorn workers, runs scenarios a-g, runs `walletql verify` after
 every write scenario, prints a table and writes bench/results/<timestamp>.json.
 """
 
@@ -30,6 +30,7 @@ from walletql.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 HOST = "127.0.0.1"
+BATCH_SIZE = 100  # postings per request in scenario g
 
 
 def load_seeded(database: str) -> SimpleNamespace:
@@ -93,7 +94,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--subscribers", type=int)
     p.add_argument("--rates", help="posting rates for the fan-out scenario, per second")
     p.add_argument(
-        "--only", default="abcde", help="scenarios to run (letters), e.g. --only ab; ceiling always"
+        "--only",
+        default="abcdefg",
+        help="scenarios to run (letters), e.g. --only ab; ceiling always",
     )
     p.add_argument("--skip-ceiling", action="store_true", help="A/B runs: no ceiling phase")
     p.add_argument(
@@ -545,7 +548,7 @@ async def main_async(args: argparse.Namespace) -> dict:
 
 
 async def run_api(args, server, result, dsn, env, seeded, run_id, state) -> None:
-    """Scenarios a-e against the running server; rows and verdicts go into `result`."""
+    """Scenarios a-g against the running server; rows and verdicts go into `result`."""
     # Each worker should see every token (load.sign_ins). The kernel hashes each connection to a
     # worker, so every sign-in is sent four times over 64 connections: a worker misses a given
     # token with probability 2**-4 with two workers.
@@ -590,6 +593,21 @@ async def run_api(args, server, result, dsn, env, seeded, run_id, state) -> None
         result["rows"] += await sweep(
             args, server, "d3", "history first page + totalCount", counted, args.read_levels[:1]
         )
+    if "f" in args.only:
+        work = load.holds(HOST, args.port, seeded, f"{run_id}-f")
+        rows = await sweep(args, server, "f", "authorize + capture", work, args.levels)
+        result["rows"] += rows
+        state = await verify("f (authorize + capture)", dsn, args.database, env, state)
+        result["verify"].append(state)
+    if "g" in args.only:
+        work = load.batches(HOST, args.port, seeded, f"{run_id}-g", size=BATCH_SIZE)
+        rows = await sweep(args, server, "g", f"batches of {BATCH_SIZE} charges", work, [1, 4, 16])
+        for row in rows:
+            row["batch_size"] = BATCH_SIZE
+            row["posting_rate"] = row["throughput"] * BATCH_SIZE
+        result["rows"] += rows
+        state = await verify("g (batches of charges)", dsn, args.database, env, state)
+        result["verify"].append(state)
     if "e" in args.only:
         result["rows"] += await fanout.run(
             HOST,

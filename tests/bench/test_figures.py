@@ -43,6 +43,8 @@ def run(rows: list[dict], verify: list[dict] | None = None) -> dict:
         row("a", "closed", 16, 990.0, p99=30.0),
         row("a", "open-70%", 700, 700.0, p99=25.0),
         row("b", "closed", 16, 700.0),
+        row("f", "closed", 8, 700.0),
+        row("g", "closed", 4, 14.0, batch_size=100, posting_rate=1400.0),
         row("d1", "closed", 1, 300.0, p99=20.0),
         row("d1", "closed", 16, 600.0, p99=45.0),  # throughput level: its p99 is queueing
         row("d1", "open-70%", 420, 420.0, p99=19.0),
@@ -65,7 +67,7 @@ def misses(result: dict) -> list[str]:
 
 def test_a_run_on_every_line_meets_every_target():
     found = targets(run([]))
-    assert len(found) == 10
+    assert len(found) == 12
     assert misses(run([])) == []
 
 
@@ -76,6 +78,8 @@ def test_a_run_on_every_line_meets_every_target():
         (row("a", "open-70%", 700, 700.0, p99=25.1), "a: p99 <= 25 ms at 70% of peak"),
         (row("a", "open-70%", 700, 700.0, errors=1), "a: p99 <= 25 ms at 70% of peak"),
         (row("b", "closed", 16, 699.0), "b: hot merchant >= 70% of uniform"),
+        (row("f", "closed", 8, 699.0), "f: authorize + capture"),
+        (row("g", "closed", 4, 13.9, batch_size=100, posting_rate=1390.0), "g: charges in batches"),
         (row("d1", "closed", 1, 300.0, p99=20.1), "d: history first page"),
         (row("d1", "open-70%", 420, 420.0, p99=20.1), "d: history first page"),
         (row("d2", "open-70%", 420, 420.0, errors=2), "d: history deep page"),
