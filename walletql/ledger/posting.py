@@ -77,7 +77,9 @@ Precedence, the first that applies wins (steps 1-7 in Python, raised before the 
     20  POSTED                                                            the payload
 
 A request whose key a concurrent request committed first waits for it on the unique index, then
-answers as in 8 or 9. Only 18 and 20 write. tests/api/test_outcome_codes.py checks every row.
+answers as in 8 or 9. Only 18 and 20 write. tests/api/test_outcome_codes.py checks every row
+for deposits, withdrawals, transfers, charges and operations; tests/api/test_holds.py and
+test_refunds.py the rows of holds and refunds.
 
 Invariants (checked by `walletql verify`): for every wallet, its entries ordered by version
 replay its balance and its held amount exactly, and the held amount is what remains of its HELD
