@@ -4,10 +4,13 @@ it, live and when replayed with afterVersion."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 from tests.server.clients import subscriber
 from walletql.ledger.verify import verify
+
+WAIT_EXPIRY = 30.0  # seconds: only turns a sweeper that never runs into a failure
 
 HOLD_UPDATES = """
 subscription($walletId: ID, $afterVersion: Int) {
@@ -126,4 +129,51 @@ async def test_a_hold_placed_captured_and_released_is_three_updates(server, api)
         await ws.send({"id": "2", "type": "subscribe", "payload": payload})
         replayed = [await ws.update() for _ in range(3)]
     assert replayed == expected
+    assert await verify() == []
+
+
+async def test_expired_holds_are_released_once_by_servers_sweeping_together(start_server, make_api):
+    """Two server processes sweep every second: every expired hold is released exactly once
+    (FOR UPDATE SKIP LOCKED), and the money is available again."""
+    first = make_api(await start_server(hold_sweep_seconds=1))
+    await start_server(hold_sweep_seconds=1)  # the other sweeper, on the same database
+    shop = await first.signup("MERCHANT")
+    await first.create_wallet(shop["token"], "USD")
+    customers = []
+    for _ in range(12):
+        customer = await first.signup()
+        wallet = await first.create_wallet(customer["token"], "USD")
+        await first.deposit(customer["token"], wallet["id"], "10")
+        customers.append((customer, wallet))
+    holds = []
+    for _, wallet in customers:
+        for amount in ("1", "2"):
+            placed = await _hold_call(
+                first,
+                "authorize",
+                "AuthorizeInput",
+                shop["token"],
+                walletToken=wallet["token"],
+                amount=amount,
+                description="Expiring",
+                expiresInSeconds=1,
+            )
+            holds.append(placed["hold"]["id"])
+    query = """query($id: ID!) { hold(id: $id) { status remaining
+        transactions { kind amount } } }"""
+    for _ in range(int(WAIT_EXPIRY / 0.2)):  # observed, bounded: a hang is a failure
+        states = [(await first.data(query, {"id": h}, shop["token"]))["hold"] for h in holds]
+        if all(state["status"] == "EXPIRED" for state in states):
+            break
+        await asyncio.sleep(0.2)
+    else:
+        raise AssertionError(f"holds not all released: {states}")
+    for state in states:
+        kinds = [t["kind"] for t in state["transactions"]]
+        assert kinds == ["HOLD", "RELEASE"], state  # released once, by one of the two
+        assert state["remaining"] == "0.00"
+    wallet_query = "query($id: ID!) { wallet(id: $id) { balance held available version } }"
+    for customer, wallet in customers:
+        seen = (await first.data(wallet_query, {"id": wallet["id"]}, customer["token"]))["wallet"]
+        assert seen == {"balance": "10.00", "held": "0.00", "available": "10.00", "version": 5}
     assert await verify() == []
