@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from tests.api.conftest import PAYMENT_FIELDS, new_key
 from walletql import ids
+from walletql.ledger import holds as ledger_holds
+from walletql.ledger.posting import posting_turns
 
 HOLD = """
     id status amount capturedAmount remaining currency { code }
@@ -167,6 +169,11 @@ async def expire(gql, hold_id: str) -> None:
     await gql.sql(
         f"UPDATE holds SET expires_at = now() - interval '1 second' WHERE id = {hold_pk(hold_id)}"
     )
+
+
+async def sweep() -> int:
+    """What the served app's sweeper does every few seconds: release the expired holds."""
+    return await ledger_holds.release_expired(turns=posting_turns(0))
 
 
 def kinds(hold: dict) -> list[str]:

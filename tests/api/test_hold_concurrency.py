@@ -24,9 +24,9 @@ from tests.api.holds import (
     kinds,
     parties,
     refund,
+    sweep,
     void,
 )
-from walletql.ledger import holds as ledger_holds
 from walletql.ledger.verify import verify
 
 POOL_SIZE = 20  # the session's ORM pool (tests/conftest.py)
@@ -137,8 +137,8 @@ async def test_capture_racing_expiry(racing):
         # it once
         captured, *_ = await asyncio.gather(
             capture(gql, shop, hold["id"], amount="1"),
-            ledger_holds.release_expired(),
-            ledger_holds.release_expired(),
+            sweep(),
+            sweep(),
         )
         assert captured["__typename"] == "HoldClosed", (round_, captured)
         found = await get_hold(gql, shop, hold["id"])

@@ -21,10 +21,10 @@ from tests.api.holds import (
     missing_hold,
     parties,
     state,
+    sweep,
     void,
 )
 from walletql import ids
-from walletql.ledger import holds as ledger_holds
 
 WEEK = 604800  # WALLETQL_HOLD_TTL_SECONDS' default
 
@@ -499,7 +499,7 @@ async def test_an_expired_hold_is_closed_before_and_after_its_release(gql):
     assert_error(early, "HoldClosed", "HOLD_CLOSED")
     assert early["closed"]["id"] == hold["id"]
     assert await figures(gql, ann, card) == ("90.00", "20.00", "70.00", 3)
-    await ledger_holds.release_expired()
+    await sweep()
     found = await get_hold(gql, shop, hold["id"])
     assert (found["status"], found["capturedAmount"], found["remaining"]) == (
         "EXPIRED", "10.00", "0.00",
@@ -518,7 +518,7 @@ async def test_an_expired_hold_is_closed_before_and_after_its_release(gql):
         assert_error(result, "HoldClosed", "HOLD_CLOSED")
         assert result["closed"]["status"] == "EXPIRED"
     # a second sweep releases nothing more
-    await ledger_holds.release_expired()
+    await sweep()
     assert await figures(gql, ann, card) == ("90.00", "0.00", "90.00", 4)
     assert await figures(gql, shop, till) == ("10.00", "0.00", "10.00", 1)
 
@@ -678,7 +678,7 @@ async def test_wallet_holds_pages_and_filter(gql):
     await capture(gql, shop, placed[2])
     await capture(gql, shop, placed[5], amount="1", final=True)
     await expire(gql, placed[6])
-    await ledger_holds.release_expired()
+    await sweep()
     newest_first = placed[::-1]
     assert await walk(gql, ann, card, 20) == newest_first
     assert await walk(gql, ann, card, 3) == newest_first
