@@ -216,7 +216,10 @@ async def test_authorize_on_frozen_wallets(gql):
     assert_error(await authorize(gql, shop, card), "WalletInactive", "WALLET_INACTIVE")
     await freeze(gql, card, "ACTIVE")
     await freeze(gql, till)
-    assert_error(await authorize(gql, shop, card), "WalletInactive", "WALLET_INACTIVE")
+    named = await authorize(gql, shop, card, toWalletId=till["id"])
+    assert_error(named, "WalletInactive", "WALLET_INACTIVE")
+    # by default the merchant's oldest ACTIVE wallet, as for a charge: here none
+    assert_error(await authorize(gql, shop, card), "NotFound", "NOT_FOUND")
     assert await figures(gql, ann, card) == ("50.00", "0.00", "50.00", 1)
 
 
