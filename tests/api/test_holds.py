@@ -697,6 +697,9 @@ async def test_wallet_holds_pages_and_filter(gql):
     }
     for status, expected in by_status.items():
         assert await walk(gql, ann, card, 1, status=status) == expected, status
+    body = await gql(HOLDS, {"id": card["id"], "after": "abc"}, ann["token"])
+    assert body["data"] == {"wallet": None}, body
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
     page = await wallet_holds(gql, ann, card, first=2, status="HELD")
     assert [edge["node"]["amount"] for edge in page["edges"]] == ["4.00", "1.00"]
     assert page["pageInfo"]["hasNextPage"] is False
