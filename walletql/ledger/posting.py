@@ -175,16 +175,17 @@ def check_key(value: object) -> str:
     return value
 
 
-def check_description(value: object, limit: int, required: bool = False) -> str | None:
+def check_description(
+    value: object, limit: int, required: bool = False, field: str = "description"
+) -> str | None:
+    """A posting's free text (a refund's is its `reason`), stripped; None when blank."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise ValidationError("BAD_INPUT", "description is required", "description")
+            raise ValidationError("BAD_INPUT", f"{field} is required", field)
         return None
     if not isinstance(value, str) or len(value.strip()) > limit:
-        raise ValidationError(
-            "BAD_INPUT", f"description must be 1 to {limit} characters", "description"
-        )
-    return characters.check(value.strip(), "description")
+        raise ValidationError("BAD_INPUT", f"{field} must be 1 to {limit} characters", field)
+    return characters.check(value.strip(), field)
 
 
 def fingerprint(kind: TransactionKind, **request: object) -> str:

@@ -53,7 +53,7 @@ def prepare_refund(
     currencies: Mapping[str, Currency],
 ) -> Posting:
     key = check_key(key)
-    description = check_description(reason, MAX_DESCRIPTION)
+    description = check_description(reason, MAX_DESCRIPTION, field="reason")
     value, accepting = (None, None) if amount is None else amount_input(currencies, amount)
     print_ = fingerprint(
         TransactionKind.REFUND,
