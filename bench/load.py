@@ -9,7 +9,6 @@ latency is counted from the scheduled time, so a stalled server cannot hide its 
 from __future__ import annotations
 
 import asyncio
-import collections
 import itertools
 import json
 import math
@@ -69,16 +68,23 @@ CHARGE = (
     'amount: $a, idempotencyKey: $k, description: "bench order"}) { __typename ... on '
     "PaymentPayload { transaction { id status } wallet { balance version } } ... on Error { code } } }"
 )
+# Captures and refunds select what a transfer does (bench.figures compares their CPU).
 AUTHORIZE = (
-    "mutation A($w: String!, $a: Decimal!, $k: String!) { authorize(input: {walletToken: $w, "
-    'amount: $a, idempotencyKey: $k, description: "bench order"}) { __typename ... on '
-    "HoldPayload { hold { id status } transaction { id status } } ... on Error { code } } }"
+    "mutation A($w: String!, $k: String!) { authorize(input: {walletToken: $w, amount: "
+    '"50.00", idempotencyKey: $k, description: "bench order"}) { __typename ... on '
+    "HoldPayload { hold { id } transaction { id status } } ... on Error { code } } }"
 )
 CAPTURE = (
-    "mutation P($h: ID!, $k: String!) { capture(input: {holdId: $h, final: true, "
-    "idempotencyKey: $k}) { __typename ... on HoldPayload { hold { id status } transaction { id "
+    "mutation P($h: ID!, $a: Decimal!, $k: String!) { capture(input: {holdId: $h, amount: $a, "
+    "idempotencyKey: $k}) { __typename ... on HoldPayload { transaction { id status } "
+    "wallet { balance version } } ... on Error { code } } }"
+)
+REFUND = (
+    "mutation R($t: ID!, $k: String!) { refund(input: {transactionId: $t, amount: "
+    '"0.01", idempotencyKey: $k}) { __typename ... on PaymentPayload { transaction { id '
     "status } wallet { balance version } } ... on Error { code } } }"
 )
+_TRANSACTION_ID = re.compile(rb'"transaction":\{"id":"([^"]+)"')
 BATCH = (
     "mutation G($input: BatchInput!) { postBatch(input: $input) { __typename ... on "
     "BatchPayload { posted failed } ... on Error { code } } }"
@@ -166,60 +172,100 @@ def charges(host: str, port: int, seeded, run_id: str, seed: int = 2) -> Workloa
     return Workload("charge", request, payment_ok)
 
 
-def holds(host: str, port: int, seeded, run_id: str, seed: int = 5) -> Workload:
-    """The hot merchant authorizes on random customers and captures each hold in full (final)
-    once it is placed: every other request, about, is a capture of an earlier authorization."""
+class Pool:
+    """Ids a workload's answers yield (holds placed, captures posted) for a later workload to
+    use, round-robin."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self._next = itertools.count()
+
+    def take(self) -> str:
+        return self.ids[next(self._next) % len(self.ids)]
+
+
+def authorizations(host: str, port: int, seeded, run_id: str, holds: Pool, seed: int = 5):
+    """The merchant authorizes 50.00 on random customers; each hold placed goes into `holds`."""
     rng = random.Random(seed)
     n = len(seeded.wallet_ids)
     keys = itertools.count()
-    placed: collections.deque[str] = collections.deque()
-    held = re.compile(rb'"hold":\{"id":"([^"]+)","status":"HELD"')
+    placed = re.compile(rb'"hold":\{"id":"([^"]+)"')
 
     def request(i: int) -> bytes:
         i = next(keys)
-        if placed:
-            body = wire.graphql_body(CAPTURE, {"h": placed.popleft(), "k": f"{run_id}-{i}"})
-        else:
-            a = rng.randrange(n)
-            variables = {"w": seeded.payment_tokens[a], "a": _amount(rng), "k": f"{run_id}-{i}"}
-            body = wire.graphql_body(AUTHORIZE, variables)
+        variables = {"w": seeded.payment_tokens[rng.randrange(n)], "k": f"{run_id}-{i}"}
+        body = wire.graphql_body(AUTHORIZE, variables)
         return wire.post_request(host, port, "/graphql", body, seeded.merchant_token)
 
     def check(answer: bytes) -> str | None:
-        if b'"__typename":"HoldPayload"' not in answer:
-            return _error_code(answer)
-        if found := held.search(answer):
-            placed.append(found.group(1).decode())
-        return None
+        if found := placed.search(answer):
+            holds.ids.append(found.group(1).decode())
+            return None
+        return _error_code(answer)
 
-    return Workload("authorize/capture", request, check)
+    return Workload("authorize", request, check)
 
 
-def batches(host: str, port: int, seeded, run_id: str, size: int = 100, seed: int = 6) -> Workload:
-    """The hot merchant charges `size` random customers in one atomic postBatch."""
+def captures(host: str, port: int, seeded, run_id: str, holds: Pool, posted: Pool, seed: int = 6):
+    """The merchant captures a small part of its holds in turn (partial: each hold serves many);
+    each capture posted goes into `posted`."""
     rng = random.Random(seed)
-    n = len(seeded.wallet_ids)
     keys = itertools.count()
 
     def request(i: int) -> bytes:
         i = next(keys)
-        items = [
-            {
-                "charge": {
-                    "walletToken": seeded.payment_tokens[a],
-                    "amount": _amount(rng),
-                    "idempotencyKey": f"{run_id}-{i}-{j}",
-                    "description": "bench batch",
-                }
+        variables = {"h": holds.take(), "a": _amount(rng), "k": f"{run_id}-{i}"}
+        body = wire.graphql_body(CAPTURE, variables)
+        return wire.post_request(host, port, "/graphql", body, seeded.merchant_token)
+
+    def check(answer: bytes) -> str | None:
+        if found := _TRANSACTION_ID.search(answer):
+            posted.ids.append(found.group(1).decode())
+            return None
+        return _error_code(answer)
+
+    return Workload("capture", request, check)
+
+
+def refunds(host: str, port: int, seeded, run_id: str, captured: Pool):
+    """The merchant refunds 0.01 of its captures in turn, from its one wallet (a hot row)."""
+    keys = itertools.count()
+
+    def request(i: int) -> bytes:
+        i = next(keys)
+        body = wire.graphql_body(REFUND, {"t": captured.take(), "k": f"{run_id}-{i}"})
+        return wire.post_request(host, port, "/graphql", body, seeded.merchant_token)
+
+    return Workload("refund", request, payment_ok)
+
+
+def transfer_batches(
+    host: str, port: int, seeded, run_id: str, atomic: bool, size: int = 100, seed: int = 7
+) -> Workload:
+    """A random customer sends `size` transfers to random others in one postBatch."""
+    rng = random.Random(seed)
+    n = len(seeded.wallet_ids)
+    keys = itertools.count()
+    posted = f'"posted":{size},"failed":0'.encode()
+
+    def request(i: int) -> bytes:
+        i = next(keys)
+        a = rng.randrange(n)
+        items = []
+        for j in range(size):
+            b = rng.randrange(n - 1)
+            transfer = {
+                "fromWalletId": seeded.public_wallets[a],
+                "toWalletId": seeded.public_wallets[b + 1 if b >= a else b],
+                "amount": _amount(rng),
+                "idempotencyKey": f"{run_id}-{i}-{j}",
             }
-            for j, a in enumerate(rng.sample(range(n), size))
-        ]
-        body = wire.graphql_body(BATCH, {"input": {"atomic": True, "items": items}})
-        return wire.post_request(host, port, "/graphql", body, seeded.merchant_token)
+            items.append({"transfer": transfer})
+        body = wire.graphql_body(BATCH, {"input": {"atomic": atomic, "items": items}})
+        return wire.post_request(host, port, "/graphql", body, seeded.customer_tokens[a])
 
     def check(answer: bytes) -> str | None:
-        ok = f'"posted":{size},"failed":0'.encode()
-        return None if ok in answer else _error_code(answer)
+        return None if posted in answer else _error_code(answer)
 
     return Workload("batch", request, check)
 

@@ -118,6 +118,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
     args.levels = ints(args.levels, [1, 8, 32] if quick else [1, 4, 16, 64])
     args.read_levels = ints(args.read_levels, [1, 16] if quick else [1, 16, 64])
+    args.batch_levels = [1, 4] if quick else [1, 4, 16]
     args.duration = args.duration or (3.0 if quick else 8.0)
     args.warmup = 1.0 if quick else 2.0
     args.history = args.history or (100_000 if quick else 1_000_000)
@@ -594,19 +595,39 @@ async def run_api(args, server, result, dsn, env, seeded, run_id, state) -> None
             args, server, "d3", "history first page + totalCount", counted, args.read_levels[:1]
         )
     if "f" in args.only:
-        work = load.holds(HOST, args.port, seeded, f"{run_id}-f")
-        rows = await sweep(args, server, "f", "authorize + capture", work, args.levels)
-        result["rows"] += rows
-        state = await verify("f (authorize + capture)", dsn, args.database, env, state)
+        holds, captured = load.Pool(), load.Pool()
+        for scenario, name, work in (
+            (
+                "f1",
+                "authorize (hot merchant)",
+                load.authorizations(HOST, args.port, seeded, f"{run_id}-f1", holds),
+            ),
+            (
+                "f2",
+                "capture (hot merchant)",
+                load.captures(HOST, args.port, seeded, f"{run_id}-f2", holds, captured),
+            ),
+            (
+                "f3",
+                "refund (hot merchant)",
+                load.refunds(HOST, args.port, seeded, f"{run_id}-f3", captured),
+            ),
+        ):
+            result["rows"] += await sweep(args, server, scenario, name, work, args.levels)
+        state = await verify("f (authorize, capture, refund)", dsn, args.database, env, state)
         result["verify"].append(state)
     if "g" in args.only:
-        work = load.batches(HOST, args.port, seeded, f"{run_id}-g", size=BATCH_SIZE)
-        rows = await sweep(args, server, "g", f"batches of {BATCH_SIZE} charges", work, [1, 4, 16])
-        for row in rows:
-            row["batch_size"] = BATCH_SIZE
-            row["posting_rate"] = row["throughput"] * BATCH_SIZE
-        result["rows"] += rows
-        state = await verify("g (batches of charges)", dsn, args.database, env, state)
+        for scenario, atomic in (("g1", True), ("g2", False)):
+            work = load.transfer_batches(
+                HOST, args.port, seeded, f"{run_id}-{scenario}", atomic, size=BATCH_SIZE
+            )
+            name = f"batches of {BATCH_SIZE} transfers, {'atomic' if atomic else 'not atomic'}"
+            rows = await sweep(args, server, scenario, name, work, args.batch_levels)
+            for row in rows:
+                row["batch_size"] = BATCH_SIZE
+                row["posting_rate"] = row["throughput"] * BATCH_SIZE
+            result["rows"] += rows
+        state = await verify("g (batches of transfers)", dsn, args.database, env, state)
         result["verify"].append(state)
     if "e" in args.only:
         result["rows"] += await fanout.run(
