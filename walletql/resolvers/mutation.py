@@ -71,12 +71,7 @@ def errors_as_data(resolver):
 
 
 def _payment(outcome: posting.Outcome) -> PaymentPayload:
-    return PaymentPayload(
-        transaction=Transaction.of(outcome.transaction),
-        wallet_id=outcome.wallet_id,
-        wallet_row=outcome.wallet,
-        replayed=outcome.replayed,
-    )
+    return PaymentPayload.of(outcome)
 
 
 def _hold(outcome: posting.Outcome) -> HoldPayload:
@@ -316,13 +311,7 @@ class Mutation:
             turns=services.turns,
             max_batch=services.settings.max_batch,
         )
-        # A posting's errors are all PaymentResult members (as_result is typed for any).
-        answers = cast(
-            list[PaymentResult],
-            [as_result(r) if isinstance(r, LedgerError) else _payment(r) for r in results],
-        )
-        failed = sum(isinstance(result, LedgerError) for result in results)
-        return BatchPayload(results=answers, posted=len(results) - failed, failed=failed)
+        return BatchPayload(outcomes=results)
 
 
 async def _outside(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 
 from walletql.ledger import accounts
 from walletql.ledger import errors as domain
+from walletql.ledger.posting import Outcome
 from walletql.models import Wallet as WalletRow
 from walletql.models.rows import fetch_one
 from walletql.schema.context import Context
@@ -26,6 +27,7 @@ from walletql.schema.errors import (
     ValidationError,
     WalletInactive,
     WalletLimitReached,
+    as_result,
 )
 from walletql.schema.hold import Hold
 from walletql.schema.scalars import DateTime, Money
@@ -62,6 +64,15 @@ class PaymentPayload:
     replayed: bool = strawberry.field(
         description="True when this answer replays an earlier request with the same idempotency key."
     )
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> PaymentPayload:
+        return cls(
+            transaction=Transaction.of(outcome.transaction),
+            wallet_id=outcome.wallet_id,
+            wallet_row=outcome.wallet,
+            replayed=outcome.replayed,
+        )
 
 
 @strawberry.type(description="A hold and the posting this request made (or replayed).")
@@ -158,11 +169,27 @@ HoldResult = Annotated[
 
 @strawberry.type(description="The answer of each item of a batch.")
 class BatchPayload:
-    results: list[PaymentResult] = strawberry.field(description="One result per item, in order.")
-    posted: int = strawberry.field(
-        description="Items that answered PaymentPayload (replays included)."
-    )
-    failed: int = strawberry.field(description="Items that answered an error.")
+    outcomes: strawberry.Private[list]  # per item, an Outcome or the domain error it answered
+
+    @strawberry.field(description="One result per item, in order.")
+    def results(self) -> list[PaymentResult]:
+        # Built only when selected: a client that needs just the counts pays for none of them.
+        # A posting's errors are all PaymentResult members (as_result is typed for any).
+        return cast(
+            list[PaymentResult],
+            [
+                as_result(o) if isinstance(o, domain.LedgerError) else PaymentPayload.of(o)
+                for o in self.outcomes
+            ],
+        )
+
+    @strawberry.field(description="Items that answered PaymentPayload (replays included).")
+    def posted(self) -> int:
+        return len(self.outcomes) - self.failed()
+
+    @strawberry.field(description="Items that answered an error.")
+    def failed(self) -> int:
+        return sum(isinstance(o, domain.LedgerError) for o in self.outcomes)
 
 
 BatchResult = Annotated[
