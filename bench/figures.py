@@ -78,6 +78,7 @@ def targets(result: dict) -> list[dict]:
                 vb["new_deadlocks"] == 0 and vb["overdrawn"] == 0 and vb["ok"],
                 f"deadlocks {vb['new_deadlocks']}, overdrawn {vb['overdrawn']}, {vb['verdict']}",
             )
+
     def cheapest(rows_: list[dict]) -> float | None:
         """Server CPU per request at its lowest over 4+ clients: the least disturbed window."""
         costs = [

@@ -27,14 +27,9 @@ _HOLDS = _previous("8_*_holds_refunds.py")
 _ROW = "item integer, rejected boolean, " + _HOLDS._RESULT
 
 _FUNCTIONS = f"""
-CREATE FUNCTION walletql_texts(p_value jsonb) RETURNS varchar[]
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN jsonb_typeof(p_value) = 'array'
-                THEN ARRAY(SELECT jsonb_array_elements_text(p_value))::varchar[] END
-$$;
-
 -- p_items: a JSON array of {{"function": ..., <its arguments by name>, "description", "key",
--- "fingerprint"}}. Every wallet the items may touch is locked first, once, in ascending id
+-- "fingerprint"}}, the accepting currencies as one comma-separated text (codes are letters and
+-- digits). Every wallet the items may touch is locked first, once, in ascending id
 -- order: two batches never deadlock, whatever the order of their items. Atomic: the first item
 -- that does not post (or replay a posting) rolls back every item before it and is answered
 -- last, rejected. p_commit false: roll back at the end whatever happened (the items before one that
@@ -78,22 +73,22 @@ BEGIN
             WHEN 'walletql_outside' THEN
                 SELECT * INTO r FROM walletql_outside(x->>'kind', p_initiator,
                     (x->>'wallet')::bigint, (x->>'amount')::numeric,
-                    walletql_texts(x->'accepting'), x->>'description', x->>'key',
+                    string_to_array(x->>'accepting', ',')::varchar[], x->>'description', x->>'key',
                     x->>'fingerprint', p_channel, p_max_balance);
             WHEN 'walletql_transfer' THEN
                 SELECT * INTO r FROM walletql_transfer(p_initiator, (x->>'wallet')::bigint,
                     (x->>'to_wallet')::bigint, (x->>'to_user')::bigint, (x->>'amount')::numeric,
-                    walletql_texts(x->'accepting'), x->>'description', x->>'key',
+                    string_to_array(x->>'accepting', ',')::varchar[], x->>'description', x->>'key',
                     x->>'fingerprint', p_channel, p_max_balance);
             WHEN 'walletql_charge' THEN
                 SELECT * INTO r FROM walletql_charge(p_initiator, x->>'token',
                     (x->>'to_wallet')::bigint, (x->>'amount')::numeric,
-                    walletql_texts(x->'accepting'), x->>'description', x->>'key',
+                    string_to_array(x->>'accepting', ',')::varchar[], x->>'description', x->>'key',
                     x->>'fingerprint', p_channel, p_max_balance);
             WHEN 'walletql_refund' THEN
                 SELECT * INTO r FROM walletql_refund(p_initiator, (x->>'operator')::boolean,
                     (x->>'original')::bigint, (x->>'amount')::numeric,
-                    walletql_texts(x->'accepting'), x->>'description', x->>'key',
+                    string_to_array(x->>'accepting', ',')::varchar[], x->>'description', x->>'key',
                     x->>'fingerprint', p_channel, p_max_balance);
             WHEN 'walletql_apply_operation' THEN
                 SELECT * INTO r FROM walletql_apply_operation(p_initiator,
@@ -152,7 +147,6 @@ async def upgrade(db: BaseDBAsyncClient) -> str:
 async def downgrade(db: BaseDBAsyncClient) -> str:
     return """
 DROP FUNCTION walletql_batch(bigint, boolean, boolean, jsonb, text, numeric);
-DROP FUNCTION walletql_texts(jsonb);
 """
 
 
