@@ -214,7 +214,9 @@ def captures(host: str, port: int, seeded, run_id: str, holds: Pool, posted: Poo
 
     def request(i: int) -> bytes:
         i = next(keys)
-        variables = {"h": holds.take(), "a": _amount(rng), "k": f"{run_id}-{i}"}
+        # 1.00 to 9.99: each capture can take a hundred refunds of 0.01 (scenario f3).
+        amount = f"{rng.randint(100, 999) / 100:.2f}"
+        variables = {"h": holds.take(), "a": amount, "k": f"{run_id}-{i}"}
         body = wire.graphql_body(CAPTURE, variables)
         return wire.post_request(host, port, "/graphql", body, seeded.merchant_token)
 
