@@ -39,6 +39,7 @@ _NEW = (
     "text, numeric)",
     "walletql_expire_holds(integer, text, numeric)",
     "walletql_release(holds, text, numeric)",
+    "walletql_token_parties(bigint, varchar, bigint)",
     "walletql_post(varchar, varchar, numeric, varchar, varchar[], bigint, bigint, bigint, "
     "bigint, bigint, varchar, bigint, varchar, varchar, text, numeric)",
     "walletql_replay(bigint, varchar, varchar)",
@@ -383,12 +384,78 @@ $$;
 
 # Migration 7's movements, unchanged but for the answer's new columns and walletql_post's hold
 # and refund parameters (NULL for them).
+_DEPOSIT, _CHARGE, _OPERATION = (
+    "-- A deposit (money in from outside)",
+    "-- A merchant pulls money",
+    "-- An operator applies",
+)
 _MOVEMENTS = (
-    _ROUTE._FUNCTIONS.split("-- A deposit (money in from outside)", 1)[1]
+    (
+        _DEPOSIT
+        + _ROUTE._FUNCTIONS.split(_DEPOSIT, 1)[1].split(_CHARGE, 1)[0]
+        + _OPERATION
+        + _ROUTE._FUNCTIONS.split(_OPERATION, 1)[1]
+    )
     .replace(_ROUTE._RESULT, _RESULT)
     .replace(f", {_ROUTE._PASS_TAIL}", ", NULL, NULL, " + _PASS_TAIL)
 )
-_MOVEMENTS = "-- A deposit (money in from outside)" + _MOVEMENTS
+
+# A charge and a hold find their wallets the same way: walletql_token_parties.
+_TOKEN_PARTIES = f"""
+-- Who pays and who is paid when a merchant takes money by a payment token (a charge, a hold):
+-- the customer's wallet, and the merchant's own, the one p_to_wallet names or its oldest ACTIVE
+-- one in the customer's currency. `outcome` is the refusal, NULL when both are found.
+CREATE FUNCTION walletql_token_parties(
+    p_initiator bigint, p_token varchar, p_to_wallet bigint,
+    OUT outcome text, OUT customer wallets, OUT merchant wallets
+)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    SELECT * INTO customer FROM wallets AS f WHERE f.payment_token = p_token;
+    IF NOT FOUND THEN
+        outcome := 'TOKEN_NOT_FOUND';
+    ELSIF customer.owner_id = p_initiator THEN
+        outcome := 'SELF_CHARGE';
+    ELSIF p_to_wallet IS NULL THEN
+        merchant := walletql_first_active(p_initiator, customer.currency);
+        IF merchant.id IS NULL THEN
+            outcome := 'NO_RECEIVING_WALLET';
+        END IF;
+    ELSE
+        merchant := walletql_owned(p_initiator, p_to_wallet);
+        IF merchant.id IS NULL THEN
+            outcome := 'WALLET_NOT_FOUND';
+        END IF;
+    END IF;
+END
+$$;
+
+-- A merchant pulls money from the wallet whose payment token it holds into its own wallet.
+CREATE FUNCTION walletql_charge(
+    p_initiator bigint, p_token varchar, p_to_wallet bigint, p_amount numeric,
+    p_accepting varchar[], {_TAIL}
+) RETURNS TABLE ({_RESULT})
+LANGUAGE plpgsql AS $$
+DECLARE
+    parties record;
+BEGIN
+    RETURN QUERY SELECT * FROM walletql_replay(p_initiator, p_key, p_fingerprint);
+    IF FOUND THEN
+        RETURN;
+    END IF;
+    parties := walletql_token_parties(p_initiator, p_token, p_to_wallet);
+    IF parties.outcome IS NOT NULL THEN
+        outcome := parties.outcome;
+        currency := (parties.customer).currency;  -- the one NO_RECEIVING_WALLET names
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT * FROM walletql_post('CHARGE', NULL, p_amount,
+        (parties.customer).currency, p_accepting, (parties.customer).id, (parties.merchant).id,
+        (parties.merchant).id, NULL, NULL, {_PASS_TAIL});
+END
+$$;
+"""
 
 _HOLDS = f"""
 -- The ledger's own release of what remains of a hold (the rest after a final capture, an
@@ -419,6 +486,7 @@ CREATE FUNCTION walletql_authorize(
 ) RETURNS TABLE ({_RESULT})
 LANGUAGE plpgsql AS $$
 DECLARE
+    parties record;
     c wallets;
     m wallets;
     new_hold bigint;
@@ -428,33 +496,15 @@ BEGIN
     IF FOUND THEN
         RETURN;
     END IF;
-    SELECT * INTO c FROM wallets AS f WHERE f.payment_token = p_token;
-    IF NOT FOUND THEN
-        outcome := 'TOKEN_NOT_FOUND';
+    parties := walletql_token_parties(p_initiator, p_token, p_to_wallet);
+    IF parties.outcome IS NOT NULL THEN
+        outcome := parties.outcome;
+        currency := (parties.customer).currency;  -- the one NO_RECEIVING_WALLET names
         RETURN NEXT;
         RETURN;
     END IF;
-    IF c.owner_id = p_initiator THEN
-        outcome := 'SELF_CHARGE';
-        RETURN NEXT;
-        RETURN;
-    END IF;
-    IF p_to_wallet IS NULL THEN
-        m := walletql_first_active(p_initiator, c.currency);
-        IF m.id IS NULL THEN
-            outcome := 'NO_RECEIVING_WALLET';
-            currency := c.currency;
-            RETURN NEXT;
-            RETURN;
-        END IF;
-    ELSE
-        m := walletql_owned(p_initiator, p_to_wallet);
-        IF m.id IS NULL THEN
-            outcome := 'WALLET_NOT_FOUND';
-            RETURN NEXT;
-            RETURN;
-        END IF;
-    END IF;
+    c := parties.customer;
+    m := parties.merchant;
     -- The merchant's wallet is not posted on until a capture (which checks it under its lock);
     -- a hold it could never receive is refused now.
     IF m.currency <> c.currency THEN
@@ -628,7 +678,7 @@ def _drop(signatures: tuple[str, ...]) -> str:
 
 
 async def upgrade(db: BaseDBAsyncClient) -> str:
-    return _drop(_ROUTE._NEW) + _TABLES + _FUNCTIONS + _MOVEMENTS + _HOLDS
+    return _drop(_ROUTE._NEW) + _TABLES + _FUNCTIONS + _MOVEMENTS + _TOKEN_PARTIES + _HOLDS
 
 
 async def downgrade(db: BaseDBAsyncClient) -> str:
