@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import secrets
 import shutil
@@ -266,3 +267,40 @@ async def test_a_database_created_by_the_previous_schema_upgrades_in_place(datab
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+def _migration(pattern: str):
+    (path,) = (db.MIGRATIONS / "models").glob(pattern)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_holds_and_batches_migrations_go_down_to_the_one_posting_route(database_url):
+    """Migrations 9 and 8 undone (in a transaction that is rolled back): the posting route of
+    migration 7 is back, with its functions' own signatures, and no hold is left."""
+    conn = await asyncpg.connect(db.asyncpg_dsn(database_url))
+    try:
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            for pattern in ("9_*.py", "8_*.py"):
+                await conn.execute(await _migration(pattern).downgrade(None))
+            missing = [
+                signature
+                for signature in _migration("7_*.py")._NEW
+                if await conn.fetchval("SELECT to_regprocedure($1)", signature) is None
+            ]
+            functions = await conn.fetch(
+                "SELECT proname FROM pg_proc WHERE proname LIKE 'walletql%' "
+                "AND (proname LIKE '%hold%' OR proname LIKE '%batch%' OR proname LIKE '%refund%')"
+            )
+            tables = await conn.fetchval("SELECT count(*) FROM pg_class WHERE relname = 'holds'")
+        finally:
+            await transaction.rollback()
+    finally:
+        await conn.close()
+    assert missing == []
+    assert functions == []
+    assert tables == 0

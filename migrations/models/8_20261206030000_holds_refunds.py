@@ -38,7 +38,7 @@ _NEW = (
     "walletql_refund(bigint, boolean, bigint, numeric, varchar[], varchar, varchar, varchar, "
     "text, numeric)",
     "walletql_expire_holds(integer, text, numeric)",
-    "walletql_release(holds, text, numeric)",
+    "walletql_release(holds, text, text, numeric)",
     "walletql_token_parties(bigint, varchar, bigint)",
     "walletql_post(varchar, varchar, numeric, varchar, varchar[], bigint, bigint, bigint, "
     "bigint, bigint, varchar, bigint, varchar, varchar, text, numeric)",
