@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from tests.conftest import _on_database
 from walletql import db, ids
@@ -278,29 +279,73 @@ def _migration(pattern: str):
 
 
 async def test_holds_and_batches_migrations_go_down_to_the_one_posting_route(database_url):
-    """Migrations 9 and 8 undone (in a transaction that is rolled back): the posting route of
-    migration 7 is back, with its functions' own signatures, and no hold is left."""
+    """On a database with no hold or refund, migrations 9 and 8 undone (in a transaction that
+    is rolled back): the posting route of migration 7 is back, with its functions' own
+    signatures, and no hold is left. With one recorded, undoing 8 is refused."""
+    name = f"walletql_down_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(db.asyncpg_dsn(database_url))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = _on_database(database_url, name)
+    try:
+        code, output = await _run_migrate(url)
+        assert code == 0, output
+        conn = await asyncpg.connect(db.asyncpg_dsn(url))
+        try:
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                for pattern in ("9_*.py", "8_*.py"):
+                    await conn.execute(await _migration(pattern).downgrade(None))
+                missing = [
+                    signature
+                    for signature in _migration("7_*.py")._NEW
+                    if await conn.fetchval("SELECT to_regprocedure($1)", signature) is None
+                ]
+                functions = await conn.fetch(
+                    "SELECT proname FROM pg_proc WHERE proname LIKE 'walletql%' AND (proname "
+                    "LIKE '%hold%' OR proname LIKE '%batch%' OR proname LIKE '%refund%')"
+                )
+                tables = await conn.fetchval(
+                    "SELECT count(*) FROM pg_class WHERE relname = 'holds'"
+                )
+            finally:
+                await transaction.rollback()
+        finally:
+            await conn.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+    assert missing == []
+    assert functions == []
+    assert tables == 0
+
+
+async def test_undoing_holds_is_refused_once_one_is_recorded(database_url):
     conn = await asyncpg.connect(db.asyncpg_dsn(database_url))
     try:
         transaction = conn.transaction()
         await transaction.start()
         try:
-            for pattern in ("9_*.py", "8_*.py"):
-                await conn.execute(await _migration(pattern).downgrade(None))
-            missing = [
-                signature
-                for signature in _migration("7_*.py")._NEW
-                if await conn.fetchval("SELECT to_regprocedure($1)", signature) is None
-            ]
-            functions = await conn.fetch(
-                "SELECT proname FROM pg_proc WHERE proname LIKE 'walletql%' "
-                "AND (proname LIKE '%hold%' OR proname LIKE '%batch%' OR proname LIKE '%refund%')"
+            user = await conn.fetchval(
+                "INSERT INTO users (email, password_hash, name, role) "
+                "VALUES ('down-test@example.com', 'x', 'Down', 'CUSTOMER') RETURNING id"
             )
-            tables = await conn.fetchval("SELECT count(*) FROM pg_class WHERE relname = 'holds'")
+            wallet = await conn.fetchval(
+                "INSERT INTO wallets (owner_id, currency, payment_token) "
+                "VALUES ($1, 'USD', 'down-test') RETURNING id",
+                user,
+            )
+            await conn.execute(
+                "INSERT INTO transactions (kind, status, amount, currency, source_wallet_id, "
+                "destination_wallet_id, initiator_id, idempotency_key, fingerprint, "
+                "failure_reason) VALUES ('REFUND', 'REJECTED', 1, 'USD', $1, NULL, $2, 'k', 'f', "
+                "'INSUFFICIENT_FUNDS')",
+                wallet,
+                user,
+            )
+            with pytest.raises(asyncpg.RaiseError, match="would lose them"):
+                await conn.execute(await _migration("8_*.py").downgrade(None))
         finally:
             await transaction.rollback()
     finally:
         await conn.close()
-    assert missing == []
-    assert functions == []
-    assert tables == 0

@@ -348,3 +348,28 @@ async def test_release_without_its_entry_shape(customer, merchant, funded, raw):
     finally:
         await bypassing_triggers(raw, grow, -1, release)
     assert await verify() == []
+
+
+async def test_hold_and_refund_links_on_the_wrong_transactions(customer, merchant, funded, raw):
+    """A CAPTURE that lost its hold, and a deposit that claims to refund something."""
+    payer, shop = await customer(), await merchant()
+    wallet = await funded(payer, "USD", "10")
+    await funded(shop, "USD")
+    hold = (await authorize(raw, shop, wallet, "4"))["hold"]
+    taken = (await capture(raw, shop, hold, "4"))["tx"]
+    deposit = await raw.fetchval(
+        "SELECT id FROM transactions WHERE destination_wallet_id = $1 AND kind = 'DEPOSIT'",
+        wallet.id,
+    )
+    unlink = "UPDATE transactions SET hold_id = $1 WHERE id = $2"
+    claim = "UPDATE transactions SET refund_of_id = $1 WHERE id = $2"
+    await bypassing_triggers(raw, unlink, None, taken)
+    await bypassing_triggers(raw, claim, taken, deposit)
+    try:
+        problems = await verify()
+        assert f"transaction {deposit} (POSTED DEPOSIT): hold None, refund of {taken}" in problems
+        assert f"transaction {taken} (POSTED CAPTURE): hold None, refund of None" in problems
+    finally:
+        await bypassing_triggers(raw, unlink, hold, taken)
+        await bypassing_triggers(raw, claim, None, deposit)
+    assert await verify() == []

@@ -12,7 +12,9 @@
 4. Every hold's captured_amount is the sum of its POSTED CAPTURE transactions and at most its
    amount; its POSTED HOLD transactions add up to its amount; and what they reserved minus
    what was captured and released is what remains (amount - captured_amount while HELD, else 0).
-5. No transaction has POSTED refunds adding up to more than its amount.
+5. No transaction has POSTED refunds adding up to more than its amount; a POSTED HOLD, CAPTURE
+   or RELEASE names its hold and no other transaction does; a REFUND names its original and no
+   other transaction does.
 6. Per currency, the wallets hold exactly what came in from outside minus what went out (a
    HOLD and a RELEASE move no balance and count for nothing).
 """
@@ -112,6 +114,13 @@ HAVING sum(r.amount) > o.amount
 ORDER BY o.id LIMIT 1000
 """
 
+_LINKS = """
+SELECT id, kind, status, hold_id, refund_of_id FROM transactions
+WHERE (hold_id IS NOT NULL) <> (status = 'POSTED' AND kind IN ('HOLD', 'CAPTURE', 'RELEASE'))
+   OR (refund_of_id IS NOT NULL) <> (kind = 'REFUND')
+ORDER BY id LIMIT 1000
+"""
+
 _CONSERVATION = """
 SELECT coalesce(b.currency, f.currency) AS currency,
        coalesce(b.total, 0) AS total, coalesce(f.net, 0) AS net
@@ -182,6 +191,11 @@ async def verify() -> list[str]:
             problems.append(
                 f"transaction {row['id']} ({row['status']} {row['kind']}, amount "
                 f"{row['amount']}): {row['n']} POSTED refunds return {row['refunded']}"
+            )
+        for row in await _rows(conn, _LINKS):
+            problems.append(
+                f"transaction {row['id']} ({row['status']} {row['kind']}): hold "
+                f"{row['hold_id']}, refund of {row['refund_of_id']}"
             )
         for row in await _rows(conn, _CONSERVATION):
             problems.append(
