@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+from asyncpg import Record
 
 from walletql.auth import Principal
 from walletql.ledger import charges, payments, refunds, transfers
@@ -38,6 +41,30 @@ from walletql.models import TransactionKind
 _BATCH = "SELECT * FROM walletql_batch($1, $2, $3, $4, $5, $6)"
 
 Result = Outcome | LedgerError
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """An item the database answered, settled into its Outcome (or error) only when read: a
+    client that asks a large batch for its counts alone pays for no models."""
+
+    posting: Posting
+    row: Record
+
+    @property
+    def posted(self) -> bool:
+        """A payload: posted now or replayed; not a refusal, nor a replayed decline."""
+        row = self.row
+        return row["outcome"] in ("POSTED", "REPLAYED") and row["tx"]["status"] == "POSTED"
+
+    def result(self) -> Result:
+        try:
+            return settle(self.posting, self.row)
+        except LedgerError as exc:
+            return exc
+
+
+Item = Answered | LedgerError  # an item refused before the database is its error
 Prepare = Callable[
     [Principal, Mapping[str, Any], Mapping[str, Currency], Mapping[str, Operation]], Posting
 ]
@@ -104,10 +131,10 @@ async def post_batch(
     operations: Mapping[str, Operation],
     turns: Turns,
     max_batch: int,
-) -> list[Result]:
+) -> list[Item]:
     """`items`: each a mapping of ITEM_KINDS names to that kind's input fields (by Python name),
-    exactly one of them set. The result of each item, in order; for an atomic batch, all
-    Outcomes, or BatchRejected raised."""
+    exactly one of them set. Each item's answer, in order; for an atomic batch, every one
+    posted, or BatchRejected raised."""
     if not 1 <= len(items) <= max_batch:
         raise ValidationError(
             "BAD_INPUT", f"A batch holds 1 to {max_batch} items (WALLETQL_MAX_BATCH)", "items"
@@ -140,14 +167,11 @@ async def post_batch(
         assert isinstance(refusal, LedgerError)
         raise BatchRejected(refused_at, refusal)
 
-    results: list[Result] = list(prepared)  # type: ignore[arg-type]  # Postings replaced below
-    for row in rows:
-        index, posting = sent[row["item"]]
-        try:
-            results[index] = settle(posting, row)
-        except LedgerError as exc:
-            results[index] = exc
-    return results
+    answered = {sent[row["item"]][0]: row for row in rows}  # by the item's index
+    return [
+        p if isinstance(p, LedgerError) else Answered(p, answered[index])
+        for index, p in enumerate(prepared)
+    ]
 
 
 def _kind(index: int, item: Mapping[str, Mapping[str, Any] | None]) -> tuple[str, Mapping]:

@@ -311,7 +311,7 @@ class Mutation:
             turns=services.turns,
             max_batch=services.settings.max_batch,
         )
-        return BatchPayload(outcomes=results)
+        return BatchPayload(items=results)
 
 
 async def _outside(

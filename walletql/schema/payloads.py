@@ -6,7 +6,7 @@ from typing import Annotated, cast
 
 import strawberry
 
-from walletql.ledger import accounts
+from walletql.ledger import accounts, batches
 from walletql.ledger import errors as domain
 from walletql.ledger.posting import Outcome
 from walletql.models import Wallet as WalletRow
@@ -169,27 +169,28 @@ HoldResult = Annotated[
 
 @strawberry.type(description="The answer of each item of a batch.")
 class BatchPayload:
-    outcomes: strawberry.Private[list]  # per item, an Outcome or the domain error it answered
+    items: strawberry.Private[list[batches.Item]]
 
     @strawberry.field(description="One result per item, in order.")
     def results(self) -> list[PaymentResult]:
         # Built only when selected: a client that needs just the counts pays for none of them.
+        answers: list[object] = []
+        for item in self.items:
+            result = item.result() if isinstance(item, batches.Answered) else item
+            if isinstance(result, domain.LedgerError):
+                answers.append(as_result(result))
+            else:
+                answers.append(PaymentPayload.of(result))
         # A posting's errors are all PaymentResult members (as_result is typed for any).
-        return cast(
-            list[PaymentResult],
-            [
-                as_result(o) if isinstance(o, domain.LedgerError) else PaymentPayload.of(o)
-                for o in self.outcomes
-            ],
-        )
+        return cast(list[PaymentResult], answers)
 
     @strawberry.field(description="Items that answered PaymentPayload (replays included).")
     def posted(self) -> int:
-        return len(self.outcomes) - self.failed()
+        return sum(isinstance(i, batches.Answered) and i.posted for i in self.items)
 
     @strawberry.field(description="Items that answered an error.")
     def failed(self) -> int:
-        return sum(isinstance(o, domain.LedgerError) for o in self.outcomes)
+        return len(self.items) - self.posted()
 
 
 BatchResult = Annotated[
