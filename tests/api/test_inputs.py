@@ -15,7 +15,8 @@ from walletql.schema import inputs
 from walletql.settings import Settings
 from walletql.shortcuts.strawberry import build_inputs_directly
 
-DIRECT = list(inputs.SCALAR_ONLY)
+NESTING = {inputs.BatchItemInput, inputs.BatchInput}  # inputs of inputs, tested on their own
+DIRECT = [cls for cls in inputs.BUILT_DIRECTLY if cls not in NESTING]
 
 
 @contextlib.contextmanager
@@ -70,13 +71,48 @@ def test_built_directly_equals_strawberrys_conversion(cls):
         assert vars(direct) == vars(generic), value
 
 
-def test_an_input_with_a_non_scalar_field_is_refused_on_first_use():
+def test_a_batch_built_directly_equals_strawberrys_conversion():
+    """Inputs of inputs (a batch, its items, their movements), a list among them."""
+    schema = build_schema(Settings())
+    registry, config = schema.schema_converter.scalar_registry, schema.config
+    transfer = {"fromWalletId": "a", "toWalletId": "b", "amount": "1", "idempotencyKey": "k"}
+    refund = {"transactionId": "t", "idempotencyKey": "r", "reason": None}
+    value = {
+        "atomic": True,
+        "items": [
+            {"transfer": transfer},
+            {"refund": refund, "deposit": None},
+            {"applyOperation": {"walletId": "w", "operation": "X", "idempotencyKey": "o"}},
+            {},
+        ],
+    }
+    classes = [*NESTING, *DIRECT]
+    with _built(classes, directly=True):
+        direct = convert_argument(value, inputs.BatchInput, registry, config)
+    with _built(classes, directly=False):
+        generic = convert_argument(value, inputs.BatchInput, registry, config)
+    assert type(direct) is inputs.BatchInput
+    assert direct.atomic is True and len(direct.items) == 4
+    for mine, theirs in zip(direct.items, generic.items, strict=True):
+        assert type(mine) is type(theirs) is inputs.BatchItemInput
+        for name, field in vars(theirs).items():
+            ours = getattr(mine, name)
+            assert type(ours) is type(field), name
+            assert (vars(ours) if field is not None else ours) == (
+                vars(field) if field is not None else None
+            ), name
+
+
+def test_an_input_with_a_field_not_built_directly_is_refused_on_first_use():
     @strawberry.input
     class Nested:
-        company: inputs.CompanyInput
+        company: inputs.CompanyInput  # converted by Strawberry, not built directly
 
     schema = build_schema(Settings())
-    with _built([Nested], directly=True), pytest.raises(TypeError, match="Nested.company is not"):
+    with (
+        _built([Nested], directly=True),
+        pytest.raises(TypeError, match="Nested.company is not built directly"),
+    ):
         convert_argument(
             {"company": {"name": "x"}},
             Nested,

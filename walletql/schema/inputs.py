@@ -11,13 +11,14 @@ from walletql.schema.scalars import MoneyInput
 
 InputClass = TypeVar("InputClass", bound=type)
 
-# Inputs whose fields are all scalars: with WALLETQL_FAST_PATHS on, built straight from
-# graphql-core's values (walletql.shortcuts.strawberry.build_inputs_directly).
-SCALAR_ONLY: list[type] = []
+# Inputs whose fields are scalars, or inputs built directly too (a batch's items): with
+# WALLETQL_FAST_PATHS on, built straight from graphql-core's values
+# (walletql.shortcuts.strawberry.build_inputs_directly).
+BUILT_DIRECTLY: list[type] = []
 
 
-def scalar_fields_only(cls: InputClass) -> InputClass:
-    SCALAR_ONLY.append(cls)
+def built_directly(cls: InputClass) -> InputClass:
+    BUILT_DIRECTLY.append(cls)
     return cls
 
 
@@ -48,14 +49,14 @@ class SignupInput:
     )
 
 
-@scalar_fields_only
+@built_directly
 @strawberry.input(description="Email and password.")
 class LoginInput:
     email: str = strawberry.field(description="Sign-in email.")
     password: str = strawberry.field(description="Password.")
 
 
-@scalar_fields_only
+@built_directly
 @strawberry.input(description="A new wallet.")
 class CreateWalletInput:
     currency: str = strawberry.field(description='Currency code, e.g. "USD".')
@@ -64,7 +65,7 @@ class CreateWalletInput:
     )
 
 
-@scalar_fields_only
+@built_directly
 @strawberry.input(description="Money in from outside, to one of your wallets.")
 class DepositInput:
     wallet_id: strawberry.ID = strawberry.field(description="Your wallet.")
@@ -75,7 +76,7 @@ class DepositInput:
     description: str | None = strawberry.field(default=None, description="Free text, <= 500.")
 
 
-@scalar_fields_only
+@built_directly
 @strawberry.input(description="Money out to the outside, from one of your wallets.")
 class WithdrawInput:
     wallet_id: strawberry.ID = strawberry.field(description="Your wallet.")
@@ -86,7 +87,7 @@ class WithdrawInput:
     description: str | None = strawberry.field(default=None, description="Free text, <= 500.")
 
 
-@scalar_fields_only
+@built_directly
 @strawberry.input(
     description="Exactly one of toWalletId and toUserId. With toUserId the recipient's oldest "
     "ACTIVE wallet in the source wallet's currency is used."
@@ -104,7 +105,7 @@ class TransferInput:
     description: str | None = strawberry.field(default=None, description="Free text, <= 500.")
 
 
-@scalar_fields_only
+@built_directly
 @strawberry.input(description="A merchant pulling money from a customer's wallet.")
 class ChargeInput:
     wallet_token: str = strawberry.field(description="The customer's wallet payment token.")
@@ -122,7 +123,7 @@ class ChargeInput:
     )
 
 
-@scalar_fields_only
+@built_directly
 @strawberry.input(description="Apply a configured ledger operation to a wallet (operators).")
 class ApplyOperationInput:
     wallet_id: strawberry.ID = strawberry.field(description="The target wallet.")
@@ -130,7 +131,7 @@ class ApplyOperationInput:
     idempotency_key: str = strawberry.field(description="The nonce: same key, same outcome.")
 
 
-@scalar_fields_only
+@built_directly
 @strawberry.input(
     description="Merchants only: reserve funds on a customer's wallet, found by its payment "
     "token, for a later capture."
@@ -154,7 +155,7 @@ class AuthorizeInput:
     )
 
 
-@scalar_fields_only
+@built_directly
 @strawberry.input(
     description="The merchant that placed the hold: move `amount` of it (default: all that "
     "remains) to the merchant's wallet. Several partial captures are allowed while something "
@@ -174,7 +175,7 @@ class CaptureInput:
     )
 
 
-@scalar_fields_only
+@built_directly
 @strawberry.input(description="The merchant that placed the hold: release all that remains of it.")
 class VoidHoldInput:
     hold_id: strawberry.ID = strawberry.field(description="The hold.")
@@ -183,7 +184,7 @@ class VoidHoldInput:
     )
 
 
-@scalar_fields_only
+@built_directly
 @strawberry.input(
     description="Return part (default: all that is still refundable) of a CHARGE, CAPTURE or "
     "TRANSFER to the wallet it came from. Allowed to the owner of the wallet that received it, "
@@ -202,6 +203,7 @@ class RefundInput:
     reason: str | None = strawberry.field(default=None, description="Up to 500 characters.")
 
 
+@built_directly
 @strawberry.input(description="Exactly one field is set.")
 class BatchItemInput:
     deposit: DepositInput | None = strawberry.field(default=None, description="A deposit.")
@@ -214,6 +216,7 @@ class BatchItemInput:
     )
 
 
+@built_directly
 @strawberry.input(
     description="Up to WALLETQL_MAX_BATCH (default 1,000) postings in one request, each under "
     "its own idempotency key and with the same rules as its single mutation. atomic: true posts "

@@ -24,11 +24,11 @@ and row loading are process-wide, set by `install` when the app is built.
 from __future__ import annotations
 
 from walletql.models import rows
-from walletql.schema.inputs import SCALAR_ONLY
+from walletql.schema.inputs import BUILT_DIRECTLY
 from walletql.shortcuts.strawberry import build_inputs_directly
 
 
 def install(on: bool) -> None:
     """Take the process-wide shortcuts (on), or leave the frameworks' own paths (off)."""
-    build_inputs_directly(SCALAR_ONLY, on)
+    build_inputs_directly(BUILT_DIRECTLY, on)
     rows.use_fast_paths(on)
