@@ -56,19 +56,20 @@ ALTER TABLE "wallets" ADD CONSTRAINT "wallets_balance_floor"
 
 -- A debit may never take balance - held below the floor, even if the application forgot. A
 -- capture lowers both by the same amount, so it passes; a hold or a debit is held to the floor.
+-- The condition is the trigger's WHEN, evaluated without calling PL/pgSQL: every posting
+-- updates its wallets, and the function runs only to refuse.
 CREATE OR REPLACE FUNCTION walletql_balance_floor() RETURNS trigger AS $$
 BEGIN
-    IF NEW.balance - NEW.held < OLD.balance - OLD.held
-       AND NEW.balance - NEW.held < NEW.minimum_balance THEN
-        RAISE EXCEPTION 'wallet % would go below its floor', NEW.id
-            USING ERRCODE = 'check_violation';
-    END IF;
-    RETURN NEW;
+    RAISE EXCEPTION 'wallet % would go below its floor', NEW.id
+        USING ERRCODE = 'check_violation';
 END
 $$ LANGUAGE plpgsql;
 DROP TRIGGER "wallets_balance_floor" ON "wallets";
 CREATE TRIGGER "wallets_balance_floor" BEFORE UPDATE OF "balance", "held" ON "wallets"
-    FOR EACH ROW EXECUTE FUNCTION walletql_balance_floor();
+    FOR EACH ROW
+    WHEN (NEW.balance - NEW.held < OLD.balance - OLD.held
+          AND NEW.balance - NEW.held < NEW.minimum_balance)
+    EXECUTE FUNCTION walletql_balance_floor();
 
 CREATE TABLE "holds" (
     "id" BIGSERIAL NOT NULL PRIMARY KEY,

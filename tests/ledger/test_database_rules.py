@@ -114,6 +114,32 @@ async def test_balance_floor_trigger(ledger, raw, sql):
     assert (await Wallet.get(id=ledger["a"])).balance == 6
 
 
+async def test_balance_floor_counts_what_is_held(ledger, raw):
+    """Wallet a holds 6 with floor 0: holding more than is available is refused; holding all of
+    it is not; moving balance and held down together (a capture) is not, even under the
+    floor."""
+    wallet = ledger["a"]
+    assert "below its floor" in await refused(
+        raw, f"UPDATE wallets SET held = 6.01 WHERE id = {wallet}"
+    )
+    transaction = raw.transaction()  # rolled back: the ledger is left as it was
+    await transaction.start()
+    try:
+        await raw.execute(f"UPDATE wallets SET held = 6 WHERE id = {wallet}")
+        await raw.execute(f"UPDATE wallets SET minimum_balance = 1 WHERE id = {wallet}")
+        await raw.execute(
+            f"UPDATE wallets SET balance = balance - 2, held = held - 2 WHERE id = {wallet}"
+        )
+        (left,) = await raw.fetchrow(f"SELECT balance - held FROM wallets WHERE id = {wallet}")
+        assert left == 0  # under the floor of 1, as it was: a capture moves no available money
+        assert "below its floor" in await refused(
+            raw, f"UPDATE wallets SET held = held + 0.01 WHERE id = {wallet}"
+        )
+    finally:
+        await transaction.rollback()
+    assert (await Wallet.get(id=wallet)).held == 0
+
+
 _TX = (
     "INSERT INTO transactions (kind, status, amount, currency, source_wallet_id, "
     "destination_wallet_id, initiator_id, idempotency_key, fingerprint, failure_reason) VALUES "
