@@ -24,6 +24,7 @@ def test_defaults_match_the_design():
     assert s.signup_wallet_currency is None and s.cors_origins == () and s.introspection is True
     assert (s.max_query_depth, s.max_aliases, s.max_tokens) == (12, 30, 5000)
     assert s.max_body_bytes == 1024 * 1024
+    assert (s.hold_ttl_seconds, s.hold_sweep_seconds, s.max_batch) == (7 * 86400, 5, 1000)
     assert {code: c.decimals for code, c in s.currencies.items()} == {
         "BTC": 8,
         "ETH": 18,
@@ -52,8 +53,12 @@ def test_good_values_are_parsed():
             "WALLETQL_CORS_ORIGINS": "https://a.example/, http://b.example:8080",
             "WALLETQL_MAX_WALLETS_PER_CUSTOMER": "3",
             "WALLETQL_HOST": "0.0.0.0",
+            "WALLETQL_HOLD_TTL_SECONDS": "2592000",
+            "WALLETQL_HOLD_SWEEP_SECONDS": "25",
+            "WALLETQL_MAX_BATCH": "10000",
         }
     )
+    assert (s.hold_ttl_seconds, s.hold_sweep_seconds, s.max_batch) == (2592000, 25, 10000)
     assert (s.port, s.minimum_balance, s.introspection) == (9000, Decimal("-5.50"), False)
     assert s.signup_wallet_currency == "USD" and s.max_wallets_per_customer == 3
     assert s.cors_origins == ("https://a.example", "http://b.example:8080")
@@ -95,6 +100,11 @@ BAD_ENV = [
     ("WALLETQL_DATABASE_URL", "mysql://h/db"),
     ("DATABASE_URL", "sqlite:///walletql.db"),
     ("WALLETQL_CONFIG", "/nonexistent/walletql.toml"),
+    ("WALLETQL_HOLD_TTL_SECONDS", "0"),
+    ("WALLETQL_HOLD_TTL_SECONDS", "2592001"),  # 30 days at most
+    ("WALLETQL_HOLD_SWEEP_SECONDS", "26"),  # the contract releases within 30 s
+    ("WALLETQL_MAX_BATCH", "0"),
+    ("WALLETQL_MAX_BATCH", "10001"),
 ]
 
 

@@ -214,7 +214,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         "POSTING_CONCURRENCY": ("posting_concurrency", 0, 1000),
         "TOKEN_TTL_SECONDS": ("token_ttl_seconds", 1, None),
         "HOLD_TTL_SECONDS": ("hold_ttl_seconds", 1, 30 * 86400),
-        "HOLD_SWEEP_SECONDS": ("hold_sweep_seconds", 1, 3600),
+        "HOLD_SWEEP_SECONDS": ("hold_sweep_seconds", 1, 25),  # the contract: released within 30 s
         "MAX_BATCH": ("max_batch", 1, 10_000),
         "MAX_WALLETS_PER_CUSTOMER": ("max_wallets_per_customer", 0, None),
         "MAX_WALLETS_PER_MERCHANT": ("max_wallets_per_merchant", 0, None),
