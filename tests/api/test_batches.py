@@ -307,3 +307,21 @@ async def test_results_cost_what_they_return_and_a_refusal_posts_nothing(gql):
     assert (await state(gql, ana["token"], a))["version"] == 1
     cheap = await batch(gql, ana["token"], False, items)
     assert cheap["posted"] == 100, cheap
+
+
+async def test_a_retried_non_atomic_batch_replays_its_decline_as_a_failure(gql):
+    """The counts come from each item's outcome: a replayed decline is still a failure."""
+    ana, a = await gql.funded("10")
+    _, b = await gql.funded(None)
+    items = [transfer(a, b, "4"), transfer(a, b, "40")]
+    first = await batch(gql, ana["token"], False, items)
+    again = await batch(gql, ana["token"], False, items)
+    for result in (first, again):
+        assert (result["posted"], result["failed"]) == (1, 1), result
+        assert [r["__typename"] for r in result["results"]] == [
+            "PaymentPayload",
+            "InsufficientFunds",
+        ]
+    assert again["results"][0]["replayed"] is True
+    assert again["results"][1]["rejected"] == first["results"][1]["rejected"]
+    assert (await state(gql, ana["token"], a))["balance"] == "6.00"
