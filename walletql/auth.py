@@ -7,11 +7,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cachetools import LRUCache
 
+from walletql.ledger.errors import Forbidden
 from walletql.models import AuthToken, Role, User
 from walletql.models.rows import fetch, model
 
@@ -21,12 +23,40 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("walletql-timing-equaliser")
 
 
+class Scope(StrEnum):
+    """What an API key may do (API.graphql, ApiScope)."""
+
+    READ = "READ"  # queries and subscriptions on the owner's own data
+    PAYMENTS = "PAYMENTS"  # money mutations of the owner's role
+    OPERATIONS = "OPERATIONS"  # applyOperation (operators' keys only)
+
+
 @dataclass(frozen=True)
 class Principal:
-    """Who is acting. Every ledger call that needs a caller receives one."""
+    """Who is acting. Every ledger call that needs a caller receives one. `scopes` is None for
+    a person signed in with a token (everything their role allows), and an API key's scopes
+    for a key (walletql.keys): the ledger asks `require` before it acts, so a key can do only
+    what its scopes allow however it is called."""
 
     user_id: int
     role: Role
+    scopes: frozenset[Scope] | None = None
+
+    @property
+    def is_key(self) -> bool:
+        return self.scopes is not None
+
+    def allows(self, scope: Scope) -> bool:
+        return self.scopes is None or scope in self.scopes
+
+    def require(self, scope: Scope) -> None:
+        if not self.allows(scope):
+            raise Forbidden(f"This API key lacks the {scope.value} scope")
+
+    def require_person(self, action: str) -> None:
+        """Some things only a person signed in may do (keys cannot make keys, say)."""
+        if self.is_key:
+            raise Forbidden(f"An API key cannot {action}: sign in with a password")
 
     @property
     def is_merchant(self) -> bool:
@@ -37,8 +67,8 @@ class Principal:
         return self.role == Role.OPERATOR
 
 
-def principal_of(user: User) -> Principal:
-    return Principal(user_id=user.id, role=Role(user.role))
+def principal_of(user: User, scopes: frozenset[Scope] | None = None) -> Principal:
+    return Principal(user_id=user.id, role=Role(user.role), scopes=scopes)
 
 
 async def hash_password(password: str) -> str:
