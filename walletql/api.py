@@ -27,7 +27,6 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from walletql import outage
-from walletql.auth import principal_of
 from walletql.cost import LIST_SIZE, Price, Pricing
 from walletql.ledger.errors import LedgerError
 from walletql.limits import alias_limit, depth_limit
@@ -308,7 +307,7 @@ async def _as_of_now(context) -> None:
         context.principal = context.user = context.token_digest = None
     else:
         context.user = caller.user
-        context.principal = principal_of(caller.user)
+        context.principal = caller.principal
 
 
 def _validation_rules(settings: Settings) -> tuple:

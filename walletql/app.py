@@ -148,7 +148,7 @@ def _too_large(data: object, size: int, limit: int) -> dict:
 
 
 def _act_as(context: Context, caller: auth.Caller) -> None:
-    context.principal = auth.principal_of(caller.user)
+    context.principal = caller.principal
     context.token_digest = caller.digest
     context.user = caller.user
 

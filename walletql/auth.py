@@ -5,30 +5,22 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cachetools import LRUCache
 
 from walletql.ledger.errors import Forbidden
-from walletql.models import AuthToken, Role, User
+from walletql.models import AuthToken, Role, Scope, User
 from walletql.models.rows import fetch, model
 
 # argon2id with the library's recommended parameters: constant, like the functions below.
 _hasher = PasswordHasher()
 # Verifying against this when the email is unknown keeps login time the same either way.
 _DUMMY_HASH = _hasher.hash("walletql-timing-equaliser")
-
-
-class Scope(StrEnum):
-    """What an API key may do (API.graphql, ApiScope)."""
-
-    READ = "READ"  # queries and subscriptions on the owner's own data
-    PAYMENTS = "PAYMENTS"  # money mutations of the owner's role
-    OPERATIONS = "OPERATIONS"  # applyOperation (operators' keys only)
 
 
 @dataclass(frozen=True)
@@ -99,14 +91,29 @@ async def issue_token(user: User, ttl_seconds: int) -> tuple[str, datetime]:
 
 
 _LIVE = "t.revoked_at IS NULL AND t.expires_at > now()"  # what a live token is, in one place
+_LIVE_KEY = "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())"  # a key
 _LIVE_TOKEN_USER = f"""
 SELECT u.*, t.expires_at AS token_expires_at
 FROM auth_tokens AS t JOIN users AS u ON u.id = t.user_id
 WHERE t.token_hash = $1 AND {_LIVE}
 """
-_LIVE_AMONG = (
-    f"SELECT t.token_hash FROM auth_tokens AS t WHERE t.token_hash = ANY($1::text[]) AND {_LIVE}"
-)
+_LIVE_KEY_USER = f"""
+SELECT u.*, k.expires_at AS token_expires_at, k.id AS key_id, k.scopes AS key_scopes
+FROM api_keys AS k JOIN users AS u ON u.id = k.user_id
+WHERE k.secret_hash = $1 AND {_LIVE_KEY}
+"""
+_LIVE_AMONG = f"""
+SELECT t.token_hash FROM auth_tokens AS t WHERE t.token_hash = ANY($1::text[]) AND {_LIVE}
+UNION ALL
+SELECT k.secret_hash FROM api_keys AS k WHERE k.secret_hash = ANY($1::text[]) AND {_LIVE_KEY}
+"""
+# At most one write a minute per key, whichever processes see it used.
+_KEY_USED = """
+UPDATE api_keys SET last_used_at = now()
+WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= now() - interval '1 minute')
+"""
+KEY_PREFIX = "wqk_"  # every API key's secret starts so: recognisable in a log or a scanner
+KEY_USE_INTERVAL = 60.0  # seconds between two writes of a key's lastUsedAt by one process
 REVOKED_CHANNEL = "walletql_token_revoked"
 # The revocation and its notification in one statement: every process forgets the token
 # exactly when the revocation commits.
@@ -120,55 +127,73 @@ SELECT pg_notify('{REVOKED_CHANNEL}', token_hash) FROM revoked
 """
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who a live secret acts for: the user, the secret's digest (what revocation names) and
+    its expiry (None: an API key that never expires); for an API key, its id and scopes."""
+
+    user: User
+    digest: str
+    expires_at: datetime | None
+    scopes: frozenset[Scope] | None = None
+    key_id: int | None = None
+
+    @property
+    def principal(self) -> Principal:
+        return principal_of(self.user, self.scopes)
+
+    def live(self) -> bool:
+        return self.expires_at is None or self.expires_at > datetime.now(UTC)
+
+
 class LiveTokens:
-    """Tokens this process has recently found live, with their users, so that a request does
-    not read its token again: the `size` most recently used. Safe only while this process hears
-    every revocation: the balance feed's LISTEN connection delivers them (`forget`). Whenever
-    that connection goes down or comes back, a revocation may have been missed: everything is
-    forgotten, and nothing is kept while it is down (`listening`). One per process
+    """Secrets (tokens and API keys) this process has recently found live, with who they act
+    for, so that a request does not read its secret again: the `size` most recently used. Safe
+    only while this process hears every revocation: the balance feed's LISTEN connection
+    delivers them (`forget`). Whenever that connection goes down or comes back, a revocation
+    may have been missed: everything is forgotten, and nothing is kept while it is down
+    (`listening`). Also when each API key's use was last written (`key_used`). One per process
     (walletql.services)."""
 
     def __init__(self, size: int = 10_000) -> None:
-        self._tokens: LRUCache[str, tuple[User, datetime]] = LRUCache(maxsize=size)
+        self._callers: LRUCache[str, Caller] = LRUCache(maxsize=size)
+        self._key_writes: LRUCache[int, float] = LRUCache(maxsize=size)
         self._listening = False
         # Bumped by every forget: a read that overlapped one is not kept (it may predate it).
         self.generation = 0
 
-    def get(self, digest: str) -> User | None:
-        hit = self.get_with_expiry(digest)
-        return hit[0] if hit is not None else None
-
-    def get_with_expiry(self, digest: str) -> tuple[User, datetime] | None:
-        hit = self._tokens.get(digest)
+    def get(self, digest: str) -> Caller | None:
+        hit = self._callers.get(digest)
         if hit is None:
             return None
-        if hit[1] <= datetime.now(UTC):
-            self._tokens.pop(digest, None)
+        if not hit.live():
+            self._callers.pop(digest, None)
             return None
         return hit
 
-    def keep(self, digest: str, user: User, expires_at: datetime, generation: int) -> None:
+    def keep(self, caller: Caller, generation: int) -> None:
         if not self._listening or generation != self.generation:
             return
-        self._tokens[digest] = (user, expires_at)
+        self._callers[caller.digest] = caller
 
     def forget(self, digest: str) -> None:
         self.generation += 1
-        self._tokens.pop(digest, None)
+        self._callers.pop(digest, None)
 
     def listening(self, on: bool) -> None:
         self.generation += 1
-        self._tokens.clear()
+        self._callers.clear()
         self._listening = on
 
-
-@dataclass(frozen=True)
-class Caller:
-    """A live token's user, the token's digest (what revocation names) and its expiry."""
-
-    user: User
-    digest: str
-    expires_at: datetime
+    def key_used(self, key_id: int) -> bool:
+        """Whether this use of key `key_id` is to be written (lastUsedAt): not if this process
+        wrote one less than KEY_USE_INTERVAL ago."""
+        now = time.monotonic()
+        last = self._key_writes.get(key_id)
+        if last is not None and now - last < KEY_USE_INTERVAL:
+            return False
+        self._key_writes[key_id] = now
+        return True
 
 
 async def authenticate(token: str | None, live_tokens: LiveTokens) -> tuple[User, str] | None:
@@ -178,27 +203,38 @@ async def authenticate(token: str | None, live_tokens: LiveTokens) -> tuple[User
 
 
 async def caller_of(token: str | None, live_tokens: LiveTokens) -> Caller | None:
-    """Who a live token acts for, as of now; None for anything else. `live_tokens` answers
-    for the tokens read recently, and keeps what is read."""
+    """Who a live token or API key acts for, as of now; None for anything else.
+    `live_tokens` answers for the secrets read recently, and keeps what is read."""
     if not token or len(token) > 200 or not token.isascii():  # ours are ASCII (token_urlsafe)
         return None
     digest = token_digest(token)
-    hit = live_tokens.get_with_expiry(digest)
-    if hit is not None:
-        return Caller(hit[0], digest, hit[1])
-    generation = live_tokens.generation
-    rows = await fetch(_LIVE_TOKEN_USER, digest)
-    if not rows:
-        return None
-    columns = dict(rows[0])
-    expires_at = columns.pop("token_expires_at")
-    user = model(User, columns)
-    live_tokens.keep(digest, user, expires_at, generation)
-    return Caller(user, digest, expires_at)
+    caller = live_tokens.get(digest)
+    if caller is None:
+        generation = live_tokens.generation
+        is_key = token.startswith(KEY_PREFIX)
+        rows = await fetch(_LIVE_KEY_USER if is_key else _LIVE_TOKEN_USER, digest)
+        if not rows:
+            return None
+        columns = dict(rows[0])
+        expires_at = columns.pop("token_expires_at")
+        key_id = columns.pop("key_id", None)
+        scopes = columns.pop("key_scopes", None)
+        caller = Caller(
+            model(User, columns),
+            digest,
+            expires_at,
+            None if scopes is None else frozenset(Scope(s) for s in scopes),
+            key_id,
+        )
+        live_tokens.keep(caller, generation)
+    if caller.key_id is not None and live_tokens.key_used(caller.key_id):
+        await fetch(_KEY_USED, caller.key_id)
+    return caller
 
 
 async def live_among(digests: list[str]) -> set[str]:
-    """Those of `digests` whose tokens are live now, read from the database (not the cache)."""
+    """Those of `digests` whose tokens or keys are live now, read from the database (not the
+    cache)."""
     return {row["token_hash"] for row in await fetch(_LIVE_AMONG, digests)}
 
 

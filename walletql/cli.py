@@ -1,4 +1,4 @@
-"""walletql serve | migrate | create-user | verify.
+"""walletql serve | migrate | create-user | create-api-key | verify.
 
 Every expected failure (a bad setting, an unreachable database, bad user input) is one line on
 stderr and a non-zero exit, never a traceback.
@@ -114,6 +114,30 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     return _run(lambda: _with_database(settings, work))
 
 
+def _create_api_key(settings: Settings, args: argparse.Namespace) -> int:
+    """A key for an application acting as the user with `--email` (an operator's back-office
+    tool, say). The secret is printed once, on stdout alone, so it can be piped to a vault."""
+
+    async def work() -> int:
+        from walletql.auth import principal_of
+        from walletql.ledger.errors import NotFound
+        from walletql.ledger.keys import create_key
+        from walletql.models import User
+
+        user = await User.get_or_none(email=args.email.strip().lower())
+        if user is None:
+            raise NotFound(f"no user has the email {args.email!r}")
+        key, secret = await create_key(principal_of(user), args.name, args.scopes.split(","))
+        print(secret)
+        print(
+            f"created API key {key.prefix}... ({','.join(key.scopes)}) for {user.email}",
+            file=sys.stderr,
+        )
+        return 0
+
+    return _run(lambda: _with_database(settings, work))
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from walletql.serve import PortUnavailable, WorkersUnsupported, serve, with_database_url
 
@@ -185,6 +209,15 @@ def parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     create.set_defaults(run=_create_user)
+    key = commands.add_parser(
+        "create-api-key", help="make an API key for a user (the secret is printed once)"
+    )
+    key.add_argument("--email", required=True, help="the key's owner")
+    key.add_argument("--name", required=True, help="what the key is for")
+    key.add_argument(
+        "--scopes", required=True, help="comma-separated: READ, PAYMENTS, OPERATIONS (operators)"
+    )
+    key.set_defaults(run=_create_api_key)
     return top
 
 

@@ -36,12 +36,14 @@ USER = "usr"
 WALLET = "wal"
 TRANSACTION = "txn"
 HOLD = "hld"
+API_KEY = "key"
+AUDIT_EVENT = "aud"
 # A history cursor is no id, but it names a transaction (the position after it): the
 # transaction's permutation under a prefix of its own, so a page's cursors cost nothing more
 # than its transactions' ids, and a transaction's id is no cursor.
 CURSOR = "cur"
 SHARED = {CURSOR: TRANSACTION}
-KINDS = (USER, WALLET, TRANSACTION, HOLD, CURSOR)
+KINDS = (USER, WALLET, TRANSACTION, HOLD, API_KEY, AUDIT_EVENT, CURSOR)
 
 KEY_NAME = "ids"  # the row of walletql_keys that holds the secret
 MIN_KEY_BYTES = 16

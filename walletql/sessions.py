@@ -87,9 +87,10 @@ class Sessions:
     def open(self, websocket, caller: auth.Caller, token: str) -> SocketSession:
         session = SocketSession(self, websocket, caller, token)
         self._by_digest.setdefault(session.digest, set()).add(session)
-        delay = (caller.expires_at - datetime.now(UTC)).total_seconds()
-        loop = asyncio.get_running_loop()
-        session._expiry = loop.call_later(max(delay, 0.0), session.end)
+        if caller.expires_at is not None:  # an API key may never expire
+            delay = (caller.expires_at - datetime.now(UTC)).total_seconds()
+            loop = asyncio.get_running_loop()
+            session._expiry = loop.call_later(max(delay, 0.0), session.end)
         return session
 
     def forget(self, session: SocketSession) -> None:

@@ -15,7 +15,7 @@ import pytest
 from asyncpg.connection import Connection
 
 from tests.calls import ledger
-from walletql import auth
+from walletql import auth, models
 from walletql.db import asyncpg_dsn
 from walletql.ledger import accounts
 from walletql.services import build_services
@@ -132,34 +132,55 @@ async def test_an_expired_token_is_not_answered_from_memory(feed):
     tokens = auth.LiveTokens()
     tokens.listening(True)
     soon = datetime.now(UTC) + timedelta(milliseconds=50)
-    tokens.keep("d", session.user, soon, tokens.generation)
-    assert tokens.get("d") is session.user
+    tokens.keep(auth.Caller(session.user, "d", soon), tokens.generation)
+    hit = tokens.get("d")
+    assert hit is not None and hit.user is session.user
     await asyncio.sleep(0.1)
     assert tokens.get("d") is None
+
+
+def _caller(digest: str, user: object = "user", expires_at: datetime | None = None):
+    later = expires_at or datetime.now(UTC) + timedelta(hours=1)
+    return auth.Caller(user, digest, later)  # type: ignore[arg-type]  # any user will do
+
+
+def _user_of(tokens: auth.LiveTokens, digest: str) -> object:
+    hit = tokens.get(digest)
+    return None if hit is None else hit.user
 
 
 def test_a_read_that_overlapped_a_revocation_is_not_kept():
     tokens = auth.LiveTokens()
     tokens.listening(True)
-    later = datetime.now(UTC) + timedelta(hours=1)
     before_read = tokens.generation
     tokens.forget("some token")  # heard while the read was on its way
-    tokens.keep("d", object(), later, before_read)
+    tokens.keep(_caller("d", object()), before_read)
     assert tokens.get("d") is None
-    tokens.keep("d", "user", later, tokens.generation)
-    assert tokens.get("d") == "user"
+    tokens.keep(_caller("d"), tokens.generation)
+    assert _user_of(tokens, "d") == "user"
     tokens.listening(False)
     assert tokens.get("d") is None
-    tokens.keep("d", "user", later, tokens.generation)  # not listening: not kept
+    tokens.keep(_caller("d"), tokens.generation)  # not listening: not kept
     assert tokens.get("d") is None
 
 
 def test_the_most_recently_used_tokens_are_kept():
     tokens = auth.LiveTokens(size=2)
     tokens.listening(True)
-    later = datetime.now(UTC) + timedelta(hours=1)
     for digest in ("a", "b"):
-        tokens.keep(digest, digest.upper(), later, tokens.generation)
-    assert tokens.get("a") == "A"  # now the most recently used
-    tokens.keep("c", "C", later, tokens.generation)
-    assert (tokens.get("a"), tokens.get("b"), tokens.get("c")) == ("A", None, "C")
+        tokens.keep(_caller(digest, digest.upper()), tokens.generation)
+    assert _user_of(tokens, "a") == "A"  # now the most recently used
+    tokens.keep(_caller("c", "C"), tokens.generation)
+    assert [_user_of(tokens, d) for d in "abc"] == ["A", None, "C"]
+
+
+def test_a_key_that_never_expires_is_kept_and_its_use_written_once_a_minute():
+    tokens = auth.LiveTokens()
+    tokens.listening(True)
+    scopes = frozenset({models.Scope.READ})
+    tokens.keep(auth.Caller("user", "k", None, scopes, 7), tokens.generation)  # type: ignore[arg-type]
+    hit = tokens.get("k")
+    assert hit is not None and hit.live() and (hit.scopes, hit.key_id) == (scopes, 7)
+    assert tokens.key_used(7) is True
+    assert tokens.key_used(7) is False  # within the minute: not written again
+    assert tokens.key_used(8) is True  # another key has its own minute

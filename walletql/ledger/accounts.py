@@ -24,7 +24,7 @@ from walletql.ledger.errors import (
     WalletLimitReached,
 )
 from walletql.ledger.money import Currency, get_currency
-from walletql.models import Role, User, Wallet, WalletStatus
+from walletql.models import Role, Scope, User, Wallet, WalletStatus
 from walletql.models.rows import fetch_one
 from walletql.settings import Settings
 
@@ -88,7 +88,7 @@ def fingerprint_id(value: object, kind: str) -> str:
     return "invalid" if number is None else str(number)
 
 
-def _text(value: object, field: str, *, max_length: int, required: bool = True) -> str | None:
+def text_input(value: object, field: str, *, max_length: int, required: bool = True) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise ValidationError("BAD_INPUT", f"{field} is required", field)
@@ -151,7 +151,7 @@ async def create_user(
     """Validate and store a new user, with a wallet in WALLETQL_SIGNUP_WALLET_CURRENCY when
     `settings` name one. OPERATOR only when `allow_operator` (the CLI)."""
     email = normalize_email(email)
-    name = _text(name, "name", max_length=200)
+    name = text_input(name, "name", max_length=200)
     try:
         role = Role(role)
     except ValueError:
@@ -160,12 +160,12 @@ async def create_user(
         raise ValidationError(
             "BAD_ROLE", "Operator accounts are created by an administrator", "role"
         )
-    phone = _text(phone, "phone", max_length=16, required=False)
+    phone = text_input(phone, "phone", max_length=16, required=False)
     if phone is not None and not _PHONE.match(phone):
         raise ValidationError("BAD_PHONE", "Phone must be E.164, e.g. +34666666666", "phone")
     if role == Role.MERCHANT:
-        company_name = _text(company_name, "company.name", max_length=200)
-        company_url = _text(company_url, "company.url", max_length=500, required=False)
+        company_name = text_input(company_name, "company.name", max_length=200)
+        company_url = text_input(company_url, "company.url", max_length=500, required=False)
         if company_url is not None and not _URL.match(company_url):
             raise ValidationError("BAD_INPUT", "company.url must be an http(s) URL", "company.url")
     else:
@@ -251,8 +251,9 @@ async def create_wallet(
 ) -> Wallet:
     """A new wallet in one of `currencies`, within the limits and with the floor `settings`
     give."""
+    actor.require_person("open wallets")
     code = get_currency(currencies, currency).code
-    label = _text(label, "label", max_length=100, required=False)
+    label = text_input(label, "label", max_length=100, required=False)
     user = await User.get_or_none(id=actor.user_id)
     if user is None:
         raise Forbidden("Unknown caller")
@@ -289,6 +290,16 @@ async def user_wallets(
 def may_read(actor: Principal | None, wallet: Wallet) -> bool:
     """Who may read a wallet: its owner, and operators (who read anything)."""
     return actor is not None and (actor.user_id == wallet.owner_id or actor.is_operator)
+
+
+def check_reader(actor: Principal | None, wallet: Wallet) -> None:
+    """Reading a wallet's ledger (history, holds, summaries): NotFound unless `actor` may read
+    it, and Forbidden for an API key without READ (beyond what a posting answers, reading
+    needs READ)."""
+    if actor is not None:
+        actor.require(Scope.READ)
+    if not may_read(actor, wallet):
+        raise NotFound("Wallet not found")
 
 
 def payment_token(actor: Principal | None, wallet: Wallet) -> str | None:

@@ -202,8 +202,7 @@ async def wallet_holds(
     status: HoldStatus | None,
 ) -> HoldPage:
     """A page of the holds on `wallet` (as the customer's) or payable to it (the merchant's)."""
-    if not accounts.may_read(actor, wallet):
-        raise NotFound("Wallet not found")
+    accounts.check_reader(actor, wallet)
     if not 1 <= first <= MAX_PAGE:
         raise ValidationError("BAD_INPUT", f"first must be from 1 to {MAX_PAGE}", "first")
     before = ids.MAX_ID

@@ -36,6 +36,10 @@ Precedence, the first that applies wins (steps 1-7 in Python, raised before the 
                                                                           UNKNOWN_OPERATION
     7   -                     amount not a plain positive decimal, or     ValidationError BAD_AMOUNT
                               finer than every currency
+    7   -                     an API key without the kind's scope         Forbidden
+                              (OPERATIONS for applyOperation, PAYMENTS
+                              for the rest): checked as the request is
+                              made (Request), so no posting escapes it
     8   REPLAYED              the caller used this key for this request   the stored outcome
     9   IDEMPOTENCY_CONFLICT  ... for another request                     IdempotencyConflict
     10  WALLET_NOT_FOUND      the wallet acted on is missing or not the   NotFound
@@ -117,7 +121,14 @@ from walletql.ledger.errors import (
     ValidationError,
     WalletInactive,
 )
-from walletql.models import Hold, LedgerTransaction, TransactionKind, TransactionStatus, Wallet
+from walletql.models import (
+    Hold,
+    LedgerTransaction,
+    Scope,
+    TransactionKind,
+    TransactionStatus,
+    Wallet,
+)
 from walletql.models.rows import fetch, model
 from walletql.settings import MAX_INTEGER_DIGITS
 
@@ -138,6 +149,11 @@ class Request:
     fingerprint: str
     description: str | None = None
     operation: str | None = None
+
+    def __post_init__(self) -> None:
+        # Where API keys meet money: no request is made for a key without the scope.
+        needed = Scope.OPERATIONS if self.kind == TransactionKind.OPERATION else Scope.PAYMENTS
+        self.initiator.require(needed)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from walletql import ids
 from walletql.auth import Principal
-from walletql.ledger.accounts import may_read, parse_id
+from walletql.ledger.accounts import check_reader, parse_id
 from walletql.ledger.errors import NotFound, ValidationError
 from walletql.models import LedgerTransaction, TransactionKind, TransactionStatus, Wallet
 from walletql.models.rows import fetch, model
@@ -93,9 +93,8 @@ def _conditions(f: HistoryFilter, params: list) -> str:
 
 
 def _readable(actor: Principal | None, wallet: Wallet) -> int:
-    """The id of `wallet`, which `actor` may read; NotFound otherwise."""
-    if not may_read(actor, wallet):
-        raise NotFound("Wallet not found")
+    """The id of `wallet`, which `actor` may read (accounts.check_reader)."""
+    check_reader(actor, wallet)
     return wallet.id
 
 
@@ -255,13 +254,14 @@ async def balance_at(actor: Principal | None, wallet: Wallet, at: datetime) -> D
 
 
 async def visible_transaction(actor: Principal, transaction_id: object) -> LedgerTransaction:
-    """A transaction its initiator or an owner of one of its wallets may see; else NotFound."""
+    """A transaction its initiator, an owner of one of its wallets or an operator may see; else
+    NotFound."""
     tx = await LedgerTransaction.get_or_none(
         id=parse_id(transaction_id, ids.TRANSACTION, "Transaction not found")
     )
     if tx is None:
         raise NotFound("Transaction not found")
-    if tx.initiator_id == actor.user_id:
+    if tx.initiator_id == actor.user_id or actor.is_operator:
         return tx
     wallet_ids = [w for w in (tx.source_wallet_id, tx.destination_wallet_id) if w is not None]
     if tx.status == TransactionStatus.REJECTED:

@@ -22,7 +22,7 @@ from walletql.ledger.posting import (
     fingerprint,
     post,
 )
-from walletql.models import LedgerTransaction, TransactionKind, TransactionStatus
+from walletql.models import LedgerTransaction, Scope, TransactionKind, TransactionStatus
 from walletql.models.rows import fetch, model
 
 _REFUND = "walletql_refund"
@@ -76,7 +76,9 @@ async def refunds_of(
     actor: Principal | None, original: LedgerTransaction
 ) -> list[LedgerTransaction]:
     """The refunds of `original`, oldest first. A declined one is shown to the caller who tried
-    it and to operators, as a declined credit is in a history."""
+    it and to operators, as a declined credit is in a history. Reading it needs READ."""
+    if actor is not None:
+        actor.require(Scope.READ)
     rows = await fetch(
         "SELECT * FROM transactions WHERE refund_of_id = $1 ORDER BY id", original.id
     )

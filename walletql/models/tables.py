@@ -17,6 +17,14 @@ class Role(StrEnum):
     OPERATOR = "OPERATOR"
 
 
+class Scope(StrEnum):
+    """What an API key may do (api_keys.scopes)."""
+
+    READ = "READ"  # queries and subscriptions on the owner's own data
+    PAYMENTS = "PAYMENTS"  # money mutations of the owner's role
+    OPERATIONS = "OPERATIONS"  # applyOperation (operators' keys only)
+
+
 class WalletStatus(StrEnum):
     ACTIVE = "ACTIVE"
     FROZEN = "FROZEN"

@@ -11,15 +11,19 @@ from walletql import auth
 from walletql.cost import charge_list
 from walletql.ledger import (
     accounts,
+    back_office,
     batches,
     charges,
     holds,
+    keys,
     payments,
     posting,
     refunds,
     transfers,
 )
 from walletql.ledger.errors import LedgerError
+from walletql.models import WalletStatus
+from walletql.schema.api_key import ApiKey, ApiKeyPayload
 from walletql.schema.context import Context
 from walletql.schema.errors import as_result
 from walletql.schema.hold import Hold
@@ -29,6 +33,7 @@ from walletql.schema.inputs import (
     BatchInput,
     CaptureInput,
     ChargeInput,
+    CreateApiKeyInput,
     CreateWalletInput,
     DepositInput,
     LoginInput,
@@ -36,9 +41,11 @@ from walletql.schema.inputs import (
     SignupInput,
     TransferInput,
     VoidHoldInput,
+    WalletStatusInput,
     WithdrawInput,
 )
 from walletql.schema.payloads import (
+    ApiKeyResult,
     AuthPayload,
     AuthResult,
     BatchPayload,
@@ -120,8 +127,14 @@ class Mutation:
         settings = info.context.services.settings
         return _session(await accounts.login(input.email, input.password, settings=settings))
 
-    @strawberry.mutation(description="Revokes the token that made this request.")
+    @strawberry.mutation(
+        description="Revokes the token that made this request (not an API key: revoke it with "
+        "revokeApiKey)."
+    )
     async def logout(self, info: strawberry.Info[Context]) -> bool:
+        principal = info.context.principal
+        if principal is not None:
+            principal.require_person("log out")
         digest = info.context.token_digest
         return digest is not None and await auth.revoke(digest, info.context.services.live_tokens)
 
@@ -312,6 +325,51 @@ class Mutation:
             max_batch=services.settings.max_batch,
         )
         return BatchPayload(items=results)
+
+    @strawberry.mutation(description="A new API key of yours; not with an API key.")
+    @errors_as_data
+    async def create_api_key(
+        self, info: strawberry.Info[Context], input: CreateApiKeyInput
+    ) -> ApiKeyResult:
+        key, secret = await keys.create_key(
+            info.context.require_principal(), input.name, input.scopes, input.expires_at
+        )
+        return ApiKeyPayload(api_key=ApiKey(row=key), secret=secret)
+
+    @strawberry.mutation(description="Revoke one of your API keys; not with an API key.")
+    @errors_as_data
+    async def revoke_api_key(
+        self, info: strawberry.Info[Context], id: strawberry.ID
+    ) -> ApiKeyResult:
+        key = await keys.revoke_key(info.context.require_principal(), id)
+        return ApiKeyPayload(api_key=ApiKey(row=key), secret=None)
+
+    @strawberry.mutation(
+        description="Operators only: until unfrozen, the wallet takes no debit, credit, new hold "
+        "or capture (each answers WalletInactive); releases of its holds (voids, expiries) still "
+        "happen and reads still work. Idempotent: freezing a FROZEN wallet answers it unchanged."
+    )
+    @errors_as_data
+    async def freeze_wallet(
+        self, info: strawberry.Info[Context], input: WalletStatusInput
+    ) -> WalletResult:
+        return await _wallet_status(info, input, WalletStatus.FROZEN)
+
+    @strawberry.mutation(description="Operators only.")
+    @errors_as_data
+    async def unfreeze_wallet(
+        self, info: strawberry.Info[Context], input: WalletStatusInput
+    ) -> WalletResult:
+        return await _wallet_status(info, input, WalletStatus.ACTIVE)
+
+
+async def _wallet_status(
+    info: strawberry.Info[Context], input: WalletStatusInput, status: WalletStatus
+) -> WalletPayload:
+    row = await back_office.set_wallet_status(
+        info.context.require_principal(), input.wallet_id, status, input.reason
+    )
+    return WalletPayload(wallet=Wallet(row=row))
 
 
 async def _outside(

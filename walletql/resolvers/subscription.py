@@ -74,7 +74,7 @@ class Subscription:
         wallet_id: strawberry.ID | None = None,
         after_version: int | None = None,
     ) -> AsyncGenerator[BalanceUpdate, None]:
-        principal = info.context.require_principal()
+        principal = info.context.require_reader()
         wallet = None
         if wallet_id is not None:
             wallet = await accounts.owned_wallet(principal, wallet_id)

@@ -11,12 +11,20 @@ import strawberry
 
 from walletql.ledger import money
 from walletql.ledger.operations import Operation
-from walletql.models import HoldStatus, Role, TransactionKind, TransactionStatus, WalletStatus
+from walletql.models import (
+    HoldStatus,
+    Role,
+    Scope,
+    TransactionKind,
+    TransactionStatus,
+    WalletStatus,
+)
 from walletql.schema.scalars import Money
 
 # The models' own enums, registered as GraphQL enums in place (strawberry.enum returns the class
 # it was given): a resolver serves a row's value as it is, and an input's member is the models'.
 strawberry.enum(Role, name="Role", description="What an account is for.")
+strawberry.enum(Scope, name="ApiScope", description="What an API key may do.")
 strawberry.enum(WalletStatus, name="WalletStatus", description="ACTIVE, or FROZEN: no postings.")
 strawberry.enum(TransactionKind, name="TransactionKind", description="What moved.")
 strawberry.enum(

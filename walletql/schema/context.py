@@ -12,8 +12,14 @@ from strawberry.dataloader import DataLoader
 
 from walletql.auth import Principal
 from walletql.ledger.errors import NotAuthenticated
-from walletql.models import Wallet
+from walletql.models import Scope, User, Wallet
 from walletql.services import Services
+
+
+async def _users(user_ids: list[int]) -> list[Any]:
+    """Users rows by id (None for a missing one), in one query for the batch."""
+    rows = {u.id: u for u in await User.filter(id__in=set(user_ids))}
+    return [rows.get(i) for i in user_ids]
 
 
 async def _counterparty_names(wallet_ids: list[int]) -> list[str | None]:
@@ -56,6 +62,10 @@ class Context:
     def counterparty_names(self) -> DataLoader[int, str | None]:
         return DataLoader(load_fn=_counterparty_names)
 
+    @cached_property
+    def users(self) -> DataLoader[int, Any]:
+        return DataLoader(load_fn=_users)
+
     def learn_names(self, names: dict[int, str]) -> None:
         self.known_names.update(names)
         self.counterparty_names.prime_many(names)
@@ -64,3 +74,9 @@ class Context:
         if self.principal is None:
             raise NotAuthenticated("Sign in first: send Authorization: Bearer <token>")
         return self.principal
+
+    def require_reader(self) -> Principal:
+        """The caller of a query or a subscription: an API key needs READ."""
+        principal = self.require_principal()
+        principal.require(Scope.READ)
+        return principal

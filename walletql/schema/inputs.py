@@ -6,8 +6,9 @@ from typing import TypeVar
 
 import strawberry
 
+from walletql.models import Scope
 from walletql.schema.common import Role
-from walletql.schema.scalars import MoneyInput
+from walletql.schema.scalars import DateTime, MoneyInput
 
 InputClass = TypeVar("InputClass", bound=type)
 
@@ -228,3 +229,21 @@ class BatchItemInput:
 class BatchInput:
     atomic: bool = strawberry.field(description="All or nothing.")
     items: list[BatchItemInput] = strawberry.field(description="The postings, in order.")
+
+
+@strawberry.input(description="A new API key.")
+class CreateApiKeyInput:
+    name: str = strawberry.field(description="1 to 100 characters, to recognise it by.")
+    scopes: list[Scope] = strawberry.field(
+        description="At least one; OPERATIONS only for operators."
+    )
+    expires_at: DateTime | None = strawberry.field(
+        default=None, description="In the future; default never."
+    )
+
+
+@built_directly
+@strawberry.input(description="A wallet and why its status changes.")
+class WalletStatusInput:
+    wallet_id: strawberry.ID = strawberry.field(description="Any wallet.")
+    reason: str = strawberry.field(description="1 to 500 characters; kept in the audit log.")

@@ -11,6 +11,7 @@ from walletql.ledger import errors as domain
 from walletql.ledger.posting import Outcome
 from walletql.models import Wallet as WalletRow
 from walletql.models.rows import fetch_one
+from walletql.schema.api_key import ApiKeyPayload
 from walletql.schema.context import Context
 from walletql.schema.errors import (
     AlreadyExists,
@@ -43,9 +44,9 @@ class AuthPayload:
     user: User = strawberry.field(description="The signed-in user.")
 
 
-@strawberry.type(description="A created wallet.")
+@strawberry.type(description="A wallet made, frozen or unfrozen.")
 class WalletPayload:
-    wallet: Wallet = strawberry.field(description="The new wallet.")
+    wallet: Wallet = strawberry.field(description="The wallet.")
 
 
 @strawberry.type(description="A posted movement of money.")
@@ -135,8 +136,13 @@ WalletResult = Annotated[
     | NotAuthenticated
     | Forbidden
     | AlreadyExists
-    | WalletLimitReached,
-    strawberry.union("WalletResult", description="The new wallet, or why there is none."),
+    | WalletLimitReached
+    | NotFound,
+    strawberry.union("WalletResult", description="The wallet, or why there is none."),
+]
+ApiKeyResult = Annotated[
+    ApiKeyPayload | ValidationError | NotAuthenticated | Forbidden | NotFound,
+    strawberry.union("ApiKeyResult", description="The key, or why there is none."),
 ]
 PaymentResult = Annotated[
     PaymentPayload

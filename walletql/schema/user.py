@@ -1,4 +1,5 @@
-"""A user as they see themselves (only `me` returns one)."""
+"""A user: as they see themselves (`me`, `user` of their own id), or as an operator sees them
+(`users`, `user`, an audit event's actor)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import strawberry
 
 from walletql import ids, models
 from walletql.cost import charge_list
-from walletql.ledger import accounts
+from walletql.ledger import accounts, keys
+from walletql.models import Scope
+from walletql.schema.api_key import ApiKey
 from walletql.schema.common import Company, Currency, CurrencyBalance, Role, amount
 from walletql.schema.context import Context
 from walletql.schema.scalars import DateTime
@@ -79,3 +82,14 @@ class User:
             CurrencyBalance(currency=Currency.of(code), balance=amount(total, code))
             for code, total in totals.items()
         ]
+
+    @strawberry.field(
+        description="The caller's own API keys (also revoked ones), newest first; null for "
+        "anyone else's user."
+    )
+    async def api_keys(self, info: strawberry.Info[Context]) -> list[ApiKey] | None:
+        principal = info.context.principal
+        if principal is None or principal.user_id != self.row.id:
+            return None
+        principal.require(Scope.READ)
+        return [ApiKey(row=k) for k in await keys.keys_of(self.row.id)]
