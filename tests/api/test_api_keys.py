@@ -208,9 +208,7 @@ async def test_last_use_is_written_at_most_once_a_minute(gql, database_url):
     number = ids.decode(ids.API_KEY, made["apiKey"]["id"])
     connection = await asyncpg.connect(database_url)
     try:
-        before = await connection.fetchval(
-            "SELECT xmin::text FROM api_keys WHERE id = $1", number
-        )
+        before = await connection.fetchval("SELECT xmin::text FROM api_keys WHERE id = $1", number)
         for _ in range(5):
             await gql.ok(ME, token=made["secret"])
         after = await connection.fetchval("SELECT xmin::text FROM api_keys WHERE id = $1", number)
