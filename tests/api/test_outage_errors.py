@@ -18,7 +18,7 @@ from walletql import auth, outage
 from walletql.api import build_schema
 from walletql.app import create_app
 from walletql.events import BalanceEvent
-from walletql.ledger import accounts, payments
+from walletql.ledger import back_office, payments
 from walletql.resolvers import subscription
 from walletql.services import build_services
 from walletql.settings import Settings
@@ -47,7 +47,7 @@ def _only_outage_warnings(caplog) -> list[logging.LogRecord]:
 
 async def test_a_query_that_meets_an_outage_answers_service_unavailable(gql, monkeypatch, caplog):
     user, wallet = await gql.funded()
-    monkeypatch.setattr(accounts, "owned_wallet", _lost)
+    monkeypatch.setattr(back_office, "readable_wallet", _lost)
     query = "query($id: ID!) { a: wallet(id: $id) { id } b: wallet(id: $id) { id } }"
     with caplog.at_level(logging.WARNING):
         body = await gql(query, {"id": wallet["id"]}, user["token"])

@@ -78,7 +78,7 @@ async def audit_log(
         raise Forbidden("Only operators may read the audit log")
     if not 1 <= first <= MAX_PAGE:
         raise ValidationError("BAD_INPUT", f"first must be from 1 to {MAX_PAGE}", "first")
-    before = ids.MAX_ID + 1
+    before = ids.MAX_ID
     if after is not None:
         number = ids.decode(ids.AUDIT_EVENT, after)
         if number is None:

@@ -57,7 +57,7 @@ async def find_users(
         raise Forbidden("Only operators may search users")
     if not 1 <= first <= MAX_PAGE:
         raise ValidationError("BAD_INPUT", f"first must be from 1 to {MAX_PAGE}", "first")
-    before = ids.MAX_ID + 1
+    before = ids.MAX_ID
     if after is not None:
         number = ids.decode(ids.USER, after)
         if number is None:
