@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from tests.calls import ledger
-from walletql import ids
-from walletql.models import Role, User
+from walletql import auth, ids
+from walletql.models import Role, Scope, User
 
 PASSWORD = "a long operator passphrase"
 
@@ -209,3 +209,33 @@ def test_a_workers_environment_carries_the_url_and_leaves_this_ones_alone():
     environment = with_database_url("postgresql://u:p@h/db")
     assert environment == {**before, "WALLETQL_DATABASE_URL": "postgresql://u:p@h/db"}
     assert dict(os.environ) == before
+
+
+async def test_create_api_key_prints_the_secret_once_on_stdout_alone(cli):
+    email = f"ops{secrets.token_hex(4)}@example.com"
+    made = cli(*create_user_args(email, "--role", "OPERATOR"), stdin=PASSWORD + "\n")
+    assert made.returncode == 0, made.stderr
+    result = cli(
+        "create-api-key", "--email", email.upper(), "--name", "back office", "--scopes",
+        "READ,OPERATIONS",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (secret,) = result.stdout.splitlines()  # nothing else on stdout: it can be piped
+    assert secret.startswith("wqk_") and secret not in result.stderr
+    assert secret[:12] in result.stderr and "READ,OPERATIONS" in result.stderr
+    user = await User.get(email=email)
+    caller = await auth.caller_of(secret, auth.LiveTokens())
+    assert caller is not None and caller.user.id == user.id
+    assert caller.scopes == {Scope.READ, Scope.OPERATIONS}
+
+    customer = f"c{secrets.token_hex(4)}@example.com"
+    cli(*create_user_args(customer), stdin=PASSWORD + "\n")
+    refused = cli("create-api-key", "--email", customer, "--name", "x", "--scopes", "OPERATIONS")
+    one_line_failure(refused, "FORBIDDEN")
+    assert refused.stdout == ""
+    unknown = cli(
+        "create-api-key", "--email", "nobody@example.com", "--name", "x", "--scopes", "READ"
+    )
+    one_line_failure(unknown, "NOT_FOUND")
+    bad = cli("create-api-key", "--email", email, "--name", "x", "--scopes", "EVERYTHING")
+    one_line_failure(bad, "BAD_INPUT")
