@@ -279,9 +279,10 @@ def _migration(pattern: str):
 
 
 async def test_holds_and_batches_migrations_go_down_to_the_one_posting_route(database_url):
-    """On a database with no hold or refund, migrations 9 and 8 undone (in a transaction that
-    is rolled back): the posting route of migration 7 is back, with its functions' own
-    signatures, and no hold is left. With one recorded, undoing 8 is refused."""
+    """On a database with no hold, refund or audit event, migrations 10, 9 and 8 undone (in a
+    transaction that is rolled back): the posting route of migration 7 is back, with its
+    functions' own signatures, and no hold, key or audit table is left. With a hold recorded,
+    undoing 8 is refused; with an audit event, undoing 10."""
     name = f"walletql_down_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(db.asyncpg_dsn(database_url))
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -294,7 +295,7 @@ async def test_holds_and_batches_migrations_go_down_to_the_one_posting_route(dat
             transaction = conn.transaction()
             await transaction.start()
             try:
-                for pattern in ("9_*.py", "8_*.py"):
+                for pattern in ("10_*.py", "9_*.py", "8_*.py"):
                     await conn.execute(await _migration(pattern).downgrade(None))
                 missing = [
                     signature
@@ -303,10 +304,12 @@ async def test_holds_and_batches_migrations_go_down_to_the_one_posting_route(dat
                 ]
                 functions = await conn.fetch(
                     "SELECT proname FROM pg_proc WHERE proname LIKE 'walletql%' AND (proname "
-                    "LIKE '%hold%' OR proname LIKE '%batch%' OR proname LIKE '%refund%')"
+                    "LIKE '%hold%' OR proname LIKE '%batch%' OR proname LIKE '%refund%' "
+                    "OR proname LIKE '%status%')"
                 )
                 tables = await conn.fetchval(
-                    "SELECT count(*) FROM pg_class WHERE relname = 'holds'"
+                    "SELECT count(*) FROM pg_class "
+                    "WHERE relname IN ('holds', 'api_keys', 'audit_events')"
                 )
             finally:
                 await transaction.rollback()
@@ -345,6 +348,23 @@ async def test_undoing_holds_is_refused_once_one_is_recorded(database_url):
             )
             with pytest.raises(asyncpg.RaiseError, match="would lose them"):
                 await conn.execute(await _migration("8_*.py").downgrade(None))
+        finally:
+            await transaction.rollback()
+    finally:
+        await conn.close()
+
+
+async def test_undoing_the_audit_log_is_refused_once_it_holds_an_event(database_url):
+    conn = await asyncpg.connect(db.asyncpg_dsn(database_url))
+    try:
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            await conn.execute(
+                "INSERT INTO audit_events (action, subject) VALUES ('WALLET_FROZEN', 'Wallet:1')"
+            )
+            with pytest.raises(asyncpg.RaiseError, match="audit log has events"):
+                await conn.execute(await _migration("10_*.py").downgrade(None))
         finally:
             await transaction.rollback()
     finally:

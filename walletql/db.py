@@ -150,7 +150,9 @@ async def check_reachable(url: str) -> None:
 
 
 def migration_files() -> list[str]:
-    return sorted(path.name for path in (MIGRATIONS / "models").glob("[0-9]*_*.py"))
+    """The migration files in the order they apply: by number (10 after 9)."""
+    names = (path.name for path in (MIGRATIONS / "models").glob("[0-9]*_*.py"))
+    return sorted(names, key=lambda name: int(name.split("_", 1)[0]))
 
 
 async def pending_migrations(url: str) -> list[str]:

@@ -61,6 +61,13 @@ CREATE TRIGGER "audit_events_no_truncate" BEFORE TRUNCATE ON "audit_events"
 """
 
 _UNTABLES = """
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM audit_events) THEN
+        RAISE EXCEPTION 'the audit log has events: undoing migration 10 would lose them';
+    END IF;
+END
+$$;
 DROP TABLE "audit_events";
 DROP TABLE "api_keys";
 """
