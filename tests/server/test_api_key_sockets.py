@@ -102,6 +102,7 @@ async def test_a_key_never_reaches_the_log_at_any_level(start_server, make_api):
     await api.gql("{ me { nonsense } }", token=secret)  # a failing request
     async with subscriber(server.ws_url, secret) as ws:
         await ws.subscribe("live", wallet["id"])
+        await api.wait_subscribers(1)  # subscribed before the deposit, or the update is missed
         await api.deposit(user["token"], wallet["id"], "1")
         await ws.update()
     await api.data(REVOKE, {"id": key["apiKey"]["id"]}, user["token"])
