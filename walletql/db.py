@@ -21,7 +21,7 @@ log = logging.getLogger("walletql.db")
 
 MODELS = ["walletql.models"]
 MIGRATION_MODELS = [*MODELS, "aerich.models"]  # aerich's own table, for migrating only
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # in the package: wheels carry it
 # Any constant works; it only has to be the same in every walletql process.
 MIGRATION_LOCK_KEY = 0x57414C4C4554  # "WALLET"
 
