@@ -21,7 +21,8 @@ const sockets = createClient({
 });
 
 // No cacheExchange: urql's document cache would answer a repeated query from memory. (Its
-// graphcache exchange, unlike the document cache, needs the schema's possibleTypes, like Apollo.)
+// normalized Graphcache, like Apollo's cache, matches `... on Error` only by guesswork unless
+// it is given the schema: pass it `schema` or the generated possibleTypes.)
 const client = new Client({
   url,
   exchanges: [
