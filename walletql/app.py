@@ -27,6 +27,7 @@ from walletql import auth, db, ids, shortcuts
 from walletql.api import build_schema
 from walletql.expiry import sweep_expired_holds
 from walletql.fanout import SharedData
+from walletql.log_format import use_json_lines
 from walletql.readiness import Database, UnavailableAnswers
 from walletql.request_body import check_operation_name, decode_json, refuse_non_object
 from walletql.schema.common import serve_currencies
@@ -34,6 +35,7 @@ from walletql.schema.context import Context
 from walletql.services import Services, build_services
 from walletql.sessions import Sessions
 from walletql.settings import Settings, load
+from walletql.shortcuts.tortoise import pool_use
 from walletql.ws_protocols import ClosingAdapter, GraphQLWSHandler, TransportWSHandler
 
 log = logging.getLogger("walletql.app")
@@ -248,7 +250,9 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     settings = settings or load()
     services = build_services(settings)  # a bad operation catalog stops start-up, naming it
     shortcuts.install(settings.fast_paths)
-    schema = build_schema(settings)
+    schema = build_schema(settings, services.metrics)
+    if settings.log_format == "json":
+        use_json_lines(settings.log_level)
     sessions = Sessions(services.live_tokens)
     graphql = WalletGraphQL(
         schema,
@@ -276,17 +280,30 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         await services.feed.start(url)  # listening, or retrying while the database is down
         sweeper = asyncio.create_task(
             sweep_expired_holds(
-                settings.hold_sweep_seconds, services.turns, lambda: database.ready
+                settings.hold_sweep_seconds,
+                services.turns,
+                lambda: database.ready,
+                services.metrics,
             ),
             name="walletql-hold-sweeper",
         )
+        background = [sweeper]
+        if services.metrics is not None:
+            from walletql.metrics import sample_pool  # prometheus-client only when metrics are on
+
+            background.append(
+                asyncio.create_task(
+                    sample_pool(services.metrics, pool_use), name="walletql-pool-sampler"
+                )
+            )
         _settle_heap()
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await services.feed.stop()
             await database.stop()
 

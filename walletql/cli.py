@@ -145,6 +145,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     port = args.port or settings.port
     workers = args.workers or settings.workers
     url = db.database_url(settings)  # an embedded database is started here, for the workers too
+    metrics, metrics_server = None, None
     try:
         # A child process checks and migrates (failing in one line, as `walletql migrate` does),
         # told the database in its own environment. Here, with `--workers N`, this process is
@@ -161,6 +162,18 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         # worker's app, built in this process, finds the same database as this process did
         # (the embedded server this process started), and `serve` gives the URL to each of
         # several workers in its own environment.
+        if settings.metrics:
+            from walletql.metrics_port import MetricsDirectory, serve_metrics
+
+            metrics = MetricsDirectory()  # before any worker, or this process's app, counts
+            where = f"{settings.metrics_host}:{settings.metrics_port}"
+            try:
+                metrics_server = serve_metrics(
+                    settings.metrics_host, settings.metrics_port, metrics
+                )
+            except OSError as exc:
+                return _fail(f"cannot serve metrics on {where}: {exc.strerror or exc}")
+            print(f"walletql metrics on http://{where}/metrics", file=sys.stderr)
         print(f"walletql serving GraphQL on http://{host}:{port}/graphql", file=sys.stderr)
         return serve(
             host,
@@ -172,10 +185,15 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             header_timeout=settings.header_timeout_seconds,
             max_connections=settings.max_connections,
             max_message_bytes=settings.max_body_bytes,
+            worker_exited=metrics.worker_exited if metrics is not None else None,
         )
     except (PortUnavailable, WorkersUnsupported) as exc:
         return _fail(str(exc))
     finally:
+        if metrics_server is not None:
+            metrics_server.shutdown()
+        if metrics is not None:
+            metrics.close()
         db.stop_embedded()
 
 

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 APP = "walletql.app:app"
 STARTUP_FAILURE = 3  # uvicorn's exit code for a worker that could not start
@@ -52,6 +53,7 @@ def serve(
     header_timeout: float = 10.0,
     max_connections: int | None = None,
     max_message_bytes: int = 1024 * 1024,
+    worker_exited: Callable[[int], None] | None = None,
 ) -> int:
     options = {
         "host": host,
@@ -81,7 +83,7 @@ def serve(
         )
     _check_free(host, port)
     sockets = [_listening_socket(host, port) for _ in range(workers)]
-    return _supervise(options, sockets, with_database_url(database_url))
+    return _supervise(options, sockets, with_database_url(database_url), worker_exited)
 
 
 def with_database_url(url: str) -> dict[str, str]:
@@ -158,7 +160,12 @@ def restart_delay(previous: float, lived: float) -> float:
     return min(RESTART_MAX, max(RESTART_MIN, previous * 2))
 
 
-def _supervise(options: dict, sockets: list[socket.socket], environment: dict[str, str]) -> int:
+def _supervise(
+    options: dict,
+    sockets: list[socket.socket],
+    environment: dict[str, str],
+    worker_exited: Callable[[int], None] | None = None,
+) -> int:
     """Keeps one worker per socket until SIGINT or SIGTERM. A worker that dies, or cannot
     start, is replaced on the same socket (connections waiting in its queue are served by the
     replacement), after a delay when it died young (`restart_delay`). The supervisor never
@@ -180,6 +187,8 @@ def _supervise(options: dict, sockets: list[socket.socket], environment: dict[st
                     code = worker.poll()
                     if code is None:
                         continue
+                    if worker_exited is not None:
+                        worker_exited(worker.pid)  # its live gauges (metrics) stop counting
                     delays[index] = restart_delay(delays[index], now - started[index])
                     due[index] = now + delays[index]
                     what = "could not start" if code == STARTUP_FAILURE else f"exited ({code})"

@@ -92,6 +92,10 @@ class Settings:
     subscriber_queue_size: int = 256
     max_subscriptions_per_user: int = 100
     log_level: str = "INFO"
+    log_format: str = "text"  # "json": one JSON object per line (walletql.log_format)
+    metrics: bool = False  # Prometheus metrics, served by `walletql serve` on their own port
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9464
     config_file: Path | None = None
     currencies: Mapping[str, CurrencyConfig] = field(default_factory=lambda: DEFAULT_CURRENCIES)
     operations: Mapping[str, OperationConfig] = field(default_factory=lambda: DEFAULT_OPERATIONS)
@@ -229,6 +233,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         "MAX_CACHED_DOCUMENT_BYTES": ("max_cached_document_bytes", 0, None),
         "SUBSCRIBER_QUEUE_SIZE": ("subscriber_queue_size", 1, 1_000_000),
         "MAX_SUBSCRIPTIONS_PER_USER": ("max_subscriptions_per_user", 1, 1_000_000),
+        "METRICS_PORT": ("metrics_port", 1, 65535),
     }
     for name, (attr, low, high) in ints.items():
         if (raw := get(name)) is not None:
@@ -239,6 +244,10 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         values["introspection"] = _bool("WALLETQL_INTROSPECTION", raw)
     if (raw := get("FAST_PATHS")) is not None:
         values["fast_paths"] = _bool("WALLETQL_FAST_PATHS", raw)
+    if (raw := get("METRICS")) is not None:
+        values["metrics"] = _bool("WALLETQL_METRICS", raw)
+    if (raw := get("METRICS_HOST")) is not None:
+        values["metrics_host"] = raw.strip()
     if (raw := get("CORS_ORIGINS")) is not None:
         origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
         for origin in origins:
@@ -250,6 +259,11 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError("WALLETQL_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR")
         values["log_level"] = level
+    if (raw := get("LOG_FORMAT")) is not None:
+        log_format = raw.strip().lower()
+        if log_format not in ("text", "json"):
+            raise SettingsError("WALLETQL_LOG_FORMAT: expected text or json")
+        values["log_format"] = log_format
 
     if (raw := get("CONFIG")) is not None:
         path = Path(raw)

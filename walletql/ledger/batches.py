@@ -34,6 +34,7 @@ from walletql.ledger.posting import (
     Outcome,
     Posting,
     Turns,
+    counted,
     execute,
     settle,
 )
@@ -159,6 +160,11 @@ async def post_batch(
         commit = refused_at is None
         params = (actor.user_id, atomic, commit, document, BALANCE_CHANNEL, MAX_BALANCE)
         rows = await execute(turns, _BATCH, *params)
+        # Counted as the database kept them: a rejected atomic batch by its failing item (the
+        # items before it were rolled back), one refused in Python not at all.
+        kept = rows[-1:] if rows and rows[-1]["rejected"] else rows if commit else []
+        for row in kept:
+            counted(turns, sent[row["item"]][1].request.kind, row["outcome"])
     if rows and rows[-1]["rejected"]:
         row = rows[-1]
         index, posting = sent[row["item"]]
