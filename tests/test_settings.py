@@ -24,6 +24,12 @@ def test_defaults_match_the_design():
     assert s.signup_wallet_currency is None and s.cors_origins == () and s.introspection is True
     assert (s.max_query_depth, s.max_aliases, s.max_tokens) == (12, 30, 5000)
     assert s.max_body_bytes == 1024 * 1024
+    assert (s.metrics, s.metrics_host, s.metrics_port, s.log_format) == (
+        False,
+        "127.0.0.1",
+        9464,
+        "text",
+    )
     assert (s.hold_ttl_seconds, s.hold_sweep_seconds, s.max_batch) == (7 * 86400, 5, 1000)
     assert {code: c.decimals for code, c in s.currencies.items()} == {
         "BTC": 8,
@@ -56,7 +62,17 @@ def test_good_values_are_parsed():
             "WALLETQL_HOLD_TTL_SECONDS": "2592000",
             "WALLETQL_HOLD_SWEEP_SECONDS": "25",
             "WALLETQL_MAX_BATCH": "10000",
+            "WALLETQL_METRICS": "on",
+            "WALLETQL_METRICS_HOST": "0.0.0.0",
+            "WALLETQL_METRICS_PORT": "9100",
+            "WALLETQL_LOG_FORMAT": " JSON ",
         }
+    )
+    assert (s.metrics, s.metrics_host, s.metrics_port, s.log_format) == (
+        True,
+        "0.0.0.0",
+        9100,
+        "json",
     )
     assert (s.hold_ttl_seconds, s.hold_sweep_seconds, s.max_batch) == (2592000, 25, 10000)
     assert (s.port, s.minimum_balance, s.introspection) == (9000, Decimal("-5.50"), False)
@@ -105,6 +121,9 @@ BAD_ENV = [
     ("WALLETQL_HOLD_SWEEP_SECONDS", "26"),  # the contract releases within 30 s
     ("WALLETQL_MAX_BATCH", "0"),
     ("WALLETQL_MAX_BATCH", "10001"),
+    ("WALLETQL_METRICS", "sometimes"),
+    ("WALLETQL_METRICS_PORT", "0"),
+    ("WALLETQL_LOG_FORMAT", "xml"),
 ]
 
 
