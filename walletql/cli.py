@@ -243,7 +243,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load()
-        logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s %(message)s")
+        if settings.log_format == "json":
+            from walletql.log_format import use_json_lines
+
+            use_json_lines(settings.log_level)
+        else:
+            logging.basicConfig(
+                level=settings.log_level, format="%(levelname)s %(name)s %(message)s"
+            )
         if settings.log_level != "DEBUG":
             # Tortoise announces every init and shutdown at INFO; on stderr that would turn a
             # one-line failure (a weak password, a taken email) into several lines.
