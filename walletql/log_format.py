@@ -35,15 +35,14 @@ class JsonLines(logging.Formatter):
 
 def use_json_lines(level: str) -> None:
     """Every record through one stderr handler that writes JSON lines. Idempotent: called by
-    each app built in the process (the tests build several)."""
+    the CLI, then by each app built in the process, after uvicorn configured its loggers."""
     root = logging.getLogger()
-    if any(isinstance(h.formatter, JsonLines) for h in root.handlers):
-        return
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonLines())
-    for existing in list(root.handlers):
-        root.removeHandler(existing)
-    root.addHandler(handler)
+    if not any(isinstance(h.formatter, JsonLines) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonLines())
+        for existing in list(root.handlers):
+            root.removeHandler(existing)
+        root.addHandler(handler)
     root.setLevel(level)
     for name in UVICORN:
         logger = logging.getLogger(name)
