@@ -49,8 +49,8 @@ CAPTURE = f"mutation($input: CaptureInput!) {{ capture(input: $input) {{ __typen
 REFUND = f"mutation($input: RefundInput!) {{ refund(input: $input) {{ __typename {PAYMENT} }} }}"
 APPLY = f"""mutation($input: ApplyOperationInput!) {{ applyOperation(input: $input) {{
   __typename {PAYMENT} }} }}"""
-FREEZE = f"""mutation($input: WalletStatusInput!) {{ freezeWallet(input: $input) {{
-  __typename ... on WalletPayload {{ wallet {{ id status }} }} ... on Error {{ code message }} }} }}"""
+FREEZE = """mutation($input: WalletStatusInput!) { freezeWallet(input: $input) {
+  __typename ... on WalletPayload { wallet { id status } } ... on Error { code message } } }"""
 HISTORY = """query($id: ID!) { wallet(id: $id) { balance version
   history(first: 20) { totalCount edges { node { direction amount balanceAfter
     transaction { id kind status description } } } } } }"""
