@@ -277,9 +277,10 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         url = db.database_url(settings)
         # Checked, migrated, the ORM open and what else start-up reads from the database (the
         # id key); while the database is unavailable, once it is back (walletql.readiness).
-        await database.start(url, settings.db_pool_size, ids.load)
+        session_url = db.session_url(settings)
+        await database.start(url, settings.db_pool_size, ids.load, session_url=session_url)
         services.feed.watch(auth.REVOKED_CHANNEL, *_revocations(sessions, services.live_tokens))
-        await services.feed.start(url)  # listening, or retrying while the database is down
+        await services.feed.start(session_url)  # listening, or retrying while the database is down
         sweeper = asyncio.create_task(
             sweep_expired_holds(
                 settings.hold_sweep_seconds, services.turns, lambda: database.ready
