@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from walletql import db
 from walletql.settings import (
     CurrencyConfig,
     OperationConfig,
@@ -102,6 +103,23 @@ def test_database_url_forms():
     assert load(environ={"WALLETQL_DATABASE_URL": "   "}).database_url is None
 
 
+def test_a_listen_url_is_a_direct_connection_beside_a_pooled_one():
+    pooled = "postgresql://app@bouncer:6432/walletql?statement_cache_size=0"
+    direct = "postgresql://app@primary:5432/walletql"
+    s = load(environ={"WALLETQL_DATABASE_URL": pooled, "WALLETQL_LISTEN_DATABASE_URL": direct})
+    assert (s.database_url, s.listen_database_url) == (pooled, direct)
+    assert load(environ={"WALLETQL_DATABASE_URL": pooled}).listen_database_url is None
+    with pytest.raises(SettingsError, match="needs WALLETQL_DATABASE_URL"):
+        load(environ={"WALLETQL_LISTEN_DATABASE_URL": direct})
+
+
+def test_client_options_stay_out_of_the_dsn_sent_to_the_server():
+    # asyncpg sends a query parameter it does not know to the server as a setting, which
+    # PostgreSQL refuses ("unrecognized configuration parameter").
+    url = "postgresql://app@h:6432/db?statement_cache_size=0&maxsize=5&sslmode=disable"
+    assert db.asyncpg_dsn(url) == "postgresql://app@h:6432/db?sslmode=disable"
+
+
 BAD_ENV = [
     ("WALLETQL_PORT", "abc"),
     ("WALLETQL_PORT", "70000"),
@@ -127,6 +145,7 @@ BAD_ENV = [
     ("WALLETQL_LOG_LEVEL", "LOUD"),
     ("WALLETQL_DATABASE_URL", "mysql://h/db"),
     ("DATABASE_URL", "sqlite:///walletql.db"),
+    ("WALLETQL_LISTEN_DATABASE_URL", "redis://h/0"),
     ("WALLETQL_CONFIG", "/nonexistent/walletql.toml"),
     ("WALLETQL_HOLD_TTL_SECONDS", "0"),
     ("WALLETQL_HOLD_TTL_SECONDS", "2592001"),  # 30 days at most

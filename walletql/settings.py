@@ -65,6 +65,9 @@ _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
+    # A direct connection (not through a transaction pooler such as PgBouncer) for what needs a
+    # session of its own: LISTEN and the migration lock. Unset: database_url.
+    listen_database_url: str | None = None
     data_dir: Path = Path(".walletql")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -211,6 +214,15 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         if not url.startswith(("postgres://", "postgresql://")):
             raise SettingsError("WALLETQL_DATABASE_URL: expected a postgresql:// URL")
         values["database_url"] = url
+    if (listen := get("LISTEN_DATABASE_URL")) is not None:
+        if not listen.startswith(("postgres://", "postgresql://")):
+            raise SettingsError("WALLETQL_LISTEN_DATABASE_URL: expected a postgresql:// URL")
+        if url is None:
+            raise SettingsError(
+                "WALLETQL_LISTEN_DATABASE_URL needs WALLETQL_DATABASE_URL (the embedded "
+                "database has no pooler in front)"
+            )
+        values["listen_database_url"] = listen.strip()
     if (raw := get("DATA_DIR")) is not None:
         values["data_dir"] = Path(raw)
     if (raw := get("HOST")) is not None:
