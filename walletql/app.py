@@ -1,4 +1,5 @@
-"""The Starlette app: /graphql (HTTP and websocket), /healthz, /readyz.
+"""The Starlette app: /graphql (HTTP and websocket; GraphiQL for a browser), /healthz, /readyz,
+the playground's assets (/playground/) and the example wallet page (/wallet/).
 
 Run it with `walletql serve`, or `uvicorn walletql.app:app --workers 2`.
 """
@@ -23,7 +24,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from tortoise import connections
 
-from walletql import auth, db, ids, shortcuts
+from walletql import auth, db, ids, playground, shortcuts
 from walletql.api import build_schema
 from walletql.expiry import sweep_expired_holds
 from walletql.fanout import SharedData
@@ -77,6 +78,11 @@ class WalletGraphQL(GraphQL[Context, None]):
         data = await super().parse_http_body(request)
         check_operation_name(data)
         return data
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Strawberry's own page loads GraphiQL from a public CDN (blank offline); this one
+        # loads the copies vendored in walletql/playground.
+        return playground.graphiql_page()
 
     async def get_context(self, request, response) -> Context:
         context = Context(services=self.services, request=request, response=response)
@@ -308,6 +314,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             WebSocketRoute("/graphql", answered),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *playground.routes(),
         ],
         middleware=middleware,
         lifespan=lifespan,
