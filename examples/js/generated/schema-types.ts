@@ -120,7 +120,7 @@ export type AuthPayload = {
 };
 
 /** A session, or why there is none. */
-export type AuthResult = AlreadyExists | AuthPayload | InvalidCredentials | ValidationError;
+export type AuthResult = AlreadyExists | AuthPayload | Forbidden | InvalidCredentials | NotAuthenticated | TooManyAttempts | ValidationError;
 
 /** Merchants only: reserve funds on a customer's wallet, found by its payment token, for a later capture. */
 export type AuthorizeInput = {
@@ -850,6 +850,17 @@ export type Subscription = {
 export type SubscriptionBalanceUpdatesArgs = {
   afterVersion?: InputMaybe<Scalars['Int']['input']>;
   walletId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/** code: TOO_MANY_ATTEMPTS: sign-in refused for this email (or this client address) until retryAfterSeconds have passed; the password is not even checked. Defaults: after 5 consecutive failed sign-ins for one email (WALLETQL_SIGNIN_MAX_FAILURES), that email is refused for 60 s, doubling with each further failure up to 1 hour; a successful sign-in resets the count. A client address with more than 100 failed sign-ins in 15 minutes is refused likewise. */
+export type TooManyAttempts = Error & {
+  __typename?: 'TooManyAttempts';
+  /** Stable SCREAMING_SNAKE code. */
+  code: Scalars['String']['output'];
+  /** Human-readable explanation. */
+  message: Scalars['String']['output'];
+  /** Seconds until a sign-in is heard. */
+  retryAfterSeconds: Scalars['Int']['output'];
 };
 
 /** One movement of money, posted or declined. Immutable once written. */
