@@ -315,6 +315,25 @@ MUTATIONS = (
         fresh_session=True,
     ),
     Row(
+        "changePassword",
+        _mutation("changePassword", "ChangePasswordInput", "__typename ... on Error { code }"),
+        lambda w: {
+            "input": {"currentPassword": "not the password", "newPassword": "a new passphrase"}
+        },
+        (
+            UNAUTH,
+            "INVALID_CREDENTIALS",
+            "INVALID_CREDENTIALS",
+            "INVALID_CREDENTIALS",
+            "INVALID_CREDENTIALS",
+            FORBIDDEN,
+            FORBIDDEN,
+            UNAUTH,
+        ),  # fmt: skip
+        "no object: the caller's own password, and a wrong currentPassword changes nothing "
+        "(nor revokes anything); a key cannot change it",
+    ),
+    Row(
         "createWallet",
         _mutation("createWallet", "CreateWalletInput", WALLET),
         lambda w: {"input": {"currency": "USD"}},
