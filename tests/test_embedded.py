@@ -21,6 +21,14 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.conftest import FAST_PATHS
+
+# The processes here are started without the caller's WALLETQL_* settings, so CI's run with
+# WALLETQL_FAST_PATHS=false would repeat the run before it exactly: it skips them.
+pytestmark = pytest.mark.skipif(
+    not FAST_PATHS, reason="no WALLETQL_FAST_PATHS in these processes: a repeat"
+)
+
 START_TIMEOUT = 60.0  # seconds; a fresh data directory runs initdb and every migration first
 
 
