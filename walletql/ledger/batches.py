@@ -3,8 +3,9 @@
 Each item is one movement (deposit, withdraw, transfer, charge, refund, applyOperation) under
 its own idempotency key, and goes through its kind's step 1 exactly as its single mutation does
 (posting.py), so it answers what that mutation would have answered, and a retry of either
-replays the other. Then one statement (walletql_batch, migrations/models/9_*) locks every wallet
-the items may touch, once, in ascending id order, and runs the items' functions in order:
+replays the other. Then one statement (walletql_batch, walletql/migrations/models/9_*) locks
+every wallet the items may touch, once, in ascending id order, and runs the items' functions in
+order:
 
 - atomic: all of them in one database transaction, or none. The first item that would fail,
   in Python or in SQL, is reported (BatchRejected, with its index and its error) and nothing is

@@ -7,7 +7,7 @@ does: one place decides, and it answers one outcome code.
    key, description, exactly-one-of fields, the amount's form: `money.amount_input`) and
    computes the request's fingerprint.
 2. One SQL call, so one database transaction with no network round trip while a lock is held
-   (migrations/models/8_*: walletql_outside, walletql_transfer, walletql_charge,
+   (walletql/migrations/models/8_*: walletql_outside, walletql_transfer, walletql_charge,
    walletql_apply_operation, walletql_authorize, walletql_capture, walletql_void_hold and
    walletql_refund find the wallets, by id, payment token, recipient user, hold or original
    transaction, and check ownership and their kind's own rules; all end in walletql_post): check

@@ -1,4 +1,4 @@
-"""Tortoise models for the six tables. Triggers, CHECKs and partial indexes are in migrations/."""
+"""Tortoise models for the six tables. Triggers, CHECKs and partial indexes are in walletql/migrations/."""
 
 from __future__ import annotations
 
