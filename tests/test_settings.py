@@ -113,6 +113,20 @@ def test_a_listen_url_is_a_direct_connection_beside_a_pooled_one():
         load(environ={"WALLETQL_LISTEN_DATABASE_URL": direct})
 
 
+def test_a_multi_host_url_gives_the_pool_every_host_in_order():
+    url = "postgresql://app@primary:5433,standby:5433/db?target_session_attrs=read-write"
+    credentials = db.tortoise_config(url, 4)["connections"]["default"]["credentials"]
+    assert credentials["host"] == ["primary", "standby"] and credentials["port"] == 5433
+    assert credentials["target_session_attrs"] == "read-write"
+    assert db.single_host("postgresql://app@[::1],h/db") == (
+        "postgresql://app@[::1]:5432/db",
+        ["::1", "h"],
+    )
+    assert db.single_host("postgresql://app@h:6432/db") == ("postgresql://app@h:6432/db", [])
+    with pytest.raises(SettingsError, match="WALLETQL_DATABASE_URL: the hosts .* one port"):
+        load(environ={"WALLETQL_DATABASE_URL": "postgresql://app@a:5432,b:5433/db"})
+
+
 def test_client_options_stay_out_of_the_dsn_sent_to_the_server():
     # asyncpg sends a query parameter it does not know to the server as a setting, which
     # PostgreSQL refuses ("unrecognized configuration parameter").

@@ -102,7 +102,7 @@ class WalletGraphQL(GraphQL[Context, None]):
             raise ConnectionRejectionError()
         context.session = self.sessions.open(context.request, caller, token)
         context.request.state.session = context.session
-        _act_as(context, caller)
+        _act_as(context, caller, token)
         return None
 
     async def run(self, request, *args, **kwargs):
@@ -132,9 +132,10 @@ def _shared_message(message: dict) -> str | None:
 
 
 async def _sign_in(context: Context, header: str | None) -> None:
-    caller = await auth.caller_of(auth.bearer_token(header), context.services.live_tokens)
-    if caller is not None:
-        _act_as(context, caller)
+    token = auth.bearer_token(header)
+    caller = await auth.caller_of(token, context.services.live_tokens)
+    if caller is not None and token is not None:
+        _act_as(context, caller, token)
 
 
 def _too_large(data: object, size: int, limit: int) -> dict:
@@ -153,9 +154,11 @@ def _too_large(data: object, size: int, limit: int) -> dict:
     return answer
 
 
-def _act_as(context: Context, caller: auth.Caller) -> None:
+def _act_as(context: Context, caller: auth.Caller, token: str) -> None:
     context.principal = caller.principal
+    context.token = token
     context.token_digest = caller.digest
+    context.token_expires_at = caller.expires_at
     context.user = caller.user
 
 

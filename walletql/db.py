@@ -142,10 +142,39 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     a transaction left open before this runs."""
 
 
+class MultiHostPorts(ValueError):
+    """A multi-host URL whose hosts listen on different ports: the ORM's pool takes one port."""
+
+
+def single_host(url: str) -> tuple[str, list[str]]:
+    """`url` with its first host only, and every host of a multi-host URL
+    (`postgresql://u@primary:5432,standby:5432/db?target_session_attrs=read-write`, as libpq
+    and asyncpg read it); one host: `url` and []."""
+    parts = urlsplit(url)
+    userinfo, at, hostports = parts.netloc.rpartition("@")
+    if "," not in hostports:
+        return url, []
+    hosts, ports = [], set()
+    for hostport in hostports.split(","):
+        host, _, port = hostport.rpartition(":")
+        if not host or "]" in port:  # no port given ("h", "[::1]")
+            host, port = hostport, ""
+        hosts.append(host.strip("[]"))
+        ports.add(port or "5432")
+    if len(ports) > 1:
+        raise MultiHostPorts("the hosts of a multi-host URL must listen on one port")
+    shown = f"[{hosts[0]}]" if ":" in hosts[0] else hosts[0]
+    first = f"{userinfo}{at}{shown}:{ports.pop()}"
+    return urlunsplit(parts._replace(netloc=first)), hosts
+
+
 def tortoise_config(url: str, pool_size: int, models: list[str] = MODELS) -> dict:
     from tortoise.backends.base.config_generator import expand_db_url
 
-    connection = expand_db_url(_with_pool(url, pool_size))
+    single, hosts = single_host(url)
+    connection = expand_db_url(_with_pool(single, pool_size))
+    if hosts:  # asyncpg tries them in order, keeping the first target_session_attrs accepts
+        connection["credentials"]["host"] = hosts
     connection["credentials"]["reset"] = _keep_session
     return {
         "connections": {"default": connection},

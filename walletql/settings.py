@@ -214,6 +214,12 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         if not url.startswith(("postgres://", "postgresql://")):
             raise SettingsError("WALLETQL_DATABASE_URL: expected a postgresql:// URL")
         values["database_url"] = url
+        from walletql.db import MultiHostPorts, single_host
+
+        try:
+            single_host(url)
+        except MultiHostPorts as exc:
+            raise SettingsError(f"WALLETQL_DATABASE_URL: {exc}") from None
     if (listen := get("LISTEN_DATABASE_URL")) is not None:
         if not listen.startswith(("postgres://", "postgresql://")):
             raise SettingsError("WALLETQL_LISTEN_DATABASE_URL: expected a postgresql:// URL")
