@@ -31,6 +31,7 @@ from walletql.cost import LIST_SIZE, Price, Pricing
 from walletql.ledger.errors import LedgerError
 from walletql.limits import alias_limit, depth_limit
 from walletql.literals import too_long
+from walletql.replica import ReadReplica, ReplicaReads
 from walletql.resolvers.mutation import Mutation
 from walletql.resolvers.query import Query
 from walletql.resolvers.subscription import Subscription
@@ -249,6 +250,8 @@ class WalletSchema(strawberry.Schema):
         self.documents: Documents | None = None
         # Metrics and request log lines (walletql.telemetry), or None: neither is asked for.
         self.telemetry: Telemetry | None = None
+        # Query operations' read replica (WALLETQL_READ_DATABASE_URL), or None.
+        self.replica: ReadReplica | None = None
 
     def _refusal(self, query: object, operation_name: str | None) -> GraphQLError | None:
         """What refuses the request before Strawberry reads it: a document too long, or one
@@ -355,7 +358,7 @@ def _validation_rules(settings: Settings) -> tuple:
     return (depth_limit(settings.max_query_depth), alias_limit(settings.max_aliases))
 
 
-def build_schema(settings: Settings, metrics: Metrics | None = None) -> strawberry.Schema:
+def build_schema(settings: Settings, metrics: Metrics | None = None) -> WalletSchema:
     """The schema, with walletql's shortcuts (walletql.shortcuts) when settings.fast_paths is
     on; off, Strawberry's own executor, parsing and validation. Operations are told to
     `metrics`, when given, and logged one JSON line each with WALLETQL_LOG_FORMAT=json."""
@@ -369,6 +372,12 @@ def build_schema(settings: Settings, metrics: Metrics | None = None) -> strawber
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
+    replica = None
+    if settings.read_database_url is not None:
+        replica = ReadReplica(
+            settings.read_database_url, settings.db_pool_size, settings.read_wait_ms
+        )
+        extensions.append(lambda: ReplicaReads(cast(ReadReplica, replica)))
     schema = WalletSchema(
         max_tokens=settings.max_tokens,
         max_query_length=settings.max_query_length,
@@ -387,6 +396,7 @@ def build_schema(settings: Settings, metrics: Metrics | None = None) -> strawber
         schema.telemetry = Telemetry(
             metrics, settings.log_format == "json", documents, settings.max_tokens
         )
+    schema.replica = replica
     return schema
 
 
