@@ -80,6 +80,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     introspection: bool = True
     fast_paths: bool = True
+    migrate_on_start: bool = True  # false: `walletql migrate` alone migrates (a deploy step)
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 5000
@@ -239,6 +240,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         values["introspection"] = _bool("WALLETQL_INTROSPECTION", raw)
     if (raw := get("FAST_PATHS")) is not None:
         values["fast_paths"] = _bool("WALLETQL_FAST_PATHS", raw)
+    if (raw := get("MIGRATE_ON_START")) is not None:
+        values["migrate_on_start"] = _bool("WALLETQL_MIGRATE_ON_START", raw)
     if (raw := get("CORS_ORIGINS")) is not None:
         origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
         for origin in origins:
