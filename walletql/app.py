@@ -1,4 +1,5 @@
-"""The Starlette app: /graphql (HTTP and websocket), /healthz, /readyz.
+"""The Starlette app: /graphql (HTTP and websocket; GraphiQL for a browser), /healthz, /readyz,
+the playground's assets (/playground/) and the example wallet page (/wallet/).
 
 Run it with `walletql serve`, or `uvicorn walletql.app:app --workers 2`.
 """
@@ -23,7 +24,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from tortoise import connections
 
-from walletql import auth, db, ids, shortcuts
+from walletql import auth, db, ids, playground, shortcuts
 from walletql.api import build_schema
 from walletql.expiry import sweep_expired_holds
 from walletql.fanout import SharedData
@@ -77,6 +78,11 @@ class WalletGraphQL(GraphQL[Context, None]):
         data = await super().parse_http_body(request)
         check_operation_name(data)
         return data
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Strawberry's own page loads GraphiQL from a public CDN (blank offline); this one
+        # loads the copies vendored in walletql/playground.
+        return playground.graphiql_page()
 
     async def get_context(self, request, response) -> Context:
         context = Context(services=self.services, request=request, response=response)
@@ -271,9 +277,10 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         url = db.database_url(settings)
         # Checked, migrated, the ORM open and what else start-up reads from the database (the
         # id key); while the database is unavailable, once it is back (walletql.readiness).
-        await database.start(url, settings.db_pool_size, ids.load)
+        session_url = db.session_url(settings)
+        await database.start(url, settings.db_pool_size, ids.load, session_url=session_url)
         services.feed.watch(auth.REVOKED_CHANNEL, *_revocations(sessions, services.live_tokens))
-        await services.feed.start(url)  # listening, or retrying while the database is down
+        await services.feed.start(session_url)  # listening, or retrying while the database is down
         sweeper = asyncio.create_task(
             sweep_expired_holds(
                 settings.hold_sweep_seconds, services.turns, lambda: database.ready
@@ -307,6 +314,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             WebSocketRoute("/graphql", answered),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *playground.routes(),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -38,7 +38,7 @@ async def _with_database(
 ) -> int:
     url = db.database_url(settings)
     await db.check_reachable(url)
-    await db.migrate(url)
+    await db.migrate(db.session_url(settings))
     await db.open_orm(url, pool_size=2)
     try:
         from walletql import ids  # here: its hashlib loads OpenSSL, which the supervisor spares
@@ -51,7 +51,7 @@ async def _with_database(
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> int:
-        url = db.database_url(settings)
+        url = db.session_url(settings)
         await db.check_reachable(url)
         applied = await db.migrate(url)
         print(

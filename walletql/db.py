@@ -101,6 +101,12 @@ def database_url(settings: Settings) -> str:
     return settings.database_url or embedded_url(settings.data_dir)
 
 
+def session_url(settings: Settings) -> str:
+    """The database through a connection that keeps its session (LISTEN, the migration lock):
+    WALLETQL_LISTEN_DATABASE_URL when a transaction pooler fronts WALLETQL_DATABASE_URL."""
+    return settings.listen_database_url or database_url(settings)
+
+
 def _with_pool(url: str, size: int) -> str:
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
@@ -117,10 +123,39 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     a transaction left open before this runs."""
 
 
+class MultiHostPorts(ValueError):
+    """A multi-host URL whose hosts listen on different ports: the ORM's pool takes one port."""
+
+
+def single_host(url: str) -> tuple[str, list[str]]:
+    """`url` with its first host only, and every host of a multi-host URL
+    (`postgresql://u@primary:5432,standby:5432/db?target_session_attrs=read-write`, as libpq
+    and asyncpg read it); one host: `url` and []."""
+    parts = urlsplit(url)
+    userinfo, at, hostports = parts.netloc.rpartition("@")
+    if "," not in hostports:
+        return url, []
+    hosts, ports = [], set()
+    for hostport in hostports.split(","):
+        host, _, port = hostport.rpartition(":")
+        if not host or "]" in port:  # no port given ("h", "[::1]")
+            host, port = hostport, ""
+        hosts.append(host.strip("[]"))
+        ports.add(port or "5432")
+    if len(ports) > 1:
+        raise MultiHostPorts("the hosts of a multi-host URL must listen on one port")
+    shown = f"[{hosts[0]}]" if ":" in hosts[0] else hosts[0]
+    first = f"{userinfo}{at}{shown}:{ports.pop()}"
+    return urlunsplit(parts._replace(netloc=first)), hosts
+
+
 def tortoise_config(url: str, pool_size: int, models: list[str] = MODELS) -> dict:
     from tortoise.backends.base.config_generator import expand_db_url
 
-    connection = expand_db_url(_with_pool(url, pool_size))
+    single, hosts = single_host(url)
+    connection = expand_db_url(_with_pool(single, pool_size))
+    if hosts:  # asyncpg tries them in order, keeping the first target_session_attrs accepts
+        connection["credentials"]["host"] = hosts
     connection["credentials"]["reset"] = _keep_session
     return {
         "connections": {"default": connection},
@@ -130,12 +165,27 @@ def tortoise_config(url: str, pool_size: int, models: list[str] = MODELS) -> dic
     }
 
 
+# Options of the pool or of asyncpg's connect(), not server settings: kept out of a DSN, since
+# asyncpg sends any query parameter it does not know to the server as a setting.
+_CLIENT_OPTIONS = ("minsize", "maxsize", STATEMENT_CACHE := "statement_cache_size")
+
+
 def asyncpg_dsn(url: str) -> str:
     """The same database as a DSN asyncpg accepts directly (for LISTEN and raw tools)."""
     parts = urlsplit(url)
-    query = {k: v for k, v in parse_qsl(parts.query) if k not in ("minsize", "maxsize")}
+    query = {k: v for k, v in parse_qsl(parts.query) if k not in _CLIENT_OPTIONS}
     scheme = "postgresql" if parts.scheme == "postgres" else parts.scheme
     return urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    """One connection of its own, with the URL's statement_cache_size (0 behind PgBouncer in
+    transaction mode, which cannot keep a prepared statement between transactions)."""
+    import asyncpg
+
+    cache = dict(parse_qsl(urlsplit(url).query)).get(STATEMENT_CACHE)
+    options = {} if cache is None else {"statement_cache_size": int(cache)}
+    return await asyncpg.connect(asyncpg_dsn(url), timeout=10, **options)
 
 
 async def check_reachable(url: str) -> None:
@@ -143,7 +193,7 @@ async def check_reachable(url: str) -> None:
     import asyncpg
 
     try:
-        conn = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
+        conn = await connect(url)
     except ValueError as exc:  # asyncpg and urlsplit refuse a malformed URL (port "abc", "[::1")
         raise DatabaseUnavailable(f"WALLETQL_DATABASE_URL: not a usable URL: {exc}") from None
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
@@ -166,7 +216,7 @@ async def pending_migrations(url: str) -> list[str]:
     imports it, for nothing when the database is up to date)."""
     import asyncpg
 
-    conn = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
+    conn = await connect(url)
     try:
         rows = await conn.fetch("SELECT version FROM aerich WHERE app = 'models'")
     except asyncpg.UndefinedTableError:
@@ -190,10 +240,9 @@ async def migrate(url: str) -> list[str]:
     """Apply pending migrations, holding an advisory lock so concurrent starts never race."""
     if not await pending_migrations(url):
         return []
-    import asyncpg
     from aerich import Command
 
-    lock = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
+    lock = await connect(url)
     try:
         await lock.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
         command = Command(

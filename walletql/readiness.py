@@ -48,10 +48,19 @@ class Database:
         self.migrate = migrate
         self._orm_open = False
         self._retrying: asyncio.Task | None = None
+        self._session_url: str | None = None
 
-    async def start(self, url: str, pool_size: int, *then: Callable[[], Awaitable[object]]) -> None:
-        """Prepare now, or, while the database is unavailable, in the background."""
+    async def start(
+        self,
+        url: str,
+        pool_size: int,
+        *then: Callable[[], Awaitable[object]],
+        session_url: str | None = None,
+    ) -> None:
+        """Prepare now, or, while the database is unavailable, in the background. Migrations
+        run through `session_url` (a direct connection) when a pooler fronts `url`."""
         outage.quiet_driver_logs()
+        self._session_url = session_url or url
         try:
             await self._prepare(url, pool_size, then)
         except Exception as exc:
@@ -79,7 +88,8 @@ class Database:
         if not self._orm_open:
             await db.check_reachable(url)
             # Before the ORM opens: aerich initialises Tortoise its own way.
-            await (db.migrate(url) if self.migrate else db.require_migrated(url))
+            session = self._session_url or url
+            await (db.migrate(session) if self.migrate else db.require_migrated(session))
             await db.open_orm(url, pool_size)
             self._orm_open = True
         for step in then:

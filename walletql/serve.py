@@ -60,7 +60,9 @@ def serve(
         "timeout_keep_alive": keep_alive,
         "header_timeout": header_timeout,
         "limit_concurrency": max_connections,
-        "proxy_headers": True,
+        # walletql reads X-Forwarded-For itself, from WALLETQL_TRUSTED_PROXIES only
+        # (walletql.client_address): uvicorn's own reading would replace the peer first.
+        "proxy_headers": False,
         "lifespan": "on",
         # Balance updates are small JSON: compressing them saves nothing, and each socket's
         # zlib state costs memory per socket (and fragmented the heap after close).

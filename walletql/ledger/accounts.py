@@ -14,7 +14,7 @@ from tortoise.transactions import in_transaction
 
 from walletql import auth, ids
 from walletql.auth import Principal
-from walletql.ledger import characters, money
+from walletql.ledger import characters, money, throttle
 from walletql.ledger.errors import (
     AlreadyExists,
     Forbidden,
@@ -197,20 +197,41 @@ async def signup(*, settings: Settings, **fields) -> Session:
     return Session(token, expires_at, user)
 
 
-async def login(email: object, password: object, *, settings: Settings) -> Session:
+async def login(
+    email: object, password: object, *, settings: Settings, address: str | None = None
+) -> Session:
+    """A new session for the right email and password. Throttled (walletql.ledger.throttle)
+    per email and per client `address` (None: not counted by address, e.g. the CLI): a wrong
+    password and an email nobody has take the same path and the same time (an argon2 check
+    against a stand-in hash) and answer the same."""
+    raw = email if isinstance(email, str) else ""
     try:
-        normalized = normalize_email(email)
+        normalized: str | None = normalize_email(raw)
     except ValidationError:
         normalized = None
+    attempt = await throttle.begin(normalized or raw, address, settings)
     user = await User.get_or_none(email=normalized) if normalized else None
-    secret = str(password or "")
-    if characters.refused(secret, characters.SURROGATE) is not None:
-        secret = ""  # cannot be encoded, so no stored password holds it: simply a wrong one
-    ok = await auth.verify_password(user.password_hash if user else None, secret)
-    if user is None or not ok:
+    if not await _password_matches(user.password_hash if user else None, password):
+        await throttle.failed(attempt, _lockout_subject(user, normalized), settings)
         raise InvalidCredentials("Email or password is wrong")
+    assert user is not None  # a password matched: someone has this email
+    await throttle.succeeded(attempt)
     token, expires_at = await auth.issue_token(user, settings.token_ttl_seconds)
     return Session(token, expires_at, user)
+
+
+async def _password_matches(password_hash: str | None, password: object) -> bool:
+    secret = password if isinstance(password, str) else ""
+    if characters.refused(secret, characters.SURROGATE) is not None:
+        secret = ""  # cannot be encoded, so no stored password holds it: simply a wrong one
+    return await auth.verify_password(password_hash, secret)
+
+
+def _lockout_subject(user: User | None, email: str | None) -> str:
+    """What a lockout is audited against: the user, or the email no one has."""
+    if user is not None:
+        return f"User:{user.id}"
+    return f"Email:{email}" if email else "Email:(not an email address)"
 
 
 def wallet_limit(role: Role, settings: Settings) -> int:

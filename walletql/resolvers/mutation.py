@@ -124,8 +124,15 @@ class Mutation:
     @strawberry.mutation(description="Sign in with email and password.")
     @errors_as_data
     async def login(self, info: strawberry.Info[Context], input: LoginInput) -> AuthResult:
-        settings = info.context.services.settings
-        return _session(await accounts.login(input.email, input.password, settings=settings))
+        context = info.context
+        return _session(
+            await accounts.login(
+                input.email,
+                input.password,
+                settings=context.services.settings,
+                address=context.client_address,
+            )
+        )
 
     @strawberry.mutation(
         description="Revokes the token that made this request (not an API key: revoke it with "

@@ -11,6 +11,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from walletql.auth import Principal
+from walletql.client_address import of_connection
 from walletql.ledger.errors import NotAuthenticated
 from walletql.models import Scope, User, Wallet
 from walletql.services import Services
@@ -57,6 +58,12 @@ class Context:
     def request_id(self) -> str:
         """Names this request in the server log and in an INTERNAL_SERVER_ERROR's extensions."""
         return uuid.uuid4().hex[:16]
+
+    @cached_property
+    def client_address(self) -> str:
+        """Who is on the other end, for sign-in throttling (walletql.client_address)."""
+        proxies = self.services.settings.trusted_proxies
+        return of_connection(self.request, proxies)
 
     @cached_property
     def counterparty_names(self) -> DataLoader[int, str | None]:
