@@ -19,6 +19,7 @@ from walletql.ledger.errors import (
     AlreadyExists,
     Forbidden,
     InvalidCredentials,
+    NotAuthenticated,
     NotFound,
     ValidationError,
     WalletLimitReached,
@@ -101,12 +102,12 @@ def text_input(value: object, field: str, *, max_length: int, required: bool = T
     return characters.check(text, field)
 
 
-def _password(password: object) -> str:
+def _password(password: object, field: str = "password") -> str:
     """At least 10 characters, not all digits, not only whitespace, no control character
     (nor a lone surrogate). No list of common passwords is checked."""
 
     def weak(message: str) -> ValidationError:
-        return ValidationError("WEAK_PASSWORD", message, "password")
+        return ValidationError("WEAK_PASSWORD", message, field)
 
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
         raise weak(f"Password must have at least {MIN_PASSWORD} characters")
@@ -117,7 +118,7 @@ def _password(password: object) -> str:
     if (character := characters.refused(password)) is not None:
         raise weak(f"Password must not contain {characters.describe(character)}")
     if len(password) > MAX_PASSWORD:
-        raise ValidationError("BAD_INPUT", "Password is too long", "password")
+        raise ValidationError("BAD_INPUT", "Password is too long", field)
     return password
 
 
@@ -218,6 +219,48 @@ async def login(
     await throttle.succeeded(attempt)
     token, expires_at = await auth.issue_token(user, settings.token_ttl_seconds)
     return Session(token, expires_at, user)
+
+
+_NEW_PASSWORD = """
+UPDATE users SET password_hash = $2 WHERE id = $1 AND password_hash = $3 RETURNING *
+"""
+
+
+async def change_password(
+    actor: Principal,
+    current: object,
+    new: object,
+    *,
+    token: str,
+    token_digest: str,
+    expires_at: datetime,
+    settings: Settings,
+    live_tokens: auth.LiveTokens,
+    address: str | None = None,
+) -> Session:
+    """A person's new password. The current one is checked as a sign-in is, and throttled with
+    the sign-ins of the caller's email (a wrong one counts as a failed sign-in, so a stolen
+    token is no way around the lockout). Every other token of the caller is revoked, on every
+    process (their websockets close); the calling token (`token`) stays, and so do API keys."""
+    actor.require_person("change the password")
+    new_password = _password(new, "newPassword")  # before anything is checked or counted
+    user = await User.get_or_none(id=actor.user_id)
+    if user is None:
+        raise NotAuthenticated("Sign in first")
+    attempt = await throttle.begin(user.email, address, settings)
+    if not await _password_matches(user.password_hash, current):
+        await throttle.failed(attempt, _lockout_subject(user, user.email), settings)
+        raise InvalidCredentials("The current password is wrong")
+    new_hash = await auth.hash_password(new_password)
+    async with in_transaction():
+        # Only over the password just checked: of two changes at once, the second finds
+        # another hash and is refused, as its current password no longer is.
+        changed = await fetch_one(User, _NEW_PASSWORD, user.id, new_hash, user.password_hash)
+        if changed is None:
+            raise InvalidCredentials("The current password is wrong")
+        await auth.revoke_others(user.id, token_digest, live_tokens)
+    await throttle.succeeded(attempt)
+    return Session(token, expires_at, changed)
 
 
 async def _password_matches(password_hash: str | None, password: object) -> bool:
