@@ -24,7 +24,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from tortoise import connections
 
-from walletql import auth, db, ids, playground, shortcuts
+from walletql import auth, db, ids, origin_log, playground, shortcuts
 from walletql.api import build_schema
 from walletql.expiry import sweep_expired_holds
 from walletql.fanout import SharedData
@@ -257,6 +257,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     settings = settings or load()
     services = build_services(settings)  # a bad operation catalog stops start-up, naming it
     shortcuts.install(settings.fast_paths)
+    origin_log.install()
     schema = build_schema(settings)
     sessions = Sessions(services.live_tokens)
     graphql = WalletGraphQL(
@@ -298,6 +299,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             await services.feed.stop()
+            if schema.replica is not None:
+                await schema.replica.close()
             await database.stop()
 
     middleware = []
