@@ -113,6 +113,10 @@ def test_a_listen_url_is_a_direct_connection_beside_a_pooled_one():
     assert load(environ={"WALLETQL_DATABASE_URL": pooled}).listen_database_url is None
     with pytest.raises(SettingsError, match="needs WALLETQL_DATABASE_URL"):
         load(environ={"WALLETQL_LISTEN_DATABASE_URL": direct})
+    with pytest.raises(SettingsError, match="WALLETQL_READ_DATABASE_URL needs"):
+        load(environ={"WALLETQL_READ_DATABASE_URL": direct})
+    read = load(environ={"WALLETQL_DATABASE_URL": pooled, "WALLETQL_READ_DATABASE_URL": direct})
+    assert (read.read_database_url, read.read_wait_ms) == (direct, 100)
 
 
 def test_a_multi_host_url_gives_the_pool_every_host_in_order():
@@ -163,6 +167,9 @@ BAD_ENV = [
     ("WALLETQL_DATABASE_URL", "mysql://h/db"),
     ("DATABASE_URL", "sqlite:///walletql.db"),
     ("WALLETQL_LISTEN_DATABASE_URL", "redis://h/0"),
+    ("WALLETQL_READ_DATABASE_URL", "mysql://replica/db"),
+    ("WALLETQL_READ_WAIT_MS", "-1"),
+    ("WALLETQL_READ_WAIT_MS", "10001"),
     ("WALLETQL_CONFIG", "/nonexistent/walletql.toml"),
     ("WALLETQL_HOLD_TTL_SECONDS", "0"),
     ("WALLETQL_HOLD_TTL_SECONDS", "2592001"),  # 30 days at most

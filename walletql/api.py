@@ -31,6 +31,7 @@ from walletql.cost import LIST_SIZE, Price, Pricing
 from walletql.ledger.errors import LedgerError
 from walletql.limits import alias_limit, depth_limit
 from walletql.literals import too_long
+from walletql.replica import ReadReplica, ReplicaReads
 from walletql.resolvers.mutation import Mutation
 from walletql.resolvers.query import Query
 from walletql.resolvers.subscription import Subscription
@@ -223,6 +224,8 @@ class WalletSchema(strawberry.Schema):
         self.pricing: Pricing  # set by build_schema, once the schema is built
         # The parsed documents the request hooks share (fast paths), or None: parsed each time.
         self.documents: Documents | None = None
+        # Query operations' read replica (WALLETQL_READ_DATABASE_URL), or None.
+        self.replica: ReadReplica | None = None
 
     def _refusal(self, query: object, operation_name: str | None) -> GraphQLError | None:
         """What refuses the request before Strawberry reads it: a document too long, or one
@@ -316,7 +319,7 @@ def _validation_rules(settings: Settings) -> tuple:
     return (depth_limit(settings.max_query_depth), alias_limit(settings.max_aliases))
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
+def build_schema(settings: Settings) -> WalletSchema:
     """The schema, with walletql's shortcuts (walletql.shortcuts) when settings.fast_paths is
     on; off, Strawberry's own executor, parsing and validation."""
     prices = Prices()
@@ -329,6 +332,12 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
+    replica = None
+    if settings.read_database_url is not None:
+        replica = ReadReplica(
+            settings.read_database_url, settings.db_pool_size, settings.read_wait_ms
+        )
+        extensions.append(lambda: ReplicaReads(cast(ReadReplica, replica)))
     schema = WalletSchema(
         max_tokens=settings.max_tokens,
         max_query_length=settings.max_query_length,
@@ -343,6 +352,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     sdl = graphql.build_schema(schema.as_str())
     schema.pricing = Pricing(sdl, settings.max_query_cost, _list_sizes(settings))
     schema.documents = documents
+    schema.replica = replica
     return schema
 
 

@@ -299,6 +299,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             await services.feed.stop()
+            if schema.replica is not None:
+                await schema.replica.close()
             await database.stop()
 
     middleware = []

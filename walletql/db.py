@@ -16,6 +16,7 @@ from walletql.settings import Settings
 
 if TYPE_CHECKING:
     import asyncpg
+    from tortoise.backends.base.client import BaseDBAsyncClient
 
 log = logging.getLogger("walletql.db")
 
@@ -175,6 +176,26 @@ def single_host(url: str) -> tuple[str, list[str]]:
 
 
 def tortoise_config(url: str, pool_size: int, models: list[str] = MODELS) -> dict:
+    return {
+        "connections": {"default": _connection(url, pool_size)},
+        "apps": {"models": {"models": models, "default_connection": "default"}},
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def replica_client(url: str, pool_size: int) -> BaseDBAsyncClient:
+    """A client of the ORM's own kind for a read replica, outside the ORM's configuration (a
+    second configured connection would make every `in_transaction()` name one); its pool opens
+    on first use. walletql.replica hands it to query operations."""
+    import importlib
+
+    connection = _connection(url, pool_size)
+    engine = importlib.import_module(connection["engine"])
+    return engine.client_class(connection_name="replica", **connection["credentials"])
+
+
+def _connection(url: str, pool_size: int) -> dict:
     from tortoise.backends.base.config_generator import expand_db_url
 
     single, hosts = single_host(url)
@@ -182,12 +203,7 @@ def tortoise_config(url: str, pool_size: int, models: list[str] = MODELS) -> dic
     if hosts:  # asyncpg tries them in order, keeping the first target_session_attrs accepts
         connection["credentials"]["host"] = hosts
     connection["credentials"]["reset"] = _keep_session
-    return {
-        "connections": {"default": connection},
-        "apps": {"models": {"models": models, "default_connection": "default"}},
-        "use_tz": True,
-        "timezone": "UTC",
-    }
+    return connection
 
 
 # Options of the pool or of asyncpg's connect(), not server settings: kept out of a DSN, since

@@ -68,6 +68,10 @@ class Settings:
     # A direct connection (not through a transaction pooler such as PgBouncer) for what needs a
     # session of its own: LISTEN and the migration lock. Unset: database_url.
     listen_database_url: str | None = None
+    # A streaming replica for query operations (walletql.replica), and how long a query waits
+    # for it to replay what the primary had committed before reading the primary instead.
+    read_database_url: str | None = None
+    read_wait_ms: int = 100
     data_dir: Path = Path(".walletql")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -221,15 +225,17 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             single_host(url)
         except MultiHostPorts as exc:
             raise SettingsError(f"WALLETQL_DATABASE_URL: {exc}") from None
-    if (listen := get("LISTEN_DATABASE_URL")) is not None:
-        if not listen.startswith(("postgres://", "postgresql://")):
-            raise SettingsError("WALLETQL_LISTEN_DATABASE_URL: expected a postgresql:// URL")
+    for name in ("LISTEN_DATABASE_URL", "READ_DATABASE_URL"):
+        if (other := get(name)) is None:
+            continue
+        if not other.startswith(("postgres://", "postgresql://")):
+            raise SettingsError(f"WALLETQL_{name}: expected a postgresql:// URL")
         if url is None:
             raise SettingsError(
-                "WALLETQL_LISTEN_DATABASE_URL needs WALLETQL_DATABASE_URL (the embedded "
-                "database has no pooler in front)"
+                f"WALLETQL_{name} needs WALLETQL_DATABASE_URL (the embedded database has no "
+                "pooler or replica)"
             )
-        values["listen_database_url"] = listen.strip()
+        values[name.lower()] = other.strip()
     if (raw := get("DATA_DIR")) is not None:
         values["data_dir"] = Path(raw)
     if (raw := get("HOST")) is not None:
@@ -246,6 +252,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         "HOLD_TTL_SECONDS": ("hold_ttl_seconds", 1, 30 * 86400),
         "HOLD_SWEEP_SECONDS": ("hold_sweep_seconds", 1, 25),  # the contract: released within 30 s
         "MAX_BATCH": ("max_batch", 1, 10_000),
+        "READ_WAIT_MS": ("read_wait_ms", 0, 10_000),
         "MAX_WALLETS_PER_CUSTOMER": ("max_wallets_per_customer", 0, None),
         "MAX_WALLETS_PER_MERCHANT": ("max_wallets_per_merchant", 0, None),
         "MAX_QUERY_DEPTH": ("max_query_depth", 1, 100),
