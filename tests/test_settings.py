@@ -67,6 +67,7 @@ def test_good_values_are_parsed():
             "WALLETQL_METRICS_HOST": "0.0.0.0",
             "WALLETQL_METRICS_PORT": "9100",
             "WALLETQL_LOG_FORMAT": " JSON ",
+            "WALLETQL_MIGRATE_ON_START": "off",
         }
     )
     assert (s.metrics, s.metrics_host, s.metrics_port, s.log_format) == (
@@ -75,6 +76,7 @@ def test_good_values_are_parsed():
         9100,
         "json",
     )
+    assert s.migrate_on_start is False and load(environ={}).migrate_on_start is True
     assert (s.hold_ttl_seconds, s.hold_sweep_seconds, s.max_batch) == (2592000, 25, 10000)
     assert (s.port, s.minimum_balance, s.introspection) == (9000, Decimal("-5.50"), False)
     assert s.signup_wallet_currency == "USD" and s.max_wallets_per_customer == 3
@@ -174,6 +176,7 @@ BAD_ENV = [
     ("WALLETQL_MINIMUM_BALANCE", "0.0000000000000000001"),
     ("WALLETQL_MINIMUM_BALANCE", "1" * 21),
     ("WALLETQL_INTROSPECTION", "maybe"),
+    ("WALLETQL_MIGRATE_ON_START", "later"),
     ("WALLETQL_SIGNUP_WALLET_CURRENCY", "XXX"),
     ("WALLETQL_CORS_ORIGINS", "ftp://files.example"),
     ("WALLETQL_LOG_LEVEL", "LOUD"),

@@ -274,7 +274,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         keep_alive_interval=15,
     )
 
-    database = Database(ready=not manage_database)
+    database = Database(ready=not manage_database, migrate=settings.migrate_on_start)
     answered = UnavailableAnswers(graphql, database)
 
     @contextlib.asynccontextmanager

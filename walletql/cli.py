@@ -157,14 +157,17 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         # A child process checks and migrates (failing in one line, as `walletql migrate` does),
         # told the database in its own environment. Here, with `--workers N`, this process is
         # the supervisor and lives as long as the server: the check alone would keep asyncio and
-        # asyncpg in it, and applying migrations aerich and Tortoise too.
-        migrated = subprocess.run(
-            [sys.executable, "-m", "walletql.cli", "migrate"],
-            env=with_database_url(url),
-            check=False,
-        )
-        if migrated.returncode != 0:
-            return migrated.returncode
+        # asyncpg in it, and applying migrations aerich and Tortoise too. When migrating is a
+        # deploy step of its own (WALLETQL_MIGRATE_ON_START=false: a container), the workers
+        # start at once and wait, unready, for the database and its migrations.
+        if settings.migrate_on_start:
+            migrated = subprocess.run(
+                [sys.executable, "-m", "walletql.cli", "migrate"],
+                env=with_database_url(url),
+                check=False,
+            )
+            if migrated.returncode != 0:
+                return migrated.returncode
         sockets = listen(host, port, workers)
         # Bound: connections wait in the queue until the app is up, so "serving" is true now.
         # The URL found, embedded or not, never goes into this process's environment: a single

@@ -36,6 +36,12 @@ class DatabaseUnavailable(Exception):
     """The database cannot be reached or started; the message is one line saying why."""
 
 
+class MigrationsPending(ConnectionError):
+    """The database lacks migrations this walletql needs, and starting does not apply them
+    (WALLETQL_MIGRATE_ON_START=false). A ConnectionError: like an outage, it ends once someone
+    else acts (runs `walletql migrate`), and a server waits for it the same way."""
+
+
 def _prune_stale_handles(pgdata: Path) -> list[int]:
     """The embedded server stops when the last process holding it exits (each holder's pid is
     in `.handle_pids.json`). A holder killed with SIGKILL stays in the list and the server would
@@ -260,6 +266,15 @@ async def pending_migrations(url: str) -> list[str]:
         await conn.close()
     applied = {row["version"] for row in rows}
     return [name for name in migration_files() if name not in applied]
+
+
+async def require_migrated(url: str) -> None:
+    pending = await pending_migrations(url)
+    if pending:
+        raise MigrationsPending(
+            f"the database lacks {len(pending)} migration(s), up to {pending[-1]}: run "
+            "`walletql migrate` (WALLETQL_MIGRATE_ON_START is false)"
+        )
 
 
 async def migrate(url: str) -> list[str]:

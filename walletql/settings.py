@@ -92,6 +92,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     introspection: bool = True
     fast_paths: bool = True
+    migrate_on_start: bool = True  # false: `walletql migrate` alone migrates (a deploy step)
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 5000
@@ -288,6 +289,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         values["metrics"] = _bool("WALLETQL_METRICS", raw)
     if (raw := get("METRICS_HOST")) is not None:
         values["metrics_host"] = raw.strip()
+    if (raw := get("MIGRATE_ON_START")) is not None:
+        values["migrate_on_start"] = _bool("WALLETQL_MIGRATE_ON_START", raw)
     if (raw := get("CORS_ORIGINS")) is not None:
         origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
         for origin in origins:

@@ -20,7 +20,7 @@ import json
 import secrets
 from decimal import Decimal
 
-from gql import Client, gql
+from gql import Client, GraphQLRequest, gql
 from gql.transport.httpx import HTTPXAsyncTransport
 from gql.transport.websockets import WebsocketsTransport
 
@@ -75,7 +75,7 @@ async def deposit(url: str, token: str, wallet_id: str, amount: str) -> dict:
         }
     }
     async with http_client(url, token) as session:
-        result = await session.execute(DEPOSIT, variable_values=variables)
+        result = await session.execute(GraphQLRequest(DEPOSIT, variable_values=variables))
     return answer(result, "deposit", "PaymentPayload")["wallet"]
 
 
@@ -84,7 +84,9 @@ async def updates(url: str, token: str, wallet_id: str, after: int, count: int, 
     seen: list[dict] = []
     async with websocket_client(url, token) as session:
         variables = {"walletId": wallet_id, "afterVersion": after}
-        async for result in session.subscribe(BALANCE_UPDATES, variable_values=variables):
+        async for result in session.subscribe(
+            GraphQLRequest(BALANCE_UPDATES, variable_values=variables)
+        ):
             update = result["balanceUpdates"]
             print(f"  version {update['version']}: balance {update['balance']}")
             seen.append(update)
@@ -105,7 +107,9 @@ async def run(url: str) -> dict:
     }
     async with http_client(url) as session:
         signup = answer(
-            await session.execute(SIGNUP, variable_values=variables), "signup", "AuthPayload"
+            await session.execute(GraphQLRequest(SIGNUP, variable_values=variables)),
+            "signup",
+            "AuthPayload",
         )
     token = signup["token"]
     async with http_client(url, token) as session:

@@ -21,6 +21,7 @@ The victim is never a caller: every caller acts on objects that are not its own.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from tests.api.conftest import GraphQLClient, new_key
@@ -94,14 +95,19 @@ async def _posted(gql: GraphQLClient, mutation: str, token: str, **fields) -> di
 
 
 async def build_world(gql: GraphQLClient) -> World:
-    victim, wallet = await gql.funded("100", name="Victim")
+    # The people first, at once: signing up is mostly argon2, which runs off the event loop.
+    people = await asyncio.gather(
+        gql.funded("100", name="Victim"),
+        gql.funded("50", name="Payer"),
+        gql.funded(None, name="Stranger"),
+        gql.funded(None, role="MERCHANT", name="Shop"),
+        gql.funded(None, role="MERCHANT", name="Merchant"),
+        gql.operator(),
+    )
+    (victim, wallet), (payer, payer_wallet), (stranger, stranger_wallet) = people[:3]
+    (shop, _), (merchant, _), operator = people[3:]
     credit_wallet = await gql.wallet(victim["token"], "CREDIT")
     status_wallet = await gql.wallet(victim["token"], "EUR")
-    payer, payer_wallet = await gql.funded("50", name="Payer")
-    stranger, stranger_wallet = await gql.funded(None, name="Stranger")
-    shop, _ = await gql.funded(None, role="MERCHANT", name="Shop")
-    merchant, _ = await gql.funded(None, role="MERCHANT", name="Merchant")
-    operator = await gql.operator()
 
     transfer_in = await _posted(
         gql,

@@ -79,9 +79,6 @@ class Row:
     why: str
     check: Check | None = None  # the shape of a success
     fresh_session: bool = False  # persons call with a new sign-in, not their usual token
-    # The callers one after another, not at once: parallel sign-ins for one email are each
-    # counted as a failure until they succeed, so eight at once would trip the lockout.
-    one_at_a_time: bool = False
 
 
 async def _no_check(cell: Cell, answer: dict) -> None:
@@ -293,7 +290,6 @@ MUTATIONS = (
         ("AuthPayload",) * 8,
         "the victim's credentials: whoever sends them signs in as the victim, nothing more",
         _victim_signed_in,
-        one_at_a_time=True,
     ),
     Row(
         "logout",
@@ -645,10 +641,7 @@ async def _run(gql: GraphQLClient, world: World, rows, mutation: bool) -> tuple[
     Returns the surprises and the answers of the successes."""
     surprises, successes = [], []
     for row in rows:
-        if row.one_at_a_time:
-            cells = [await _ask(gql, row, world, c, mutation) for c in CALLERS]
-        else:
-            cells = await asyncio.gather(*(_ask(gql, row, world, c, mutation) for c in CALLERS))
+        cells = await asyncio.gather(*(_ask(gql, row, world, c, mutation) for c in CALLERS))
         for (caller, got, answer, cell), expected in zip(cells, row.expect, strict=True):
             if got != expected:
                 surprises.append(f"{row.field} by {caller}: got {got}, expected {expected}")

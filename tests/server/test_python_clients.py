@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gql import Client, gql
+from gql import Client, GraphQLRequest, gql
 from gql.transport.websockets import WebsocketsTransport
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,7 +46,7 @@ async def test_gql_default_transport_speaks_legacy_graphql_ws(server, api):
         deposit = gql("""mutation($input: DepositInput!) { deposit(input: $input) {
             __typename ... on PaymentPayload { wallet { balance version } } } }""")
         fields = {"walletId": wallet["id"], "amount": "4.00", "idempotencyKey": "gql-legacy"}
-        result = await session.execute(deposit, variable_values={"input": fields})
+        result = await session.execute(GraphQLRequest(deposit, variable_values={"input": fields}))
         assert result["deposit"] == {
             "__typename": "PaymentPayload",
             "wallet": {"balance": "4.00", "version": 1},
@@ -54,7 +54,7 @@ async def test_gql_default_transport_speaks_legacy_graphql_ws(server, api):
         updates = gql("""subscription($w: ID, $v: Int) {
             balanceUpdates(walletId: $w, afterVersion: $v) { balance version } }""")
         variables = {"w": wallet["id"], "v": 0}
-        async for update in session.subscribe(updates, variable_values=variables):
+        async for update in session.subscribe(GraphQLRequest(updates, variable_values=variables)):
             assert update == {"balanceUpdates": {"balance": "4.00", "version": 1}}
             break
     await api.wait_subscribers(0)

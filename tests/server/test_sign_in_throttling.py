@@ -168,6 +168,23 @@ async def test_parallel_failures_on_two_server_processes_lock_at_exactly_the_thr
     assert await verify() == []
 
 
+async def test_parallel_right_passwords_on_two_server_processes_all_sign_in(api, start_server):
+    """More sign-ins at once than the threshold (a backend's workers starting together): those
+    beyond it wait for the ones under way instead of being refused."""
+    first, second = await start_server(), await start_server()
+    email = (await signup(api))["email"]
+    source = loopback()
+    async with client_from(first.url, source) as one, client_from(second.url, source) as two:
+        answers = await asyncio.gather(
+            *(login((one, two)[i % 2], email, PASSWORD) for i in range(12))
+        )
+        # Nothing was left counted: five failures still come before the lockout.
+        after = [await login(one, email, "wrong password!") for _ in range(6)]
+    assert [kind(a) for a in answers] == ["AuthPayload"] * 12
+    assert len({a["token"] for a in answers}) == 12
+    assert [kind(a) for a in after] == ["INVALID_CREDENTIALS"] * 5 + ["TOO_MANY_ATTEMPTS"]
+
+
 async def ws_login(url: str, token: str, source: str, email: str, password: str) -> dict:
     """`login` over a websocket from `source` (graphql-transport-ws: only a signed-in socket
     is kept open, so it signs in with `token` first)."""

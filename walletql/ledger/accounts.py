@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from collections.abc import Mapping
@@ -210,10 +211,11 @@ async def login(
         normalized: str | None = normalize_email(raw)
     except ValidationError:
         normalized = None
-    attempt = await throttle.begin(normalized or raw, address, settings)
     user = await User.get_or_none(email=normalized) if normalized else None
-    if not await _password_matches(user.password_hash if user else None, password):
-        await throttle.failed(attempt, _lockout_subject(user, normalized), settings)
+    subject = _lockout_subject(user, normalized)
+    attempt = await throttle.begin(normalized or raw, subject, address, settings)
+    if not await _checked(attempt, user.password_hash if user else None, password, settings):
+        await throttle.failed(attempt, settings)
         raise InvalidCredentials("Email or password is wrong")
     assert user is not None  # a password matched: someone has this email
     await throttle.succeeded(attempt)
@@ -247,20 +249,35 @@ async def change_password(
     user = await User.get_or_none(id=actor.user_id)
     if user is None:
         raise NotAuthenticated("Sign in first")
-    attempt = await throttle.begin(user.email, address, settings)
-    if not await _password_matches(user.password_hash, current):
-        await throttle.failed(attempt, _lockout_subject(user, user.email), settings)
+    attempt = await throttle.begin(user.email, _lockout_subject(user, None), address, settings)
+    if not await _checked(attempt, user.password_hash, current, settings):
+        await throttle.failed(attempt, settings)
         raise InvalidCredentials("The current password is wrong")
     new_hash = await auth.hash_password(new_password)
     async with in_transaction():
         # Only over the password just checked: of two changes at once, the second finds
         # another hash and is refused, as its current password no longer is.
         changed = await fetch_one(User, _NEW_PASSWORD, user.id, new_hash, user.password_hash)
-        if changed is None:
-            raise InvalidCredentials("The current password is wrong")
-        await auth.revoke_others(user.id, token_digest, live_tokens)
+        if changed is not None:
+            await auth.revoke_others(user.id, token_digest, live_tokens)
+    if changed is None:
+        await throttle.failed(attempt, settings)
+        raise InvalidCredentials("The current password is wrong")
     await throttle.succeeded(attempt)
     return Session(token, expires_at, changed)
+
+
+async def _checked(
+    attempt: throttle.Attempt, password_hash: str | None, password: object, settings: Settings
+) -> bool:
+    """Whether `password` matches, for a begun attempt. A caller gone mid-check (a websocket
+    closed, its operation cancelled) still ends the attempt, as a failure: left under way, it
+    would hold back the email's other sign-ins until throttle.STALE."""
+    try:
+        return await _password_matches(password_hash, password)
+    except asyncio.CancelledError:
+        await asyncio.shield(throttle.failed(attempt, settings))
+        raise
 
 
 async def _password_matches(password_hash: str | None, password: object) -> bool:

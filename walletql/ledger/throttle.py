@@ -9,16 +9,21 @@ address is refused until enough of them are older. Refused means TooManyAttempts
 password is checked. Emails nobody registered count exactly like registered ones, so the answers
 never tell which emails exist.
 
-An attempt is reserved before its password is checked (`begin`: counted as a failure, under the
-email's row lock), so parallel attempts on any number of processes are admitted exactly up to the
-threshold; `succeeded` takes the reservation back, `failed` keeps it and locks when it was the
-attempt that reached the threshold. An attempt whose process dies between the two stays a
-failure: the safe side.
+Exact under concurrency, on any number of processes: an attempt begins (`begin`, under the
+email's row lock) only while the email's failures plus its attempts under way stay below the
+threshold, so no more passwords are ever checked at once than failures remain before the
+lockout. An attempt that cannot begin yet waits for those under way (BUSY_WAIT): if they fail,
+the email is locked and it is refused; if one succeeds, the count starts again and it begins.
+So parallel wrong passwords get exactly the threshold's InvalidCredentials, and parallel right
+ones all sign in. `failed` and `succeeded` end an attempt; one whose process died checking it
+counts as a failure after STALE seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import time
 from dataclasses import dataclass
 
 from walletql.ledger.errors import TooManyAttempts
@@ -27,18 +32,21 @@ from walletql.settings import Settings
 
 ADDRESS_WINDOW = 15 * 60  # seconds: failures per address are counted over this window
 LOCKED = "SIGN_IN_LOCKED"  # the audit log's action for a lockout
+STALE = 60  # seconds after which an attempt still under way counts as failed (its process died)
+BUSY_WAIT = 5.0  # seconds an attempt waits for those under way before it is refused
+_POLL = 0.05  # seconds between two looks while it waits (an argon2 check takes about this)
 
 
 @dataclass(frozen=True)
 class Attempt:
     """An admitted sign-in attempt, counted as a failure until it succeeds."""
 
+    id: int  # its row among the attempts under way
     email_key: str
+    subject: str  # what a lockout is audited against
     address: str | None
-    number: int  # the email's consecutive failures, this one included
-    resets: int  # the email's successes when it began
     address_number: int | None  # its rank among the address's failures in the window
-    address_failure: int | None  # the address's failure row that reserved it
+    address_failure: int | None  # the address's failure row, taken back by a success
 
 
 def email_key(email: str) -> str:
@@ -56,40 +64,48 @@ def _limits(settings: Settings) -> tuple[int, int, int, int]:
     )
 
 
-async def begin(email: str, address: str | None, settings: Settings) -> Attempt:
-    """Reserve an attempt for `email` from `address` (None: no address is counted, e.g. the
-    CLI), or raise TooManyAttempts."""
+async def begin(email: str, subject: str, address: str | None, settings: Settings) -> Attempt:
+    """Begin an attempt for `email` from `address` (None: no address is counted, e.g. the CLI),
+    waiting while attempts under way decide; or raise TooManyAttempts. `subject` names what a
+    lockout is audited against ("User:7", or the email when no one has it)."""
     key = email_key(email)
-    (row,) = await fetch(
-        "SELECT * FROM walletql_signin_begin($1, $2, $3, $4, $5, $6, $7)",
-        key,
-        address,
-        *_limits(settings),
-        ADDRESS_WINDOW,
-    )
-    if row["retry_after"] is not None:
-        raise TooManyAttempts(
-            "Too many failed sign-ins: try again later", retry_after_seconds=row["retry_after"]
+    deadline = time.monotonic() + BUSY_WAIT
+    while True:
+        (row,) = await fetch(
+            "SELECT * FROM walletql_signin_begin($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            key,
+            subject,
+            address,
+            *_limits(settings),
+            ADDRESS_WINDOW,
+            STALE,
         )
-    return Attempt(
-        key,
-        address,
-        row["attempt"],
-        row["resets"],
-        row["address_attempt"],
-        row["address_failure"],
-    )
+        if row["attempt"] is not None:
+            return Attempt(
+                row["attempt"],
+                key,
+                subject,
+                address,
+                row["address_attempt"],
+                row["address_failure"],
+            )
+        retry_after = row["retry_after"]
+        if retry_after is None and time.monotonic() >= deadline:
+            retry_after = 1  # those under way take too long to decide: soon, then
+        if retry_after is not None:
+            raise TooManyAttempts(
+                "Too many failed sign-ins: try again later", retry_after_seconds=retry_after
+            )
+        await asyncio.sleep(_POLL)
 
 
-async def failed(attempt: Attempt, subject: str, settings: Settings) -> None:
-    """The attempt's password was wrong. `subject` names what a lockout is audited against
-    ("User:7", or the email when no one has it)."""
+async def failed(attempt: Attempt, settings: Settings) -> None:
+    """The attempt's password was wrong."""
     await fetch(
-        "SELECT walletql_signin_failed($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "SELECT walletql_signin_failed($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        attempt.id,
         attempt.email_key,
-        attempt.number,
-        attempt.resets,
-        subject,
+        attempt.subject,
         attempt.address,
         attempt.address_number,
         *_limits(settings),
@@ -99,5 +115,8 @@ async def failed(attempt: Attempt, subject: str, settings: Settings) -> None:
 
 async def succeeded(attempt: Attempt) -> None:
     await fetch(
-        "SELECT walletql_signin_succeeded($1, $2)", attempt.email_key, attempt.address_failure
+        "SELECT walletql_signin_succeeded($1, $2, $3)",
+        attempt.id,
+        attempt.email_key,
+        attempt.address_failure,
     )
