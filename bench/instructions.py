@@ -3,6 +3,7 @@
     python -m bench.instructions OLD [NEW] [--scenario a] [--requests 300]
     python -m bench.instructions OLD [NEW] --scenario e --requests 20 --subscribers 100
     python -m bench.instructions HEAD HEAD --plain new   # what the shortcuts save
+    python -m bench.instructions HEAD HEAD --metrics new  # what WALLETQL_METRICS costs
 
 CPU time on this VM drifts by up to 1.9x within an hour, so `bench.ab` resolves only changes of
 ~10%. valgrind's callgrind counts the instructions a process executes, which depend on the code
@@ -37,11 +38,17 @@ from bench.run import HOST, load_seeded
 SIGNED_IN = 300  # customers whose tokens the worker has seen; the workload uses only these
 
 
-def _serve(tree: Path, port: int, dsn: str, out: Path, plain: bool) -> subprocess.Popen:
+def _serve(
+    tree: Path, port: int, dsn: str, out: Path, plain: bool, metrics: bool
+) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WALLETQL_")}
     env.update(WALLETQL_DATABASE_URL=dsn, WALLETQL_LOG_LEVEL="WARNING", PYTHONHASHSEED="0")
     if plain:
         env["WALLETQL_FAST_PATHS"] = "false"  # a revision without the setting ignores it
+    if metrics:  # counted as under `walletql serve`: into multiprocess files
+        env["WALLETQL_METRICS"] = "true"
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(out.with_suffix(".metrics"))
+        out.with_suffix(".metrics").mkdir(exist_ok=True)
     env["WALLETQL_MAX_SUBSCRIPTIONS_PER_USER"] = "100000"  # scenario e: one user's many sockets
     command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
     command += [sys.executable, "-m", "uvicorn", "walletql.app:app", "--host", HOST]
@@ -79,7 +86,8 @@ async def measure(side: str, tree: Path, args, seeded, work_dir: Path) -> float:
     out = work_dir / f"callgrind-{side}.out"
     dsn = args.admin_url.rsplit("/", 1)[0] + "/" + args.database
     plain = args.plain == "both" or (args.plain == "new" and side == "new")
-    server = _serve(tree, args.port, dsn, out, plain)
+    metrics = args.metrics == "both" or (args.metrics == "new" and side == "new")
+    server = _serve(tree, args.port, dsn, out, plain, metrics)
     try:
         await _ready(args.port)
         await load.each_once(HOST, args.port, load.sign_ins(HOST, args.port, seeded), 1)
@@ -179,6 +187,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=("none", "new", "both"),
         default="none",
         help="serve NEW, or both, with WALLETQL_FAST_PATHS=false (plain frameworks)",
+    )
+    p.add_argument(
+        "--metrics",
+        choices=("none", "new", "both"),
+        default="none",
+        help="serve NEW, or both, with WALLETQL_METRICS=true (in multiprocess files)",
     )
     return on_both_sides(p.parse_args(argv), compare)
 

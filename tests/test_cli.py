@@ -144,6 +144,31 @@ def test_unusable_data_dir_fails_in_one_line(tmp_path):
     one_line_failure(result, "WALLETQL_DATA_DIR")
 
 
+def test_version_is_the_installed_release(cli):
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    result = cli("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"walletql {project['project']['version']}"
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_on_a_busy_port_fails_in_one_line_without_serving(cli, workers):
+    """The port is bound before "serving" is printed: a port another process listens on fails
+    in one line, and nothing says the server is serving."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = cli("serve", "--port", port, "--workers", workers)
+    one_line_failure(result, f"cannot listen on 127.0.0.1:{port}", "in use")
+    assert "serving" not in result.stdout + result.stderr
+
+
 def test_usage_errors_are_not_tracebacks(cli):
     result = cli()
     assert result.returncode == 2 and "Traceback" not in result.stderr
@@ -192,6 +217,7 @@ def test_serve_hands_the_database_url_to_its_children_not_to_its_own_environment
 
     monkeypatch.setattr(cli.subprocess, "run", run)
     monkeypatch.setattr(walletql.serve, "serve", serve)
+    monkeypatch.setattr(walletql.serve, "listen", lambda host, port, workers: [])
     before = dict(os.environ)
     args = cli.parser().parse_args(["serve", "--workers", workers])
     assert cli._serve(Settings(database_url=None), args) == 0

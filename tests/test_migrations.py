@@ -279,9 +279,9 @@ def _migration(pattern: str):
 
 
 async def test_holds_and_batches_migrations_go_down_to_the_one_posting_route(database_url):
-    """On a database with no hold, refund or audit event, migrations 10, 9 and 8 undone (in a
-    transaction that is rolled back): the posting route of migration 7 is back, with its
-    functions' own signatures, and no hold, key or audit table is left. With a hold recorded,
+    """On a database with no hold, refund or audit event, migrations 12 to 8 undone (in
+    a transaction that is rolled back): the posting route of migration 7 is back, with its
+    functions' own signatures, and no hold, key, audit or sign-in throttling table is left. With a hold recorded,
     undoing 8 is refused; with an audit event, undoing 10."""
     name = f"walletql_down_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(db.asyncpg_dsn(database_url))
@@ -295,7 +295,7 @@ async def test_holds_and_batches_migrations_go_down_to_the_one_posting_route(dat
             transaction = conn.transaction()
             await transaction.start()
             try:
-                for pattern in ("10_*.py", "9_*.py", "8_*.py"):
+                for pattern in ("12_*.py", "11_*.py", "10_*.py", "9_*.py", "8_*.py"):
                     await conn.execute(await _migration(pattern).downgrade(None))
                 missing = [
                     signature
@@ -305,11 +305,13 @@ async def test_holds_and_batches_migrations_go_down_to_the_one_posting_route(dat
                 functions = await conn.fetch(
                     "SELECT proname FROM pg_proc WHERE proname LIKE 'walletql%' AND (proname "
                     "LIKE '%hold%' OR proname LIKE '%batch%' OR proname LIKE '%refund%' "
-                    "OR proname LIKE '%status%')"
+                    "OR proname LIKE '%status%' OR proname LIKE '%signin%' "
+                    "OR proname LIKE '%lockout%')"
                 )
                 tables = await conn.fetchval(
                     "SELECT count(*) FROM pg_class "
-                    "WHERE relname IN ('holds', 'api_keys', 'audit_events')"
+                    "WHERE relname IN ('holds', 'api_keys', 'audit_events', 'signin_emails', "
+                    "'signin_addresses', 'signin_address_failures', 'signin_attempts')"
                 )
             finally:
                 await transaction.rollback()

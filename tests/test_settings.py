@@ -25,6 +25,12 @@ def test_defaults_match_the_design():
     assert s.signup_wallet_currency is None and s.cors_origins == () and s.introspection is True
     assert (s.max_query_depth, s.max_aliases, s.max_tokens) == (12, 30, 5000)
     assert s.max_body_bytes == 1024 * 1024
+    assert (s.metrics, s.metrics_host, s.metrics_port, s.log_format) == (
+        False,
+        "127.0.0.1",
+        9464,
+        "text",
+    )
     assert (s.hold_ttl_seconds, s.hold_sweep_seconds, s.max_batch) == (7 * 86400, 5, 1000)
     assert {code: c.decimals for code, c in s.currencies.items()} == {
         "BTC": 8,
@@ -57,13 +63,53 @@ def test_good_values_are_parsed():
             "WALLETQL_HOLD_TTL_SECONDS": "2592000",
             "WALLETQL_HOLD_SWEEP_SECONDS": "25",
             "WALLETQL_MAX_BATCH": "10000",
+            "WALLETQL_METRICS": "on",
+            "WALLETQL_METRICS_HOST": "0.0.0.0",
+            "WALLETQL_METRICS_PORT": "9100",
+            "WALLETQL_LOG_FORMAT": " JSON ",
+            "WALLETQL_MIGRATE_ON_START": "off",
         }
     )
+    assert (s.metrics, s.metrics_host, s.metrics_port, s.log_format) == (
+        True,
+        "0.0.0.0",
+        9100,
+        "json",
+    )
+    assert s.migrate_on_start is False and load(environ={}).migrate_on_start is True
     assert (s.hold_ttl_seconds, s.hold_sweep_seconds, s.max_batch) == (2592000, 25, 10000)
     assert (s.port, s.minimum_balance, s.introspection) == (9000, Decimal("-5.50"), False)
     assert s.signup_wallet_currency == "USD" and s.max_wallets_per_customer == 3
     assert s.cors_origins == ("https://a.example", "http://b.example:8080")
     assert s.host == "0.0.0.0"
+
+
+def test_sign_in_throttling_defaults_and_values():
+    s = load(environ={})
+    assert (s.signin_max_failures, s.signin_lockout_seconds, s.signin_max_lockout_seconds) == (
+        5,
+        60,
+        3600,
+    )
+    assert s.signin_max_address_failures == 100
+    assert [str(n) for n in s.trusted_proxies] == ["127.0.0.1/32", "::1/128"]
+    s = load(
+        environ={
+            "WALLETQL_SIGNIN_MAX_FAILURES": "10",
+            "WALLETQL_SIGNIN_LOCKOUT_SECONDS": "30",
+            "WALLETQL_SIGNIN_MAX_LOCKOUT_SECONDS": "30",
+            "WALLETQL_SIGNIN_MAX_ADDRESS_FAILURES": "1000",
+            "WALLETQL_TRUSTED_PROXIES": " 10.0.0.0/8 ,192.168.1.7,fd00::/8, ",
+        }
+    )
+    assert (s.signin_max_failures, s.signin_lockout_seconds, s.signin_max_lockout_seconds) == (
+        10,
+        30,
+        30,
+    )
+    assert s.signin_max_address_failures == 1000
+    assert [str(n) for n in s.trusted_proxies] == ["10.0.0.0/8", "192.168.1.7/32", "fd00::/8"]
+    assert load(environ={"WALLETQL_TRUSTED_PROXIES": "None"}).trusted_proxies == ()
 
 
 def test_database_url_forms():
@@ -83,6 +129,24 @@ def test_a_listen_url_is_a_direct_connection_beside_a_pooled_one():
     assert load(environ={"WALLETQL_DATABASE_URL": pooled}).listen_database_url is None
     with pytest.raises(SettingsError, match="needs WALLETQL_DATABASE_URL"):
         load(environ={"WALLETQL_LISTEN_DATABASE_URL": direct})
+    with pytest.raises(SettingsError, match="WALLETQL_READ_DATABASE_URL needs"):
+        load(environ={"WALLETQL_READ_DATABASE_URL": direct})
+    read = load(environ={"WALLETQL_DATABASE_URL": pooled, "WALLETQL_READ_DATABASE_URL": direct})
+    assert (read.read_database_url, read.read_wait_ms) == (direct, 100)
+
+
+def test_a_multi_host_url_gives_the_pool_every_host_in_order():
+    url = "postgresql://app@primary:5433,standby:5433/db?target_session_attrs=read-write"
+    credentials = db.tortoise_config(url, 4)["connections"]["default"]["credentials"]
+    assert credentials["host"] == ["primary", "standby"] and credentials["port"] == 5433
+    assert credentials["target_session_attrs"] == "read-write"
+    assert db.single_host("postgresql://app@[::1],h/db") == (
+        "postgresql://app@[::1]:5432/db",
+        ["::1", "h"],
+    )
+    assert db.single_host("postgresql://app@h:6432/db") == ("postgresql://app@h:6432/db", [])
+    with pytest.raises(SettingsError, match="WALLETQL_DATABASE_URL: the hosts .* one port"):
+        load(environ={"WALLETQL_DATABASE_URL": "postgresql://app@a:5432,b:5433/db"})
 
 
 def test_client_options_stay_out_of_the_dsn_sent_to_the_server():
@@ -112,18 +176,32 @@ BAD_ENV = [
     ("WALLETQL_MINIMUM_BALANCE", "0.0000000000000000001"),
     ("WALLETQL_MINIMUM_BALANCE", "1" * 21),
     ("WALLETQL_INTROSPECTION", "maybe"),
+    ("WALLETQL_MIGRATE_ON_START", "later"),
     ("WALLETQL_SIGNUP_WALLET_CURRENCY", "XXX"),
     ("WALLETQL_CORS_ORIGINS", "ftp://files.example"),
     ("WALLETQL_LOG_LEVEL", "LOUD"),
     ("WALLETQL_DATABASE_URL", "mysql://h/db"),
     ("DATABASE_URL", "sqlite:///walletql.db"),
     ("WALLETQL_LISTEN_DATABASE_URL", "redis://h/0"),
+    ("WALLETQL_READ_DATABASE_URL", "mysql://replica/db"),
+    ("WALLETQL_READ_WAIT_MS", "-1"),
+    ("WALLETQL_READ_WAIT_MS", "10001"),
     ("WALLETQL_CONFIG", "/nonexistent/walletql.toml"),
     ("WALLETQL_HOLD_TTL_SECONDS", "0"),
     ("WALLETQL_HOLD_TTL_SECONDS", "2592001"),  # 30 days at most
     ("WALLETQL_HOLD_SWEEP_SECONDS", "26"),  # the contract releases within 30 s
     ("WALLETQL_MAX_BATCH", "0"),
     ("WALLETQL_MAX_BATCH", "10001"),
+    ("WALLETQL_METRICS", "sometimes"),
+    ("WALLETQL_METRICS_PORT", "0"),
+    ("WALLETQL_LOG_FORMAT", "xml"),
+    ("WALLETQL_SIGNIN_MAX_FAILURES", "0"),
+    ("WALLETQL_SIGNIN_MAX_FAILURES", "1001"),
+    ("WALLETQL_SIGNIN_LOCKOUT_SECONDS", "0"),
+    ("WALLETQL_SIGNIN_MAX_LOCKOUT_SECONDS", "30"),  # below the first lockout (60 s)
+    ("WALLETQL_SIGNIN_MAX_ADDRESS_FAILURES", "0"),
+    ("WALLETQL_TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal"),
+    ("WALLETQL_TRUSTED_PROXIES", "10.0.0.1/33"),
 ]
 
 

@@ -6,7 +6,7 @@ import contextlib
 import logging
 import weakref
 from collections.abc import AsyncGenerator, Callable, Iterator
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import graphql
 import strawberry
@@ -31,6 +31,7 @@ from walletql.cost import LIST_SIZE, Price, Pricing
 from walletql.ledger.errors import LedgerError
 from walletql.limits import alias_limit, depth_limit
 from walletql.literals import too_long
+from walletql.replica import ReadReplica, ReplicaReads
 from walletql.resolvers.mutation import Mutation
 from walletql.resolvers.query import Query
 from walletql.resolvers.subscription import Subscription
@@ -39,6 +40,10 @@ from walletql.schema.scalars import SCALARS
 from walletql.settings import Settings
 from walletql.shortcuts.graphql_core import SharedEventExecution
 from walletql.shortcuts.strawberry import Documents
+from walletql.telemetry import Telemetry, outcome_of
+
+if TYPE_CHECKING:
+    from walletql.metrics import Metrics
 
 log = logging.getLogger("walletql.api")
 
@@ -111,6 +116,26 @@ async def _coded(results: AsyncGenerator, schema: WalletSchema, query, operation
                     path = _root_field(query, operation, schema.max_tokens)
                 result.errors = [client_error(error, request_id, path) for error in errors]
             yield result
+
+
+async def _told(results: AsyncGenerator, telemetry: Telemetry, query, operation, context):
+    """Coded `results`, told to the telemetry: a query or mutation when answered, a
+    subscription when it ends (with the code of its first error, if any)."""
+    started = telemetry.clock()
+    subscription = telemetry.operation_type(query, operation) == "subscription"
+    outcome, told = "OK", False
+    try:
+        async with contextlib.aclosing(results):
+            async for result in results:
+                if outcome == "OK":
+                    outcome = outcome_of(result)
+                if not told and not subscription:
+                    told = True
+                    telemetry.answered(context, query, operation, outcome, started)
+                yield result
+    finally:
+        if not told:
+            telemetry.answered(context, query, operation, outcome, started, subscription)
 
 
 def _root_field(query: str | None, operation_name: str | None, max_tokens: int) -> list | None:
@@ -223,6 +248,10 @@ class WalletSchema(strawberry.Schema):
         self.pricing: Pricing  # set by build_schema, once the schema is built
         # The parsed documents the request hooks share (fast paths), or None: parsed each time.
         self.documents: Documents | None = None
+        # Metrics and request log lines (walletql.telemetry), or None: neither is asked for.
+        self.telemetry: Telemetry | None = None
+        # Query operations' read replica (WALLETQL_READ_DATABASE_URL), or None.
+        self.replica: ReadReplica | None = None
 
     def _refusal(self, query: object, operation_name: str | None) -> GraphQLError | None:
         """What refuses the request before Strawberry reads it: a document too long, or one
@@ -268,6 +297,15 @@ class WalletSchema(strawberry.Schema):
         # stream (INTERNAL_SERVER_ERROR): refused instead (over HTTP: 400).
         allowed = options.get("allowed_operation_types") or ONE_ANSWER
         options["allowed_operation_types"] = ONE_ANSWER.intersection(allowed)
+        if self.telemetry is None:
+            return await self._answer(query, variable_values, context_value, options)
+        started = self.telemetry.clock()
+        result = await self._answer(query, variable_values, context_value, options)
+        operation = options.get("operation_name")
+        self.telemetry.answered(context_value, query, operation, outcome_of(result), started)
+        return result
+
+    async def _answer(self, query, variable_values, context_value, options):
         if (refusal := self._refusal(query, options.get("operation_name"))) is not None:
             return PreExecutionError(data=None, errors=[refusal])
         result = await super().execute(query, variable_values, context_value, **options)
@@ -286,13 +324,17 @@ class WalletSchema(strawberry.Schema):
         **options,
     ):
         if (refusal := self._refusal(query, operation_name)) is not None:
-            return _refused(refusal)
-        if getattr(context_value, "session", None) is not None:
-            await _as_of_now(context_value)
-        results = await super().stream(
-            query, variable_values, context_value, root_value, operation_name, **options
-        )
-        return _coded(results, self, query, operation_name, context_value)
+            results = _refused(refusal)
+        else:
+            if getattr(context_value, "session", None) is not None:
+                await _as_of_now(context_value)
+            results = await super().stream(
+                query, variable_values, context_value, root_value, operation_name, **options
+            )
+            results = _coded(results, self, query, operation_name, context_value)
+        if self.telemetry is not None:
+            return _told(results, self.telemetry, query, operation_name, context_value)
+        return results
 
 
 async def _refused(error: GraphQLError) -> AsyncGenerator:
@@ -316,9 +358,10 @@ def _validation_rules(settings: Settings) -> tuple:
     return (depth_limit(settings.max_query_depth), alias_limit(settings.max_aliases))
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
+def build_schema(settings: Settings, metrics: Metrics | None = None) -> WalletSchema:
     """The schema, with walletql's shortcuts (walletql.shortcuts) when settings.fast_paths is
-    on; off, Strawberry's own executor, parsing and validation."""
+    on; off, Strawberry's own executor, parsing and validation. Operations are told to
+    `metrics`, when given, and logged one JSON line each with WALLETQL_LOG_FORMAT=json."""
     prices = Prices()
     rules = _validation_rules(settings)
     documents = None
@@ -329,6 +372,12 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
+    replica = None
+    if settings.read_database_url is not None:
+        replica = ReadReplica(
+            settings.read_database_url, settings.db_pool_size, settings.read_wait_ms
+        )
+        extensions.append(lambda: ReplicaReads(cast(ReadReplica, replica)))
     schema = WalletSchema(
         max_tokens=settings.max_tokens,
         max_query_length=settings.max_query_length,
@@ -343,6 +392,11 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     sdl = graphql.build_schema(schema.as_str())
     schema.pricing = Pricing(sdl, settings.max_query_cost, _list_sizes(settings))
     schema.documents = documents
+    if metrics is not None or settings.log_format == "json":
+        schema.telemetry = Telemetry(
+            metrics, settings.log_format == "json", documents, settings.max_tokens
+        )
+    schema.replica = replica
     return schema
 
 

@@ -1,4 +1,5 @@
-"""The Starlette app: /graphql (HTTP and websocket), /healthz, /readyz.
+"""The Starlette app: /graphql (HTTP and websocket; GraphiQL for a browser), /healthz, /readyz,
+the playground's assets (/playground/) and the example wallet page (/wallet/).
 
 Run it with `walletql serve`, or `uvicorn walletql.app:app --workers 2`.
 """
@@ -23,10 +24,11 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from tortoise import connections
 
-from walletql import auth, db, ids, shortcuts
+from walletql import auth, db, ids, origin_log, playground, shortcuts
 from walletql.api import build_schema
 from walletql.expiry import sweep_expired_holds
 from walletql.fanout import SharedData
+from walletql.log_format import use_json_lines
 from walletql.readiness import Database, UnavailableAnswers
 from walletql.request_body import check_operation_name, decode_json, refuse_non_object
 from walletql.schema.common import serve_currencies
@@ -34,6 +36,7 @@ from walletql.schema.context import Context
 from walletql.services import Services, build_services
 from walletql.sessions import Sessions
 from walletql.settings import Settings, load
+from walletql.shortcuts.tortoise import pool_use
 from walletql.ws_protocols import ClosingAdapter, GraphQLWSHandler, TransportWSHandler
 
 log = logging.getLogger("walletql.app")
@@ -78,6 +81,11 @@ class WalletGraphQL(GraphQL[Context, None]):
         check_operation_name(data)
         return data
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Strawberry's own page loads GraphiQL from a public CDN (blank offline); this one
+        # loads the copies vendored in walletql/playground.
+        return playground.graphiql_page()
+
     async def get_context(self, request, response) -> Context:
         context = Context(services=self.services, request=request, response=response)
         serve_currencies(self.services.currencies)
@@ -96,7 +104,7 @@ class WalletGraphQL(GraphQL[Context, None]):
             raise ConnectionRejectionError()
         context.session = self.sessions.open(context.request, caller, token)
         context.request.state.session = context.session
-        _act_as(context, caller)
+        _act_as(context, caller, token)
         return None
 
     async def run(self, request, *args, **kwargs):
@@ -126,9 +134,10 @@ def _shared_message(message: dict) -> str | None:
 
 
 async def _sign_in(context: Context, header: str | None) -> None:
-    caller = await auth.caller_of(auth.bearer_token(header), context.services.live_tokens)
-    if caller is not None:
-        _act_as(context, caller)
+    token = auth.bearer_token(header)
+    caller = await auth.caller_of(token, context.services.live_tokens)
+    if caller is not None and token is not None:
+        _act_as(context, caller, token)
 
 
 def _too_large(data: object, size: int, limit: int) -> dict:
@@ -147,9 +156,11 @@ def _too_large(data: object, size: int, limit: int) -> dict:
     return answer
 
 
-def _act_as(context: Context, caller: auth.Caller) -> None:
+def _act_as(context: Context, caller: auth.Caller, token: str) -> None:
     context.principal = caller.principal
+    context.token = token
     context.token_digest = caller.digest
+    context.token_expires_at = caller.expires_at
     context.user = caller.user
 
 
@@ -248,7 +259,10 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     settings = settings or load()
     services = build_services(settings)  # a bad operation catalog stops start-up, naming it
     shortcuts.install(settings.fast_paths)
-    schema = build_schema(settings)
+    origin_log.install()
+    schema = build_schema(settings, services.metrics)
+    if settings.log_format == "json":
+        use_json_lines(settings.log_level)
     sessions = Sessions(services.live_tokens)
     graphql = WalletGraphQL(
         schema,
@@ -260,7 +274,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         keep_alive_interval=15,
     )
 
-    database = Database(ready=not manage_database)
+    database = Database(ready=not manage_database, migrate=settings.migrate_on_start)
     answered = UnavailableAnswers(graphql, database)
 
     @contextlib.asynccontextmanager
@@ -277,18 +291,33 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         await services.feed.start(session_url)  # listening, or retrying while the database is down
         sweeper = asyncio.create_task(
             sweep_expired_holds(
-                settings.hold_sweep_seconds, services.turns, lambda: database.ready
+                settings.hold_sweep_seconds,
+                services.turns,
+                lambda: database.ready,
+                services.metrics,
             ),
             name="walletql-hold-sweeper",
         )
+        background = [sweeper]
+        if services.metrics is not None:
+            from walletql.metrics import sample_pool  # prometheus-client only when metrics are on
+
+            background.append(
+                asyncio.create_task(
+                    sample_pool(services.metrics, pool_use), name="walletql-pool-sampler"
+                )
+            )
         _settle_heap()
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await services.feed.stop()
+            if schema.replica is not None:
+                await schema.replica.close()
             await database.stop()
 
     middleware = []
@@ -308,6 +337,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             WebSocketRoute("/graphql", answered),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *playground.routes(),
         ],
         middleware=middleware,
         lifespan=lifespan,

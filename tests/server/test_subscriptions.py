@@ -235,6 +235,10 @@ async def test_websocket_origin_must_be_allowed(server, api):
         async with ws_connect(server.ws_url, origin="http://evil.walletql.test"):
             pass
     assert refused.value.response.status_code == 403
+    # The log names walletql's setting, not Strawberry's parameter (`allowed_origins`).
+    refusals = [line for line in server.log().splitlines() if "evil.walletql.test" in line]
+    assert refusals and all("WALLETQL_CORS_ORIGINS" in line for line in refusals), refusals
+    assert "allowed_origins" not in server.log()
     preflight = await api.http.options(
         "/graphql",
         headers={"Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "POST"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from collections.abc import Mapping
@@ -14,11 +15,12 @@ from tortoise.transactions import in_transaction
 
 from walletql import auth, ids
 from walletql.auth import Principal
-from walletql.ledger import characters, money
+from walletql.ledger import characters, money, throttle
 from walletql.ledger.errors import (
     AlreadyExists,
     Forbidden,
     InvalidCredentials,
+    NotAuthenticated,
     NotFound,
     ValidationError,
     WalletLimitReached,
@@ -101,12 +103,12 @@ def text_input(value: object, field: str, *, max_length: int, required: bool = T
     return characters.check(text, field)
 
 
-def _password(password: object) -> str:
+def _password(password: object, field: str = "password") -> str:
     """At least 10 characters, not all digits, not only whitespace, no control character
     (nor a lone surrogate). No list of common passwords is checked."""
 
     def weak(message: str) -> ValidationError:
-        return ValidationError("WEAK_PASSWORD", message, "password")
+        return ValidationError("WEAK_PASSWORD", message, field)
 
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
         raise weak(f"Password must have at least {MIN_PASSWORD} characters")
@@ -117,7 +119,7 @@ def _password(password: object) -> str:
     if (character := characters.refused(password)) is not None:
         raise weak(f"Password must not contain {characters.describe(character)}")
     if len(password) > MAX_PASSWORD:
-        raise ValidationError("BAD_INPUT", "Password is too long", "password")
+        raise ValidationError("BAD_INPUT", "Password is too long", field)
     return password
 
 
@@ -197,20 +199,99 @@ async def signup(*, settings: Settings, **fields) -> Session:
     return Session(token, expires_at, user)
 
 
-async def login(email: object, password: object, *, settings: Settings) -> Session:
+async def login(
+    email: object, password: object, *, settings: Settings, address: str | None = None
+) -> Session:
+    """A new session for the right email and password. Throttled (walletql.ledger.throttle)
+    per email and per client `address` (None: not counted by address, e.g. the CLI): a wrong
+    password and an email nobody has take the same path and the same time (an argon2 check
+    against a stand-in hash) and answer the same."""
+    raw = email if isinstance(email, str) else ""
     try:
-        normalized = normalize_email(email)
+        normalized: str | None = normalize_email(raw)
     except ValidationError:
         normalized = None
     user = await User.get_or_none(email=normalized) if normalized else None
-    secret = str(password or "")
-    if characters.refused(secret, characters.SURROGATE) is not None:
-        secret = ""  # cannot be encoded, so no stored password holds it: simply a wrong one
-    ok = await auth.verify_password(user.password_hash if user else None, secret)
-    if user is None or not ok:
+    subject = _lockout_subject(user, normalized)
+    attempt = await throttle.begin(normalized or raw, subject, address, settings)
+    if not await _checked(attempt, user.password_hash if user else None, password, settings):
+        await throttle.failed(attempt, settings)
         raise InvalidCredentials("Email or password is wrong")
+    assert user is not None  # a password matched: someone has this email
+    await throttle.succeeded(attempt)
     token, expires_at = await auth.issue_token(user, settings.token_ttl_seconds)
     return Session(token, expires_at, user)
+
+
+_NEW_PASSWORD = """
+UPDATE users SET password_hash = $2 WHERE id = $1 AND password_hash = $3 RETURNING *
+"""
+
+
+async def change_password(
+    actor: Principal,
+    current: object,
+    new: object,
+    *,
+    token: str,
+    token_digest: str,
+    expires_at: datetime,
+    settings: Settings,
+    live_tokens: auth.LiveTokens,
+    address: str | None = None,
+) -> Session:
+    """A person's new password. The current one is checked as a sign-in is, and throttled with
+    the sign-ins of the caller's email (a wrong one counts as a failed sign-in, so a stolen
+    token is no way around the lockout). Every other token of the caller is revoked, on every
+    process (their websockets close); the calling token (`token`) stays, and so do API keys."""
+    actor.require_person("change the password")
+    new_password = _password(new, "newPassword")  # before anything is checked or counted
+    user = await User.get_or_none(id=actor.user_id)
+    if user is None:
+        raise NotAuthenticated("Sign in first")
+    attempt = await throttle.begin(user.email, _lockout_subject(user, None), address, settings)
+    if not await _checked(attempt, user.password_hash, current, settings):
+        await throttle.failed(attempt, settings)
+        raise InvalidCredentials("The current password is wrong")
+    new_hash = await auth.hash_password(new_password)
+    async with in_transaction():
+        # Only over the password just checked: of two changes at once, the second finds
+        # another hash and is refused, as its current password no longer is.
+        changed = await fetch_one(User, _NEW_PASSWORD, user.id, new_hash, user.password_hash)
+        if changed is not None:
+            await auth.revoke_others(user.id, token_digest, live_tokens)
+    if changed is None:
+        await throttle.failed(attempt, settings)
+        raise InvalidCredentials("The current password is wrong")
+    await throttle.succeeded(attempt)
+    return Session(token, expires_at, changed)
+
+
+async def _checked(
+    attempt: throttle.Attempt, password_hash: str | None, password: object, settings: Settings
+) -> bool:
+    """Whether `password` matches, for a begun attempt. A caller gone mid-check (a websocket
+    closed, its operation cancelled) still ends the attempt, as a failure: left under way, it
+    would hold back the email's other sign-ins until throttle.STALE."""
+    try:
+        return await _password_matches(password_hash, password)
+    except asyncio.CancelledError:
+        await asyncio.shield(throttle.failed(attempt, settings))
+        raise
+
+
+async def _password_matches(password_hash: str | None, password: object) -> bool:
+    secret = password if isinstance(password, str) else ""
+    if characters.refused(secret, characters.SURROGATE) is not None:
+        secret = ""  # cannot be encoded, so no stored password holds it: simply a wrong one
+    return await auth.verify_password(password_hash, secret)
+
+
+def _lockout_subject(user: User | None, email: str | None) -> str:
+    """What a lockout is audited against: the user, or the email no one has."""
+    if user is not None:
+        return f"User:{user.id}"
+    return f"Email:{email}" if email else "Email:(not an email address)"
 
 
 def wallet_limit(role: Role, settings: Settings) -> int:

@@ -25,7 +25,13 @@ from asyncpg import Record
 
 from walletql.auth import Principal
 from walletql.ledger import charges, payments, refunds, transfers
-from walletql.ledger.errors import BatchRejected, InsufficientFunds, LedgerError, ValidationError
+from walletql.ledger.errors import (
+    BatchRejected,
+    Forbidden,
+    InsufficientFunds,
+    LedgerError,
+    ValidationError,
+)
 from walletql.ledger.money import Currency
 from walletql.ledger.operations import Operation
 from walletql.ledger.posting import (
@@ -34,10 +40,11 @@ from walletql.ledger.posting import (
     Outcome,
     Posting,
     Turns,
+    counted,
     execute,
     settle,
 )
-from walletql.models import TransactionKind
+from walletql.models import Scope, TransactionKind
 
 _BATCH = "SELECT * FROM walletql_batch($1, $2, $3, $4, $5, $6)"
 
@@ -136,6 +143,10 @@ async def post_batch(
     """`items`: each a mapping of ITEM_KINDS names to that kind's input fields (by Python name),
     exactly one of them set. Each item's answer, in order; for an atomic batch, every one
     posted, or BatchRejected raised."""
+    # Each item checks its own kind's scope, as its mutation does; a key that may post nothing
+    # (a READ key) is refused the batch itself, rather than answered item by item.
+    if not (actor.allows(Scope.PAYMENTS) or actor.allows(Scope.OPERATIONS)):
+        raise Forbidden("This API key lacks the PAYMENTS or OPERATIONS scope a batch needs")
     if not 1 <= len(items) <= max_batch:
         raise ValidationError(
             "BAD_INPUT", f"A batch holds 1 to {max_batch} items (WALLETQL_MAX_BATCH)", "items"
@@ -159,6 +170,11 @@ async def post_batch(
         commit = refused_at is None
         params = (actor.user_id, atomic, commit, document, BALANCE_CHANNEL, MAX_BALANCE)
         rows = await execute(turns, _BATCH, *params)
+        # Counted as the database kept them: a rejected atomic batch by its failing item (the
+        # items before it were rolled back), one refused in Python not at all.
+        kept = rows[-1:] if rows and rows[-1]["rejected"] else rows if commit else []
+        for row in kept:
+            counted(turns, sent[row["item"]][1].request.kind, row["outcome"])
     if rows and rows[-1]["rejected"]:
         row = rows[-1]
         index, posting = sent[row["item"]]

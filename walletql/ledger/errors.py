@@ -48,6 +48,16 @@ class InvalidCredentials(LedgerError):
     code = "INVALID_CREDENTIALS"
 
 
+class TooManyAttempts(LedgerError):
+    """Sign-in refused (walletql.ledger.throttle) without checking the password."""
+
+    code = "TOO_MANY_ATTEMPTS"
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message, retry_after_seconds=retry_after_seconds)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class WalletLimitReached(LedgerError):
     code = "WALLET_LIMIT_REACHED"
 

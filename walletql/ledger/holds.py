@@ -24,6 +24,7 @@ from walletql.ledger.posting import (
     canonical_amount,
     check_description,
     check_key,
+    counted,
     fingerprint,
     post,
 )
@@ -150,8 +151,23 @@ async def release_expired(*, turns: Turns) -> int:
         async with turns:
             (row,) = await fetch(_EXPIRE, SWEEP_BATCH, BALANCE_CHANNEL, MAX_BALANCE)
         released += row["released"]
+        if row["released"]:
+            counted(turns, TransactionKind.RELEASE, "POSTED", row["released"])
         if row["released"] < SWEEP_BATCH:
             return released
+
+
+# The oldest expiry of a hold still HELD, if it has passed: on the sweeper's own index.
+_OLDEST_EXPIRED = """
+SELECT EXTRACT(EPOCH FROM now() - min(expires_at))::float8 AS age
+FROM holds WHERE status = 'HELD' AND expires_at <= now()
+"""
+
+
+async def oldest_expired_age() -> float:
+    """Seconds since the oldest hold not yet released expired (0: none is waiting)."""
+    (row,) = await fetch(_OLDEST_EXPIRED)
+    return row["age"] or 0.0
 
 
 # --- reads -------------------------------------------------------------------------------

@@ -237,6 +237,31 @@ def posting_turns(size: int) -> Turns:
     return asyncio.Semaphore(size) if size else contextlib.nullcontext()
 
 
+class CountedTurns:
+    """Turns that also count what each posting statement answered, by the posting's kind and
+    the database's outcome code (walletql.metrics): what walletql.services makes when
+    WALLETQL_METRICS is on. Every posting takes a turn, so every posting is counted, whichever
+    mutation, batch or sweep sent it; without metrics, nothing is counted and nothing wraps."""
+
+    __slots__ = ("_turns", "count")
+
+    def __init__(self, turns: Turns, count: Callable[[str, str, int], None]) -> None:
+        self._turns = turns
+        self.count = count  # (kind, outcome code, how many)
+
+    async def __aenter__(self) -> None:
+        await self._turns.__aenter__()
+
+    async def __aexit__(self, *exc_info: object) -> bool | None:
+        return await self._turns.__aexit__(*exc_info)  # type: ignore[arg-type]
+
+
+def counted(turns: Turns, kind: str, code: str, count: int = 1) -> None:
+    """Tell the turns' counter (if any) that `count` postings of `kind` answered `code`."""
+    if type(turns) is CountedTurns:
+        turns.count(kind, code, count)
+
+
 @dataclass(frozen=True, slots=True)
 class Posting:
     """Step 1's result: the request; the kind's SQL function and its own arguments, by name, in
@@ -263,6 +288,7 @@ async def post(posting: Posting, turns: Turns) -> Outcome:
     """Step 2 and 3: run the kind's function in one of `turns`, and settle its answer."""
     params = (*posting.args.values(), *posting.tail())
     (row,) = await execute(turns, _statement(posting.function, len(params)), *params)
+    counted(turns, posting.request.kind, row["outcome"])
     return settle(posting, row)
 
 

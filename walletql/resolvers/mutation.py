@@ -32,6 +32,7 @@ from walletql.schema.inputs import (
     AuthorizeInput,
     BatchInput,
     CaptureInput,
+    ChangePasswordInput,
     ChargeInput,
     CreateApiKeyInput,
     CreateWalletInput,
@@ -124,8 +125,15 @@ class Mutation:
     @strawberry.mutation(description="Sign in with email and password.")
     @errors_as_data
     async def login(self, info: strawberry.Info[Context], input: LoginInput) -> AuthResult:
-        settings = info.context.services.settings
-        return _session(await accounts.login(input.email, input.password, settings=settings))
+        context = info.context
+        return _session(
+            await accounts.login(
+                input.email,
+                input.password,
+                settings=context.services.settings,
+                address=context.client_address,
+            )
+        )
 
     @strawberry.mutation(
         description="Revokes the token that made this request (not an API key: revoke it with "
@@ -137,6 +145,32 @@ class Mutation:
             principal.require_person("log out")
         digest = info.context.token_digest
         return digest is not None and await auth.revoke(digest, info.context.services.live_tokens)
+
+    @strawberry.mutation(
+        description="Revokes every other token of the caller; not with an API key. "
+        "WEAK_PASSWORD as at signup; a wrong currentPassword is InvalidCredentials."
+    )
+    @errors_as_data
+    async def change_password(
+        self, info: strawberry.Info[Context], input: ChangePasswordInput
+    ) -> AuthResult:
+        context = info.context
+        principal = context.require_principal()
+        principal.require_person("change the password")
+        assert context.token and context.token_digest and context.token_expires_at  # a person's
+        return _session(
+            await accounts.change_password(
+                principal,
+                input.current_password,
+                input.new_password,
+                token=context.token,
+                token_digest=context.token_digest,
+                expires_at=context.token_expires_at,
+                settings=context.services.settings,
+                live_tokens=context.services.live_tokens,
+                address=context.client_address,
+            )
+        )
 
     @strawberry.mutation(description="Open a wallet in a currency.")
     @errors_as_data

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
 from strawberry.dataloader import DataLoader
 
 from walletql.auth import Principal
+from walletql.client_address import of_connection
 from walletql.ledger.errors import NotAuthenticated
 from walletql.models import Scope, User, Wallet
 from walletql.services import Services
@@ -34,7 +36,11 @@ class Context:
     # What the process holds once (walletql.services): the resolvers give the ledger its parts.
     services: Services
     principal: Principal | None = None
-    token_digest: str | None = None  # the sha256 of the bearer token, so logout can revoke it
+    # The bearer token (changePassword answers it, as the one token it keeps; never shown in a
+    # repr), its sha256 (what logout revokes) and its expiry.
+    token: str | None = field(default=None, repr=False)
+    token_digest: str | None = None
+    token_expires_at: datetime | None = None
     user: Any = None  # the caller's users row, loaded with the token: `me` needs no second read
     request: Any = None  # the Starlette request or websocket; Strawberry's integrations read it
     response: Any = None
@@ -57,6 +63,12 @@ class Context:
     def request_id(self) -> str:
         """Names this request in the server log and in an INTERNAL_SERVER_ERROR's extensions."""
         return uuid.uuid4().hex[:16]
+
+    @cached_property
+    def client_address(self) -> str:
+        """Who is on the other end, for sign-in throttling (walletql.client_address)."""
+        proxies = self.services.settings.trusted_proxies
+        return of_connection(self.request, proxies)
 
     @cached_property
     def counterparty_names(self) -> DataLoader[int, str | None]:

@@ -61,6 +61,18 @@ class InvalidCredentials(Error):
     pass
 
 
+@strawberry.type(
+    description="code: TOO_MANY_ATTEMPTS: sign-in refused for this email (or this client "
+    "address) until retryAfterSeconds have passed; the password is not even checked. Defaults: "
+    "after 5 consecutive failed sign-ins for one email (WALLETQL_SIGNIN_MAX_FAILURES), that "
+    "email is refused for 60 s, doubling with each further failure up to 1 hour; a successful "
+    "sign-in resets the count. A client address with more than 100 failed sign-ins in 15 "
+    "minutes is refused likewise."
+)
+class TooManyAttempts(Error):
+    retry_after_seconds: int = strawberry.field(description="Seconds until a sign-in is heard.")
+
+
 @strawberry.type(description="code: WALLET_LIMIT_REACHED")
 class WalletLimitReached(Error):
     limit: int = strawberry.field(description="Wallets this role may hold.")
@@ -144,6 +156,10 @@ def as_result(exc: domain.LedgerError) -> Error:
         return ValidationError(code=exc.code, message=exc.message, field=exc.field)
     if isinstance(exc, domain.AlreadyExists):
         return AlreadyExists(code=exc.code, message=exc.message, field=exc.field)
+    if isinstance(exc, domain.TooManyAttempts):
+        return TooManyAttempts(
+            code=exc.code, message=exc.message, retry_after_seconds=exc.retry_after_seconds
+        )
     if isinstance(exc, domain.WalletLimitReached):
         return WalletLimitReached(code=exc.code, message=exc.message, limit=exc.limit)
     if isinstance(exc, domain.InsufficientFunds):

@@ -57,6 +57,12 @@ class LoginInput:
     password: str = strawberry.field(description="Password.")
 
 
+@strawberry.input(description="A new password for the caller.")
+class ChangePasswordInput:
+    current_password: str = strawberry.field(description="The password in use now.")
+    new_password: str = strawberry.field(description="As at signup: at least 10 characters.")
+
+
 @built_directly
 @strawberry.input(description="A new wallet.")
 class CreateWalletInput:

@@ -25,6 +25,7 @@ from walletql.schema.errors import (
     InvalidCredentials,
     NotAuthenticated,
     NotFound,
+    TooManyAttempts,
     ValidationError,
     WalletInactive,
     WalletLimitReached,
@@ -127,7 +128,13 @@ class BalanceUpdate:
 
 
 AuthResult = Annotated[
-    AuthPayload | ValidationError | AlreadyExists | InvalidCredentials,
+    AuthPayload
+    | ValidationError
+    | AlreadyExists
+    | InvalidCredentials
+    | TooManyAttempts
+    | NotAuthenticated
+    | Forbidden,
     strawberry.union("AuthResult", description="A session, or why there is none."),
 ]
 WalletResult = Annotated[

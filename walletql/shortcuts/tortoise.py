@@ -27,6 +27,19 @@ async def fetch(sql: str, *params: object) -> list[Record]:
         return await connection.fetch(sql, *params)
 
 
+def pool_use() -> tuple[int, int, int] | None:
+    """The "default" pool's open, in-use and most connections (asyncpg's own figures, on
+    Tortoise's `_pool`), for the metrics; None before the pool exists."""
+    try:
+        pool = getattr(connections.get("default"), "_pool", None)
+    except Exception:  # no ORM open (yet, or any more)
+        return None
+    if pool is None:
+        return None
+    size = pool.get_size()
+    return size, size - pool.get_idle_size(), pool.get_max_size()
+
+
 def model(cls: type[M], row: Mapping[str, Any]) -> M:
     """The row as Tortoise's own loader (`_init_from_db`) builds a model from a select."""
     return cls._init_from_db(**row)

@@ -11,7 +11,10 @@
     "AuthResult": [
       "AlreadyExists",
       "AuthPayload",
+      "Forbidden",
       "InvalidCredentials",
+      "NotAuthenticated",
+      "TooManyAttempts",
       "ValidationError"
     ],
     "BatchResult": [
@@ -33,6 +36,7 @@
       "InvalidCredentials",
       "NotAuthenticated",
       "NotFound",
+      "TooManyAttempts",
       "ValidationError",
       "WalletInactive",
       "WalletLimitReached"

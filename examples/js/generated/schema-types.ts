@@ -120,7 +120,7 @@ export type AuthPayload = {
 };
 
 /** A session, or why there is none. */
-export type AuthResult = AlreadyExists | AuthPayload | InvalidCredentials | ValidationError;
+export type AuthResult = AlreadyExists | AuthPayload | Forbidden | InvalidCredentials | NotAuthenticated | TooManyAttempts | ValidationError;
 
 /** Merchants only: reserve funds on a customer's wallet, found by its payment token, for a later capture. */
 export type AuthorizeInput = {
@@ -218,6 +218,14 @@ export type CaptureInput = {
   holdId: Scalars['ID']['input'];
   /** Same key and input: replayed, not repeated. */
   idempotencyKey: Scalars['String']['input'];
+};
+
+/** A new password for the caller. */
+export type ChangePasswordInput = {
+  /** The password in use now. */
+  currentPassword: Scalars['String']['input'];
+  /** As at signup: at least 10 characters. */
+  newPassword: Scalars['String']['input'];
 };
 
 /** A merchant pulling money from a customer's wallet. */
@@ -547,6 +555,8 @@ export type Mutation = {
   authorize: HoldResult;
   /** The merchant that placed a hold: move part or all of what remains of it to the merchant's wallet. */
   capture: HoldResult;
+  /** Revokes every other token of the caller; not with an API key. WEAK_PASSWORD as at signup; a wrong currentPassword is InvalidCredentials. */
+  changePassword: AuthResult;
   /** Merchants only: pull money from a customer's wallet identified by its payment token. */
   charge: PaymentResult;
   /** A new API key of yours; not with an API key. */
@@ -595,6 +605,12 @@ export type MutationAuthorizeArgs = {
 /** Change the ledger. */
 export type MutationCaptureArgs = {
   input: CaptureInput;
+};
+
+
+/** Change the ledger. */
+export type MutationChangePasswordArgs = {
+  input: ChangePasswordInput;
 };
 
 
@@ -850,6 +866,17 @@ export type Subscription = {
 export type SubscriptionBalanceUpdatesArgs = {
   afterVersion?: InputMaybe<Scalars['Int']['input']>;
   walletId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/** code: TOO_MANY_ATTEMPTS: sign-in refused for this email (or this client address) until retryAfterSeconds have passed; the password is not even checked. Defaults: after 5 consecutive failed sign-ins for one email (WALLETQL_SIGNIN_MAX_FAILURES), that email is refused for 60 s, doubling with each further failure up to 1 hour; a successful sign-in resets the count. A client address with more than 100 failed sign-ins in 15 minutes is refused likewise. */
+export type TooManyAttempts = Error & {
+  __typename?: 'TooManyAttempts';
+  /** Stable SCREAMING_SNAKE code. */
+  code: Scalars['String']['output'];
+  /** Human-readable explanation. */
+  message: Scalars['String']['output'];
+  /** Seconds until a sign-in is heard. */
+  retryAfterSeconds: Scalars['Int']['output'];
 };
 
 /** One movement of money, posted or declined. Immutable once written. */
