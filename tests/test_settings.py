@@ -147,6 +147,10 @@ def test_a_multi_host_url_gives_the_pool_every_host_in_order():
     assert db.single_host("postgresql://app@h:6432/db") == ("postgresql://app@h:6432/db", [])
     with pytest.raises(SettingsError, match="WALLETQL_DATABASE_URL: the hosts .* one port"):
         load(environ={"WALLETQL_DATABASE_URL": "postgresql://app@a:5432,b:5433/db"})
+    with pytest.raises(
+        SettingsError, match=r"WALLETQL_DATABASE_URL: not a usable URL \(Invalid IPv6"
+    ):
+        load(environ={"WALLETQL_DATABASE_URL": "postgresql://app@[::1/db"})
 
 
 def test_client_options_stay_out_of_the_dsn_sent_to_the_server():

@@ -229,6 +229,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             single_host(url)
         except MultiHostPorts as exc:
             raise SettingsError(f"WALLETQL_DATABASE_URL: {exc}") from None
+        except ValueError as exc:  # urlsplit's own refusals, e.g. "Invalid IPv6 URL"
+            raise SettingsError(f"WALLETQL_DATABASE_URL: not a usable URL ({exc})") from None
     for name in ("LISTEN_DATABASE_URL", "READ_DATABASE_URL"):
         if (other := get(name)) is None:
             continue
