@@ -375,7 +375,7 @@ def build_schema(settings: Settings, metrics: Metrics | None = None) -> WalletSc
     replica = None
     if settings.read_database_url is not None:
         replica = ReadReplica(
-            settings.read_database_url, settings.db_pool_size, settings.read_wait_ms
+            settings.read_database_url, settings.db_pool_size, settings.read_wait_ms, metrics
         )
         extensions.append(lambda: ReplicaReads(cast(ReadReplica, replica)))
     schema = WalletSchema(

@@ -181,9 +181,13 @@ def _revocations(sessions: Sessions, live_tokens: auth.LiveTokens):
 
 async def healthz(request: Request) -> Response:
     # Liveness only, no I/O. "subscribers" (this process's live balance subscribers, a number
-    # and nothing else) lets operators and the real-server tests see subscriptions released.
+    # and nothing else) lets operators and the real-server tests see subscriptions released;
+    # "replica" (with WALLETQL_READ_DATABASE_URL) where this process's queries read and waited.
     feed = request.app.state.services.feed
-    return JSONResponse({"status": "ok", "subscribers": feed.subscriber_count})
+    body: dict = {"status": "ok", "subscribers": feed.subscriber_count}
+    if (replica := request.app.state.schema.replica) is not None:
+        body["replica"] = replica.figures()
+    return JSONResponse(body)
 
 
 async def readyz(request: Request) -> Response:
@@ -345,6 +349,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     )
     starlette.state.database = database
     starlette.state.services = services
+    starlette.state.schema = schema
     return starlette
 
 

@@ -89,6 +89,20 @@ class Metrics:
             registry=r,
             multiprocess_mode="livemax",
         )
+        self._replica_queries = Counter(
+            "walletql_replica_queries",
+            "Query operations with a read replica configured, by why they read where they did: "
+            "caught_up (the replica), behind or unavailable (the primary)",
+            ["reason"],
+            registry=r,
+        )
+        self.replica_wait = Histogram(
+            "walletql_replica_wait_seconds",
+            "Time a query waited for the replica to replay the primary's position at its "
+            "arrival (queries that found it caught up at once did not wait)",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
+            registry=r,
+        )
         # Children by label values, made once: prometheus-client's labels() checks and locks
         # at every call.
         self._request_children: dict[tuple[str, str], Counter] = {}
@@ -117,6 +131,11 @@ class Metrics:
         if child is None:
             child = self._posting_children[key] = self._postings.labels(*key)
         child.inc(count)
+
+    def replica_query(self, reason: str, waited: float | None) -> None:
+        self._replica_queries.labels(reason).inc()
+        if waited is not None:
+            self.replica_wait.observe(waited)
 
     def pool(self, use: tuple[int, int, int] | None) -> None:
         """The pool's (open, in use, most) connections; None: no pool yet."""

@@ -20,6 +20,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
@@ -28,9 +29,17 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from walletql import db
 
+if TYPE_CHECKING:
+    from walletql.metrics import Metrics
+
 log = logging.getLogger("walletql.replica")
 
 PRIMARY, REPLICA = "default", "replica"
+# Why a query read where it did: the replica had replayed the primary's position at its
+# arrival (at once or after a wait), or it had not within WALLETQL_READ_WAIT_MS, or it did not
+# answer (both: the primary).
+CAUGHT_UP, BEHIND, UNAVAILABLE = "caught_up", "behind", "unavailable"
+REASONS = (CAUGHT_UP, BEHIND, UNAVAILABLE)
 _POLL = 0.002  # seconds between two looks at the replica's replay position while waiting
 
 
@@ -38,13 +47,19 @@ class ReadReplica:
     """This process's replica: its client (the ORM's kind, opened on first use), how far it is
     known to have replayed, and whether it is in use (for the log)."""
 
-    def __init__(self, url: str, pool_size: int, wait_ms: int) -> None:
+    def __init__(
+        self, url: str, pool_size: int, wait_ms: int, metrics: Metrics | None = None
+    ) -> None:
         self.url, self.pool_size = url, pool_size
         self.client: BaseDBAsyncClient | None = None
         self.wait = wait_ms / 1000
         self.replayed = 0  # the highest replay position seen on the replica (an LSN, as int)
         self.in_use = True
-        self.reads = {PRIMARY: 0, REPLICA: 0}  # query operations by where they read
+        self.metrics = metrics
+        # Query operations by where they read and why; the waits for the replica to replay
+        # (a query that found it caught up at once did not wait). /healthz shows them.
+        self.reads = {reason: 0 for reason in REASONS}
+        self.waits, self.waited, self.longest_wait = 0, 0.0, 0.0
 
     async def readable(self) -> bool:
         """Whether this query may read the replica: it has replayed what the primary had
@@ -54,8 +69,9 @@ class ReadReplica:
         except Exception:  # the primary's own outage: the query meets it and answers so
             return False
         if target <= self.replayed:
-            return self._note(True)
-        deadline = time.monotonic() + self.wait
+            return self._note(CAUGHT_UP)
+        start = time.monotonic()
+        deadline = start + self.wait
         try:
             while True:
                 replayed = await _position(
@@ -63,12 +79,12 @@ class ReadReplica:
                 )
                 self.replayed = max(self.replayed, replayed)
                 if self.replayed >= target:
-                    return self._note(True)
+                    return self._note(CAUGHT_UP, start)
                 if time.monotonic() >= deadline:
-                    return self._note(False, "behind by more than WALLETQL_READ_WAIT_MS")
+                    return self._note(BEHIND, start)
                 await asyncio.sleep(_POLL)
         except Exception as exc:  # unreachable, restarting: the primary answers
-            return self._note(False, f"unavailable ({type(exc).__name__})")
+            return self._note(UNAVAILABLE, why=f"unavailable ({type(exc).__name__})")
 
     def opened(self) -> BaseDBAsyncClient:
         if self.client is None:
@@ -80,14 +96,38 @@ class ReadReplica:
         if client is not None:
             await client.close()
 
-    def _note(self, replica: bool, why: str = "") -> bool:
-        self.reads[REPLICA if replica else PRIMARY] += 1
+    def figures(self) -> dict:
+        """What /healthz shows of this process's replica."""
+        return {
+            "in_use": self.in_use,
+            "queries": dict(self.reads),
+            "waits": self.waits,
+            "wait_ms_mean": round(self.waited / self.waits * 1000, 1) if self.waits else 0.0,
+            "wait_ms_max": round(self.longest_wait * 1000, 1),
+        }
+
+    def _note(self, reason: str, waited_since: float | None = None, why: str = "") -> bool:
+        """Count a query's decision (`reason`: one of REASONS), the wait it took if it waited,
+        and log a change between reading the replica and reading the primary."""
+        waited = None
+        if waited_since is not None:
+            waited = time.monotonic() - waited_since
+            self.waits += 1
+            self.waited += waited
+            self.longest_wait = max(self.longest_wait, waited)
+        self.reads[reason] += 1
+        if self.metrics is not None:
+            self.metrics.replica_query(reason, waited)
+        replica = reason == CAUGHT_UP
         if replica != self.in_use:
             self.in_use = replica
             if replica:
                 log.warning("Read replica caught up: queries read it again")
             else:
-                log.warning("Read replica %s: queries read the primary", why)
+                log.warning(
+                    "Read replica %s: queries read the primary",
+                    why or "behind by more than WALLETQL_READ_WAIT_MS",
+                )
         return replica
 
 
