@@ -336,7 +336,12 @@ async def run(args: argparse.Namespace) -> int:
         async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as http:
             customers = await seed(http, args.customers)
             tally, stop, seen, ends = Tally(), asyncio.Event(), [], Counter()
-            watcher = asyncio.create_task(follow(server.ws_url, customers[0], stop, seen, ends))
+            # The subscriber stops on its own event, after the clients' last postings: it must
+            # see those too.
+            watched_enough = asyncio.Event()
+            watcher = asyncio.create_task(
+                follow(server.ws_url, customers[0], watched_enough, seen, ends)
+            )
             clients = [
                 asyncio.create_task(client(http, tally, customers, stop))
                 for _ in range(args.clients)
@@ -364,9 +369,8 @@ async def run(args: argparse.Namespace) -> int:
                 if seen and seen[-1] >= last:
                     break
                 await asyncio.sleep(0.05)
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            watched_enough.set()
+            await asyncio.wait_for(watcher, 10)
             new_primary = standby.url
             found = await check(new_primary, http, tally, customers)
         code, verified = await asyncio.to_thread(walletql_cli, "verify", new_primary, workdir)
