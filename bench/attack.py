@@ -158,10 +158,14 @@ def server_env(database_url: str, workdir: Path, **settings) -> dict[str, str]:
 
 
 class Server:
-    """`python -m walletql.cli serve --workers 2` on a free port, its output in a log file."""
+    """`python -m walletql.cli serve --workers N` (2 unless told) on a free port, its output in
+    a log file."""
 
-    def __init__(self, name: str, database_url: str, workdir: Path, **settings) -> None:
+    def __init__(
+        self, name: str, database_url: str, workdir: Path, workers: int = 2, **settings
+    ) -> None:
         self.name = name
+        self.worker_count = workers
         self.database_url = database_url
         self.workdir = workdir
         self.settings = settings
@@ -182,7 +186,7 @@ class Server:
         with open(self.log_path, "ab") as output:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "walletql.cli", "serve", "--port", str(self.port)]
-                + ["--workers", "2"],
+                + ["--workers", str(self.worker_count)],
                 env=server_env(self.database_url, self.workdir, **self.settings),
                 cwd=REPO,
                 stdin=subprocess.DEVNULL,
@@ -192,7 +196,9 @@ class Server:
             )
 
     async def start(self) -> Server:
-        """Spawned, and answering /readyz 200 with its two workers up (bounded)."""
+        """Spawned, and answering /readyz 200 with its workers up (bounded; one worker is
+        the serve process itself)."""
+        wanted = self.worker_count if self.worker_count > 1 else 0
         self.spawn()
         deadline = time.monotonic() + START_TIMEOUT
         async with httpx.AsyncClient(base_url=self.url, timeout=5.0) as http:
@@ -200,7 +206,9 @@ class Server:
                 if self.process.poll() is not None:
                     raise RuntimeError(f"server exited ({self.process.returncode}):\n{self.tail()}")
                 with contextlib.suppress(httpx.TransportError):
-                    if (await http.get("/readyz")).status_code == 200 and len(self.workers()) == 2:
+                    if (await http.get("/readyz")).status_code == 200 and len(
+                        self.workers()
+                    ) == wanted:
                         return self
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"server not ready in {START_TIMEOUT:.0f}s:\n{self.tail()}")

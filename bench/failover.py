@@ -21,7 +21,11 @@ The run ends `--after` seconds after the first posting that succeeds on the new 
 Reported: seconds from the primary's death to the first successful posting; postings
 acknowledged; acknowledged postings lost (must be 0); postings doubled (must be 0: per key, and
 balances replayed from the acknowledged transfers); `walletql verify` on the new primary
-(clean); the subscriber's versions (no gap, no duplicate). Exit status 1 if any check fails.
+(clean); the subscriber's versions (no gap, no duplicate); read-your-writes until the death:
+a customer deposits through that server and at once reads the wallet through a second,
+single-worker process whose queries read the standby (WALLETQL_READ_DATABASE_URL), which must
+show the version just posted (fresh, never stale), and how long that process waited for the
+standby to replay (its /healthz). Exit status 1 if any check fails.
 Everything is bounded in time and torn down whatever happens.
 """
 
@@ -60,6 +64,9 @@ PROMOTE_WITHIN = 60.0
 TRANSFER = """mutation($input: TransferInput!) { transfer(input: $input) {
   __typename ... on PaymentPayload { replayed transaction { id status } }
   ... on Error { code } } }"""
+DEPOSIT = """mutation($input: DepositInput!) { deposit(input: $input) {
+  __typename ... on PaymentPayload { wallet { version } } } }"""
+WALLET_VERSION = "query($id: ID!) { wallet(id: $id) { version } }"
 SUBSCRIBE = """subscription($w: ID, $after: Int) {
   balanceUpdates(walletId: $w, afterVersion: $after) { version balance } }"""
 
@@ -83,6 +90,47 @@ class Tally:
     killed_at: float | None = None
     first_success_after_kill: float | None = None
     recovered: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class Freshness:
+    """Read-your-writes through the reader: each query right after the caller's own posting."""
+
+    fresh: int = 0
+    stale: list[tuple[int, int]] = field(default_factory=list)  # (posted version, read)
+    skipped: int = 0  # postings that got no outcome (not read after)
+
+
+async def read_your_writes(
+    writer: httpx.AsyncClient,
+    reader: httpx.AsyncClient,
+    customer: Customer,
+    stop: asyncio.Event,
+    freshness: Freshness,
+) -> None:
+    """Deposit through the cluster's server, then at once read the wallet through the reader
+    (another process, its queries on the standby): the version read must be the one posted."""
+    while not stop.is_set():
+        variables = {
+            "input": {"walletId": customer.wallet, "amount": "0.01",
+                      "idempotencyKey": secrets.token_hex(16)}
+        }  # fmt: skip
+        try:
+            posted = await gql(writer, DEPOSIT, variables, customer.token)
+            deposit = (posted.get("data") or {}).get("deposit") or {}
+            if deposit.get("__typename") != "PaymentPayload":
+                freshness.skipped += 1
+                continue
+            version = deposit["wallet"]["version"]
+            read = await gql(reader, WALLET_VERSION, {"id": customer.wallet}, customer.token)
+        except httpx.HTTPError:
+            freshness.skipped += 1
+            continue
+        got = read["data"]["wallet"]["version"]
+        if got >= version:
+            freshness.fresh += 1
+        else:
+            freshness.stale.append((version, got))
 
 
 def build_topology(root_prefix: str) -> tuple[PrivatePostgres, PrivatePostgres]:
@@ -321,7 +369,7 @@ async def check(url: str, http: httpx.AsyncClient, tally: Tally, customers: list
 async def run(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="walletql-failover-"))
     primary = standby = None
-    server = None
+    server = reader = None
     try:
         log("building primary + synchronous standby (initdb, pg_basebackup)")
         primary, standby = await asyncio.to_thread(build_topology, "walletql-failover-")
@@ -332,9 +380,22 @@ async def run(args: argparse.Namespace) -> int:
         )
         server = await Server("failover", url, workdir).start()
         log(f"walletql serve --workers 2 on {url}")
+        # A process of its own whose queries read the standby (WALLETQL_READ_DATABASE_URL):
+        # read-your-writes across processes, measured until the primary's death.
+        reader = await Server(
+            "reader", url, workdir, workers=1, read_database_url=standby.url, read_wait_ms=100
+        ).start()
         limits = httpx.Limits(max_connections=args.clients + 4)
-        async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as http:
+        async with (
+            httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as http,
+            httpx.AsyncClient(base_url=reader.url, timeout=30) as reading,
+        ):
             customers = await seed(http, args.customers)
+            (depositor,) = await seed(http, 1)  # not among `customers`: their balances are checked
+            freshness, reading_stops = Freshness(), asyncio.Event()
+            reads = asyncio.create_task(
+                read_your_writes(http, reading, depositor, reading_stops, freshness)
+            )
             tally, stop, seen, ends = Tally(), asyncio.Event(), [], Counter()
             # The subscriber stops on its own event, after the clients' last postings: it must
             # see those too.
@@ -348,6 +409,9 @@ async def run(args: argparse.Namespace) -> int:
             ]
             await asyncio.sleep(args.before)
             before = len(tally.acknowledged)
+            reading_stops.set()
+            await asyncio.wait_for(reads, GIVE_UP)
+            replica_figures = (await reading.get("/healthz")).json()["replica"]
             log(f"{before} postings acknowledged; stopping the primary (immediate)")
             tally.killed_at = time.monotonic()
             await asyncio.to_thread(primary.stop, "immediate")
@@ -397,6 +461,15 @@ async def run(args: argparse.Namespace) -> int:
             "subscriber_last": seen[-1] if seen else None,
             "wallet_version": final_version,
             "subscriber_gaps_or_duplicates": gaps,
+            "read_your_writes": {
+                "fresh": freshness.fresh,
+                "stale": len(freshness.stale),
+                "no_outcome": freshness.skipped,
+                "reader_queries": replica_figures["queries"],
+                "replica_waits": replica_figures["waits"],
+                "replica_wait_ms_mean": replica_figures["wait_ms_mean"],
+                "replica_wait_ms_max": replica_figures["wait_ms_max"],
+            },
             "unexpected": tally.unexpected[:5],
         }
         print(json.dumps(report, indent=2))
@@ -415,12 +488,15 @@ async def run(args: argparse.Namespace) -> int:
             or report["subscriber_last"] != final_version
             or report["seconds_to_first_success"] is None
             or tally.unexpected
+            or freshness.stale
+            or not freshness.fresh
         )
         log("FAIL" if failed else "PASS: 0 lost, 0 doubled, verify clean, no gap")
         return 1 if failed else 0
     finally:
-        if server is not None:
-            await server.stop()
+        for process in (reader, server):
+            if process is not None:
+                await process.stop()
         for node in (primary, standby):
             if node is not None:
                 node.remove()
