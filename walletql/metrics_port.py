@@ -45,12 +45,42 @@ class MetricsDirectory:
             shutil.rmtree(self.path, ignore_errors=True)
 
 
+class WorkerFiles:
+    """prometheus-client's multiprocess collector over the workers' files, leaving out those
+    still empty. A worker's file exists with 0 bytes for a moment after it is created (for good,
+    if the worker was killed in that moment), and the library's own collector then fails the
+    whole scrape (prometheus/client_python#1199): a scrape while a worker starts answered 500.
+    A file removed while it is read (a dead worker's live gauges) is read again without it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def collect(self):
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        for attempt in range(3):
+            files = [str(f) for f in self.path.glob("*.db") if _written(f)]
+            try:
+                return MultiProcessCollector.merge(files, accumulate=True)
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
+        return []  # not reached: the last attempt returns or raises
+
+
+def _written(file: Path) -> bool:
+    try:
+        return file.stat().st_size > 0
+    except FileNotFoundError:
+        return False
+
+
 def serve_metrics(host: str, port: int, directory: MetricsDirectory):
     """Answer scrapes on host:port from a thread of this process; the server, to shut down.
     OSError when the port cannot be bound."""
-    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+    from prometheus_client import CollectorRegistry, start_http_server
 
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry, path=str(directory.path))
+    registry.register(WorkerFiles(directory.path))
     server, _thread = start_http_server(port, addr=host, registry=registry)
     return server
