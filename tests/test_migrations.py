@@ -279,7 +279,7 @@ def _migration(pattern: str):
 
 
 async def test_holds_and_batches_migrations_go_down_to_the_one_posting_route(database_url):
-    """On a database with no hold, refund or audit event, migrations 12 to 8 undone (in
+    """On a database with no hold, refund or audit event, migrations 13 to 8 undone (in
     a transaction that is rolled back): the posting route of migration 7 is back, with its
     functions' own signatures, and no hold, key, audit or sign-in throttling table is left. With a hold recorded,
     undoing 8 is refused; with an audit event, undoing 10."""
@@ -295,7 +295,7 @@ async def test_holds_and_batches_migrations_go_down_to_the_one_posting_route(dat
             transaction = conn.transaction()
             await transaction.start()
             try:
-                for pattern in ("12_*.py", "11_*.py", "10_*.py", "9_*.py", "8_*.py"):
+                for pattern in ("13_*.py", "12_*.py", "11_*.py", "10_*.py", "9_*.py", "8_*.py"):
                     await conn.execute(await _migration(pattern).downgrade(None))
                 missing = [
                     signature
