@@ -96,7 +96,7 @@ class Metrics:
             ["reason"],
             registry=r,
         )
-        self.replica_wait = Histogram(
+        self._replica_wait = Histogram(
             "walletql_replica_wait_seconds",
             "Time a query waited for the replica to replay the primary's position at its "
             "arrival (queries that found it caught up at once did not wait)",
@@ -108,6 +108,7 @@ class Metrics:
         self._request_children: dict[tuple[str, str], Counter] = {}
         self._latency_children: dict[str, Histogram] = {}
         self._posting_children: dict[tuple[str, str], Counter] = {}
+        self._replica_children: dict[str, Counter] = {}
 
     def request(self, operation_type: str, outcome: str, seconds: float | None) -> None:
         """One operation answered; `seconds` None for a subscription (it lasts as long as it
@@ -133,9 +134,12 @@ class Metrics:
         child.inc(count)
 
     def replica_query(self, reason: str, waited: float | None) -> None:
-        self._replica_queries.labels(reason).inc()
+        child = self._replica_children.get(reason)
+        if child is None:
+            child = self._replica_children[reason] = self._replica_queries.labels(reason)
+        child.inc()
         if waited is not None:
-            self.replica_wait.observe(waited)
+            self._replica_wait.observe(waited)
 
     def pool(self, use: tuple[int, int, int] | None) -> None:
         """The pool's (open, in use, most) connections; None: no pool yet."""

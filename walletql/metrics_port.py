@@ -56,16 +56,16 @@ class WorkerFiles:
         self.path = path
 
     def collect(self):
+        try:
+            return self._merge()
+        except FileNotFoundError:  # removed between listing and reading: list them again
+            return self._merge()
+
+    def _merge(self):
         from prometheus_client.multiprocess import MultiProcessCollector
 
-        for attempt in range(3):
-            files = [str(f) for f in self.path.glob("*.db") if _written(f)]
-            try:
-                return MultiProcessCollector.merge(files, accumulate=True)
-            except FileNotFoundError:
-                if attempt == 2:
-                    raise
-        return []  # not reached: the last attempt returns or raises
+        files = [str(f) for f in self.path.glob("*.db") if _written(f)]
+        return MultiProcessCollector.merge(files, accumulate=True)
 
 
 def _written(file: Path) -> bool:

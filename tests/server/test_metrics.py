@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 import signal
+import subprocess
+import sys
 from collections import Counter
 
 import httpx
 import psutil
 import pytest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.server.clients import WAIT, Api, subscriber
 from tests.server.conftest import free_port
+from walletql.metrics_port import WorkerFiles
 
 Samples = dict[tuple[str, frozenset], float]
 
@@ -280,3 +285,30 @@ async def test_json_log_has_one_line_per_request_and_no_secret(start_server, mak
     # Every line of the workers' log is JSON; only `walletql serve`'s own start-up lines are not.
     others = [line for line in log.splitlines() if not line.startswith("{")]
     assert all(line.startswith(("applied ", "walletql ")) for line in others), others
+
+
+def test_a_file_removed_while_scraped_is_listed_again(tmp_path, monkeypatch):
+    # A worker's real file, written by prometheus-client in a process of its own; and an empty
+    # one beside it (a worker killed while creating its file).
+    code = "from prometheus_client import Counter; Counter('walletql_probe', 'a probe').inc(3)"
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    (tmp_path / "counter_999999.db").touch()
+    files = WorkerFiles(tmp_path)
+
+    def total() -> float:
+        return sum(
+            s.value for m in files.collect() for s in m.samples if s.name == "walletql_probe_total"
+        )
+
+    assert total() == 3
+    merge, calls = MultiProcessCollector.merge, []
+
+    def vanishing(paths, accumulate=True):  # the first read meets a file deleted meanwhile
+        calls.append(paths)
+        if len(calls) == 1:
+            raise FileNotFoundError(paths[0])
+        return merge(paths, accumulate)
+
+    monkeypatch.setattr(MultiProcessCollector, "merge", staticmethod(vanishing))
+    assert total() == 3 and len(calls) == 2
