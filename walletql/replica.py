@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("walletql.replica")
 
-PRIMARY, REPLICA = "default", "replica"
+PRIMARY = "default"  # the ORM's connection, pointed at the replica for a query that may read it
 # Why a query read where it did: the replica had replayed the primary's position at its
 # arrival (at once or after a wait), or it had not within WALLETQL_READ_WAIT_MS, or it did not
 # answer (both: the primary).
