@@ -279,7 +279,7 @@ def _migration(pattern: str):
 
 
 async def test_holds_and_batches_migrations_go_down_to_the_one_posting_route(database_url):
-    """On a database with no hold, refund or audit event, migrations 13 to 8 undone (in
+    """On a database with no hold, refund or audit event, migrations 14 to 8 undone (in
     a transaction that is rolled back): the posting route of migration 7 is back, with its
     functions' own signatures, and no hold, key, audit or sign-in throttling table is left. With a hold recorded,
     undoing 8 is refused; with an audit event, undoing 10."""
@@ -295,7 +295,15 @@ async def test_holds_and_batches_migrations_go_down_to_the_one_posting_route(dat
             transaction = conn.transaction()
             await transaction.start()
             try:
-                for pattern in ("13_*.py", "12_*.py", "11_*.py", "10_*.py", "9_*.py", "8_*.py"):
+                for pattern in (
+                    "14_*.py",
+                    "13_*.py",
+                    "12_*.py",
+                    "11_*.py",
+                    "10_*.py",
+                    "9_*.py",
+                    "8_*.py",
+                ):
                     await conn.execute(await _migration(pattern).downgrade(None))
                 missing = [
                     signature
@@ -371,3 +379,47 @@ async def test_undoing_the_audit_log_is_refused_once_it_holds_an_event(database_
             await transaction.rollback()
     finally:
         await conn.close()
+
+
+async def test_forgetting_sign_ins_upgrades_the_records_kept_before_it(database_url):
+    """Migration 14 on sign-in records written before it (rolled back after): an address's last
+    attempt is its newest failure, an email's is the upgrade (its day starts then), and both are
+    forgotten by their own rules; undone and done again, the functions are migration 12's and
+    then 14's."""
+    conn = await asyncpg.connect(db.asyncpg_dsn(database_url))
+    migration = _migration("14_*.py")
+    try:
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            await conn.execute(await migration.downgrade(None))
+            assert await conn.fetchval("SELECT to_regproc('walletql_signin_forget')") is None
+            await conn.execute(
+                "INSERT INTO signin_emails (email_hash, failures) VALUES (repeat('a', 64), 3);"
+                "INSERT INTO signin_addresses (address) VALUES ('old'), ('new');"
+                "INSERT INTO signin_address_failures (address, failed_at) VALUES "
+                "('old', now() - interval '20 minutes'), ('old', now() - interval '16 minutes'),"
+                "('new', now() - interval '20 minutes'), ('new', now() - interval '1 minute')"
+            )
+            await conn.execute(await migration.upgrade(None))
+            lasts = await conn.fetch(
+                "SELECT address, round(extract(epoch FROM now() - last_attempt_at)) AS age "
+                "FROM signin_addresses WHERE address IN ('old', 'new') ORDER BY address"
+            )
+            forgotten = await conn.fetchrow(
+                "SELECT * FROM walletql_signin_forget(86400, 900, 60, 1000)"
+            )
+            left = await conn.fetch(
+                "SELECT address FROM signin_addresses WHERE address IN ('old', 'new')"
+            )
+            email = await conn.fetchrow(
+                "SELECT failures FROM signin_emails WHERE email_hash = repeat('a', 64)"
+            )
+        finally:
+            await transaction.rollback()
+    finally:
+        await conn.close()
+    assert [(r["address"], r["age"]) for r in lasts] == [("new", 60), ("old", 960)]
+    assert forgotten["addresses"] >= 1  # 'old' (and any other test's that has aged)
+    assert [r["address"] for r in left] == ["new"]
+    assert email["failures"] == 3  # its day has just begun

@@ -24,10 +24,11 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from tortoise import connections
 
-from walletql import auth, db, ids, origin_log, playground, shortcuts
+from walletql import auth, db, ids, origin_log, playground, rounds, shortcuts
 from walletql.api import build_schema
 from walletql.expiry import sweep_expired_holds
 from walletql.fanout import SharedData
+from walletql.ledger import throttle
 from walletql.log_format import use_json_lines
 from walletql.readiness import Database, UnavailableAnswers
 from walletql.request_body import check_operation_name, decode_json, refuse_non_object
@@ -302,7 +303,16 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             ),
             name="walletql-hold-sweeper",
         )
-        background = [sweeper]
+        forgetting = asyncio.create_task(
+            rounds.every(
+                throttle.FORGET_EVERY,
+                lambda: database.ready,
+                throttle.forget,
+                "forgetting old sign-in records",
+            ),
+            name="walletql-sign-in-forgetting",
+        )
+        background = [sweeper, forgetting]
         if services.metrics is not None:
             from walletql.metrics import sample_pool  # prometheus-client only when metrics are on
 

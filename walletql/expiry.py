@@ -7,14 +7,13 @@ money becomes available again, never whether an expired hold can be captured."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from walletql import rounds
 from walletql.ledger import holds
 from walletql.ledger.posting import Turns
-from walletql.outage import is_unavailable
 
 if TYPE_CHECKING:
     from walletql.metrics import Metrics
@@ -28,21 +27,16 @@ async def sweep_expired_holds(
     ready: Callable[[], bool],
     metrics: Metrics | None = None,
 ) -> None:
-    """Forever: release what expired, then wait `every_seconds`. A round is skipped while the
-    database is not `ready()` or goes away (the next one releases what this one could not);
-    any other failure is logged. With `metrics`, each round first measures the sweeper's lag:
-    how long the oldest expired hold has waited (growing while rounds fail)."""
-    while True:
-        try:
-            if not ready():
-                await asyncio.sleep(every_seconds)
-                continue
-            if metrics is not None:
-                metrics.hold_sweep_lag.set(await holds.oldest_expired_age())
-            released = await holds.release_expired(turns=turns)
-            if released:
-                log.info("released %d expired hold(s)", released)
-        except Exception as exc:
-            if not is_unavailable(exc):
-                log.exception("releasing expired holds failed; retrying next round")
-        await asyncio.sleep(every_seconds)
+    """Forever: release what expired, then wait `every_seconds` (walletql.rounds: a round is
+    skipped while the database is not `ready()` or goes away, and the next one releases what
+    it could not). With `metrics`, each round first measures the sweeper's lag: how long the
+    oldest expired hold has waited (growing while rounds fail)."""
+
+    async def sweep() -> None:
+        if metrics is not None:
+            metrics.hold_sweep_lag.set(await holds.oldest_expired_age())
+        released = await holds.release_expired(turns=turns)
+        if released:
+            log.info("released %d expired hold(s)", released)
+
+    await rounds.every(every_seconds, ready, sweep, "releasing expired holds")

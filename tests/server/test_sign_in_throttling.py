@@ -265,3 +265,27 @@ async def test_forwarded_for_is_believed_from_trusted_proxies_only(start_server)
         kinds = [await fail(http, documentation_address()) for _ in range(3)]
     assert kinds == ["INVALID_CREDENTIALS"] * 2 + ["TOO_MANY_ATTEMPTS"]
     assert len(await lockouts(f"Address:{peer}")) == 1
+
+
+async def test_a_server_forgets_old_sign_in_records_from_its_start(start_server):
+    """Forgetting (throttle.forget) runs in every server process, its first round at start-up:
+    a record left a day ago is gone within seconds of a start, a fresh one is kept."""
+    from tortoise import connections
+
+    db = connections.get("default")
+    old, fresh = secrets.token_hex(32), secrets.token_hex(32)  # emails' digests
+    await db.execute_query(
+        "INSERT INTO signin_emails (email_hash, failures, last_attempt_at) VALUES "
+        "($1, 3, now() - make_interval(secs => $3)), ($2, 3, now())",
+        [old, fresh, throttle.FORGET + 60],
+    )
+    await start_server()
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while True:
+        rows = await db.execute_query_dict(
+            "SELECT email_hash FROM signin_emails WHERE email_hash IN ($1, $2)", [old, fresh]
+        )
+        if len(rows) == 1 or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    assert [row["email_hash"] for row in rows] == [fresh]

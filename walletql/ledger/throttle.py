@@ -17,6 +17,11 @@ the email is locked and it is refused; if one succeeds, the count starts again a
 So parallel wrong passwords get exactly the threshold's InvalidCredentials, and parallel right
 ones all sign in. `failed` and `succeeded` end an attempt; one whose process died checking it
 counts as a failure after STALE seconds.
+
+Records are kept only while they count (`forget`, every FORGET_EVERY seconds on every process,
+migration 14): an email's until its last attempt and the end of its lockout are FORGET old (a
+day, after which its count starts again from nothing), an address's until its last attempt
+leaves ADDRESS_WINDOW.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ ADDRESS_WINDOW = 15 * 60  # seconds: failures per address are counted over this 
 LOCKED = "SIGN_IN_LOCKED"  # the audit log's action for a lockout
 STALE = 60  # seconds after which an attempt still under way counts as failed (its process died)
 BUSY_WAIT = 5.0  # seconds an attempt waits for those under way before it is refused
+FORGET = 24 * 3600  # seconds after an email's last attempt and lockout that its record is kept
+FORGET_EVERY = 60  # seconds between two rounds of forgetting on each process
+_FORGET_BATCH = 1000  # records of each kind deleted per statement
 _POLL = 0.05  # seconds between two looks while it waits (an argon2 check takes about this)
 
 
@@ -120,3 +128,22 @@ async def succeeded(attempt: Attempt) -> None:
         attempt.email_key,
         attempt.address_failure,
     )
+
+
+async def forget(forget_seconds: int = FORGET) -> int:
+    """Delete the records nothing needs any more (an email's once its last attempt and the end
+    of its lockout are `forget_seconds` old, an address's once its last attempt has left
+    ADDRESS_WINDOW) and answer how many. Any number of processes may run it at once, and
+    sign-ins go on meanwhile: each takes the rows no sign-in holds (FOR UPDATE SKIP LOCKED)."""
+    forgotten = 0
+    while True:
+        (row,) = await fetch(
+            "SELECT * FROM walletql_signin_forget($1, $2, $3, $4)",
+            forget_seconds,
+            ADDRESS_WINDOW,
+            STALE,
+            _FORGET_BATCH,
+        )
+        forgotten += row["emails"] + row["addresses"]
+        if max(row["emails"], row["addresses"]) < _FORGET_BATCH:
+            return forgotten
