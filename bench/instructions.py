@@ -2,6 +2,7 @@
 
     python -m bench.instructions OLD [NEW] [--scenario a] [--requests 300]
     python -m bench.instructions OLD [NEW] --scenario e --requests 20 --subscribers 100
+    python -m bench.instructions HEAD --scenario f2   # captures (f3: refunds), to set beside a
     python -m bench.instructions HEAD HEAD --plain new   # what the shortcuts save
     python -m bench.instructions HEAD HEAD --metrics new  # what WALLETQL_METRICS costs
 
@@ -103,21 +104,39 @@ async def measure(side: str, tree: Path, args, seeded, work_dir: Path) -> float:
     return _instructions(out) / args.requests
 
 
+async def _send(conn, work, count: int) -> None:
+    for i in range(count):
+        error = await load._one(conn, work.request(i), work)
+        if error is not None:
+            raise SystemExit(f"{work.name} {i} failed: {error}")
+
+
 async def _requests(pid: int, args, seeded, run_id: str) -> None:
-    work = workload(args.scenario, args.port, seeded, run_id)
     conn = await wire.connect(HOST, args.port)
-
-    async def send(count: int) -> None:
-        for i in range(count):
-            error = await load._one(conn, work.request(i), work)
-            if error is not None:
-                raise SystemExit(f"request {i} failed: {error}")
-
-    await send(30)
+    if args.scenario in ("f2", "f3"):
+        work = await _drawn_on(conn, args, seeded, run_id)
+    else:
+        work = workload(args.scenario, args.port, seeded, run_id)
+    await _send(conn, work, 30)
     _callgrind(pid, "--instr=on")
-    await send(args.requests)
+    await _send(conn, work, args.requests)
     _callgrind(pid, "--instr=off")
     conn.close()
+
+
+async def _drawn_on(conn, args, seeded, run_id: str):
+    """Scenarios f2 (captures) and f3 (refunds), after what they draw on, uncounted: holds
+    of 50.00 enough for five captures of at most 9.99 each, and for f3 captures of at least
+    1.00 enough for a hundred refunds of 0.01 each (bench.load's f workloads)."""
+    total = 30 + args.requests
+    holds, captured = load.Pool(), load.Pool()
+    authorize = load.authorizations(HOST, args.port, seeded, f"{run_id}-f1", holds)
+    await _send(conn, authorize, -(-total // 5))
+    capture = load.captures(HOST, args.port, seeded, f"{run_id}-f2", holds, captured)
+    if args.scenario == "f2":
+        return capture
+    await _send(conn, capture, -(-total // 100))
+    return load.refunds(HOST, args.port, seeded, f"{run_id}-f3", captured)
 
 
 async def _fanout(pid: int, args, seeded, run_id: str) -> None:
@@ -177,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("bench.instructions needs valgrind (Debian: apt install valgrind)")
     p = revisions_parser(
-        "python -m bench.instructions", __doc__.split("\n")[0], ("a", "b", "c", "d", "e")
+        "python -m bench.instructions",
+        __doc__.split("\n")[0],
+        ("a", "b", "c", "d", "e", "f2", "f3"),
     )
     p.add_argument("--requests", type=int, default=300, help="e: postings")
     p.add_argument("--subscribers", type=int, default=100, help="e: on the watched wallet")

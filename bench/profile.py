@@ -76,7 +76,21 @@ def workload(name: str, port: int, seeded, run_id: str | None = None):
         return load.balances(HOST, port, seeded)
     if name == "d":
         return load.history_pages(HOST, port, seeded, [None])
-    raise SystemExit(f"unknown scenario {name!r} (a, b, c, d or e)")
+    raise SystemExit(f"unknown scenario {name!r} (a, b, c, d, e, f2 or f3)")
+
+
+async def hold_workload(name: str, port: int, seeded, concurrency: int):
+    """Scenario f2 (captures) or f3 (refunds), after two seconds of what they draw on:
+    authorizations for f2, and then captures for f3, as bench.run's f does."""
+    run_id = f"prof{int(time.time())}"
+    holds, captured = load.Pool(), load.Pool()
+    authorize = load.authorizations(HOST, port, seeded, f"{run_id}-f1", holds)
+    await load.closed_loop(HOST, port, authorize, concurrency, 2.0, 0.0)
+    capture = load.captures(HOST, port, seeded, f"{run_id}-f2", holds, captured)
+    if name == "f2":
+        return capture
+    await load.closed_loop(HOST, port, capture, concurrency, 2.0, 0.0)
+    return load.refunds(HOST, port, seeded, f"{run_id}-f3", captured)
 
 
 async def fanout_load(args, seeded, seconds: float) -> dict:
@@ -125,7 +139,10 @@ async def main_async(args) -> None:
         # One worker: one pass over the tokens signs every one in (see load.sign_ins).
         await load.each_once(HOST, args.port, load.sign_ins(HOST, args.port, seeded), 16)
         if args.scenario != "e":
-            work = workload(args.scenario, args.port, seeded)
+            if args.scenario in ("f2", "f3"):
+                work = await hold_workload(args.scenario, args.port, seeded, args.concurrency)
+            else:
+                work = workload(args.scenario, args.port, seeded)
             await load.closed_loop(HOST, args.port, work, args.concurrency, 2.0, 0.0)  # warm
         spy_cmd = [
             spy,
@@ -175,7 +192,7 @@ async def main_async(args) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.profile")
-    p.add_argument("--scenario", default="a", help="a, b, c, d or e")
+    p.add_argument("--scenario", default="a", help="a, b, c, d, e, f2 or f3")
     p.add_argument("--seconds", type=float, default=15)
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--subscribers", type=int, default=500, help="scenario e")
