@@ -79,24 +79,23 @@ def targets(result: dict) -> list[dict]:
                 f"deadlocks {vb['new_deadlocks']}, overdrawn {vb['overdrawn']}, {vb['verdict']}",
             )
 
-    def cheapest(rows_: list[dict]) -> float | None:
-        """Server CPU per request at its lowest over 4+ clients: the least disturbed window."""
-        costs = [
-            r["server_cpu_ms_per_request"]
-            for r in rows_
-            if r["level"] >= 4 and r.get("server_cpu_ms_per_request")
-        ]
-        return min(costs) if costs else None
-
-    transfer_cost = cheapest(a)
+    # The server's own work per request, counted (bench.instructions): f's rows' CPU time per
+    # request adds the hot merchant row's queueing, and the VM's drift between rows.
+    counted = result.get("instructions", {}).get("per_request", {})
     for s, label in (("f2", "capture"), ("f3", "refund")):
-        cost = cheapest(closed(s))
-        if transfer_cost and cost:
+        if not closed(s):
+            continue
+        name = f"f: a {label} costs <= 1.15x a transfer's server CPU per request"
+        if "a" in counted and s in counted:
+            ratio = counted[s] / counted["a"]
             add(
-                f"f: a {label} costs <= 1.15x a transfer's server CPU per request",
-                cost <= 1.15 * transfer_cost,
-                f"{cost:.2f} ms = {cost / transfer_cost:.2f}x {transfer_cost:.2f} ms",
+                name,
+                ratio <= 1.15,
+                f"{ratio:.2f}x: {counted[s] / 1e6:.3f} M instructions per {label}, "
+                f"{counted['a'] / 1e6:.3f} M per transfer",
             )
+        else:
+            add(name, False, "not counted (bench.instructions needs valgrind)")
     for s, label in (("g1", "atomic"), ("g2", "not atomic")):
         g = closed(s)
         if a and g:

@@ -22,7 +22,9 @@ change moves the server's own work; `bench.ab` and `bench.run` say what it buys.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import copy
 import os
 import shutil
 import subprocess
@@ -34,7 +36,7 @@ from pathlib import Path
 from bench import load, wire
 from bench.ab import on_both_sides, revisions_parser
 from bench.profile import workload
-from bench.run import HOST, load_seeded
+from bench.run import HOST, ROOT, load_seeded
 
 SIGNED_IN = 300  # customers whose tokens the worker has seen; the workload uses only these
 
@@ -172,8 +174,9 @@ async def _fanout(pid: int, args, seeded, run_id: str) -> None:
         s.close()
 
 
-async def compare(args, trees: dict[str, Path]) -> dict:
-    seeded = load_seeded(args.database)
+def _signed_in(seeded):
+    """`seeded` cut to the customers the measured worker signs in (SIGNED_IN)."""
+    seeded = copy.copy(seeded)
     for name in (
         "customer_ids",
         "customer_tokens",
@@ -182,6 +185,36 @@ async def compare(args, trees: dict[str, Path]) -> dict:
         "payment_tokens",
     ):
         setattr(seeded, name, getattr(seeded, name)[:SIGNED_IN])
+    return seeded
+
+
+async def of_this_tree(
+    scenarios: tuple[str, ...], *, admin_url: str, database: str, seeded, requests: int, port: int
+) -> dict[str, float] | None:
+    """Instructions per request of this working tree in each of `scenarios` (a-d, f2, f3), on a
+    database `python -m bench.run` seeded (bench.run's f line compares captures and refunds with
+    transfers this way); None without valgrind."""
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        return None
+    seeded = _signed_in(seeded)
+    found = {}
+    with tempfile.TemporaryDirectory(prefix="walletql-instr-") as work_dir:
+        for scenario in scenarios:
+            args = argparse.Namespace(
+                admin_url=admin_url,
+                database=database,
+                scenario=scenario,
+                requests=requests,
+                port=port,
+                plain="none",
+                metrics="none",
+            )
+            found[scenario] = await measure(scenario, ROOT, args, seeded, Path(work_dir))
+    return found
+
+
+async def compare(args, trees: dict[str, Path]) -> dict:
+    seeded = _signed_in(load_seeded(args.database))
     per_request = {}
     with tempfile.TemporaryDirectory(prefix="walletql-instr-") as work_dir:
         for side, tree in trees.items():

@@ -30,6 +30,7 @@ from walletql.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 HOST = "127.0.0.1"
+INSTRUCTION_REQUESTS = 100  # per scenario counted for f's line (the same count to ~0.1%)
 BATCH_SIZE = 100  # postings per request in scenario g
 
 
@@ -645,6 +646,26 @@ async def run_api(args, server, result, dsn, env, seeded, run_id, state) -> None
         )
         state = await verify("e (fan-out postings)", dsn, args.database, env, state)
         result["verify"].append(state)
+    if "f" in args.only:
+        # Last, on the idle machine: f's line compares the server's own work per capture and
+        # per refund with a transfer's. Its CPU time per request would add the hot merchant
+        # row's queueing and the VM's drift between rows minutes apart.
+        from bench import instructions  # (it imports this module)
+
+        _log(f"instructions per request, {INSTRUCTION_REQUESTS} each (bench.instructions)")
+        found = await instructions.of_this_tree(
+            ("a", "f2", "f3"),
+            admin_url=args.admin_url,
+            database=args.database,
+            seeded=seeded,
+            requests=INSTRUCTION_REQUESTS,
+            port=args.port + 100,
+        )
+        if found is None:
+            _log("  not counted: valgrind is not installed (apt install valgrind)")
+        else:
+            result["instructions"] = {"per_request": found, "requests": INSTRUCTION_REQUESTS}
+            _log("  " + ", ".join(f"{s} {n / 1e6:.3f} M" for s, n in found.items()))
 
 
 def _git() -> dict:
