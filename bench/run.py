@@ -1,4 +1,4 @@
-"""walletql load benchmark: `python -m bench.run` (full, ~10 min) or `python -m bench.run --quick`.
+"""walletql load benchmark: `python -m bench.run` (full, ~15 min) or `python -m bench.run --quick`.
 
 Drops and recreates its own database, seeds it, measures the database ceiling with a minimal
 asyncpg client, starts real uvicorn workers, runs scenarios a-g, runs `walletql verify` after
