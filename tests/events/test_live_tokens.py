@@ -79,6 +79,18 @@ async def test_a_live_token_is_read_once_then_remembered(feed, tokens, reads):
     assert len(reads) == 1
 
 
+async def test_a_remembered_caller_is_the_users_profile_without_its_password_hash(feed, tokens):
+    """What each process keeps for up to 10,000 live secrets: the fields `me` answers, as the
+    users row holds them, and no password hash."""
+    session = await _session()
+    user, _ = await auth.authenticate(session.token, tokens)
+    stored = await models.User.get(id=session.user.id)
+    fields = ("id", "email", "name", "phone", "company_name", "company_url", "created_at")
+    assert [getattr(user, f) for f in fields] == [getattr(stored, f) for f in fields]
+    assert user.role == stored.role
+    assert not hasattr(user, "password_hash") and not hasattr(user, "__dict__")
+
+
 async def test_nothing_is_remembered_without_the_feed(tokens, reads):
     session = await _session()
     reads.clear()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, cast
 import strawberry
 
 from walletql import ids, models
+from walletql.auth import UserProfile
 from walletql.cost import charge_list
 from walletql.ledger import accounts, keys
 from walletql.models import Scope
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 @strawberry.type(description="An account: a customer, a merchant or an operator.")
 class User:
-    row: strawberry.Private[models.User]
+    row: strawberry.Private[models.User | UserProfile]  # a live secret's caller: a profile
 
     @strawberry.field(
         description='Opaque id (today "usr_" and 16 hex digits; never parse it, it may change); '
