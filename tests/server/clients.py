@@ -42,7 +42,11 @@ class Api:
     """GraphQL over real HTTP."""
 
     def __init__(self, base_url: str) -> None:
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=30.0)
+        # Idle connections are dropped before uvicorn's 5 s keep-alive closes them: reusing one
+        # the server is closing that moment ends in "Server disconnected" (seen in CI).
+        self.http = httpx.AsyncClient(
+            base_url=base_url, timeout=30.0, limits=httpx.Limits(keepalive_expiry=2.0)
+        )
 
     async def aclose(self) -> None:
         await self.http.aclose()
