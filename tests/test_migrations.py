@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import secrets
 import shutil
@@ -16,6 +15,7 @@ import pytest
 
 from tests.conftest import _on_database
 from walletql import db, ids
+from walletql.migration_history import earlier
 
 PROCESSES = 6
 
@@ -117,6 +117,7 @@ print(asyncio.run(db.migrate(sys.argv[2])))
 _DEPOSIT_THROUGH_THE_APP = """
 import asyncio, sys
 from walletql import db, ids
+from walletql.migration_history import earlier
 from walletql.auth import principal_of
 from walletql.ledger import payments
 from walletql.models import User
@@ -270,14 +271,6 @@ async def test_a_database_created_by_the_previous_schema_upgrades_in_place(datab
         await admin.close()
 
 
-def _migration(pattern: str):
-    (path,) = (db.MIGRATIONS / "models").glob(pattern)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 async def test_holds_and_batches_migrations_go_down_to_the_one_posting_route(database_url):
     """On a database with no hold, refund or audit event, migrations 14 to 8 undone (in
     a transaction that is rolled back): the posting route of migration 7 is back, with its
@@ -304,10 +297,10 @@ async def test_holds_and_batches_migrations_go_down_to_the_one_posting_route(dat
                     "9_*.py",
                     "8_*.py",
                 ):
-                    await conn.execute(await _migration(pattern).downgrade(None))
+                    await conn.execute(await earlier(pattern).downgrade(None))
                 missing = [
                     signature
-                    for signature in _migration("7_*.py")._NEW
+                    for signature in earlier("7_*.py")._NEW
                     if await conn.fetchval("SELECT to_regprocedure($1)", signature) is None
                 ]
                 functions = await conn.fetch(
@@ -357,7 +350,7 @@ async def test_undoing_holds_is_refused_once_one_is_recorded(database_url):
                 user,
             )
             with pytest.raises(asyncpg.RaiseError, match="would lose them"):
-                await conn.execute(await _migration("8_*.py").downgrade(None))
+                await conn.execute(await earlier("8_*.py").downgrade(None))
         finally:
             await transaction.rollback()
     finally:
@@ -374,7 +367,7 @@ async def test_undoing_the_audit_log_is_refused_once_it_holds_an_event(database_
                 "INSERT INTO audit_events (action, subject) VALUES ('WALLET_FROZEN', 'Wallet:1')"
             )
             with pytest.raises(asyncpg.RaiseError, match="audit log has events"):
-                await conn.execute(await _migration("10_*.py").downgrade(None))
+                await conn.execute(await earlier("10_*.py").downgrade(None))
         finally:
             await transaction.rollback()
     finally:
@@ -387,7 +380,7 @@ async def test_forgetting_sign_ins_upgrades_the_records_kept_before_it(database_
     forgotten by their own rules; undone and done again, the functions are migration 12's and
     then 14's."""
     conn = await asyncpg.connect(db.asyncpg_dsn(database_url))
-    migration = _migration("14_*.py")
+    migration = earlier("14_*.py")
     try:
         transaction = conn.transaction()
         await transaction.start()

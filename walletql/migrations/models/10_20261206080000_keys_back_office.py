@@ -1,7 +1,6 @@
-import importlib.util
-from pathlib import Path
-
 from tortoise import BaseDBAsyncClient
+
+from walletql.migration_history import earlier
 
 RUN_IN_TRANSACTION = True
 
@@ -11,15 +10,7 @@ RUN_IN_TRANSACTION = True
 # whichever way it was asked (alone or in a batch).
 
 
-def _previous(pattern: str):
-    (path,) = Path(__file__).parent.glob(pattern)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_HOLDS = _previous("8_*_holds_refunds.py")
+_HOLDS = earlier("8_*_holds_refunds.py")
 _RESULT, _TAIL, _PASS_TAIL = _HOLDS._RESULT, _HOLDS._TAIL, _HOLDS._PASS_TAIL
 
 _TABLES = """

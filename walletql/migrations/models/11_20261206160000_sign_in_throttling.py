@@ -1,7 +1,6 @@
-import importlib.util
-from pathlib import Path
-
 from tortoise import BaseDBAsyncClient
+
+from walletql.migration_history import earlier
 
 RUN_IN_TRANSACTION = True
 
@@ -11,15 +10,7 @@ RUN_IN_TRANSACTION = True
 # processes are admitted exactly up to the threshold; a success then takes the reservation back.
 
 
-def _previous(pattern: str):
-    (path,) = Path(__file__).parent.glob(pattern)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_KEYS = _previous("10_*_keys_back_office.py")
+_KEYS = earlier("10_*_keys_back_office.py")
 
 _TABLES = """
 -- One row per email tried (its sha256: no address book of typos and guesses is kept).

@@ -1,7 +1,6 @@
-import importlib.util
-from pathlib import Path
-
 from tortoise import BaseDBAsyncClient
+
+from walletql.migration_history import earlier
 
 RUN_IN_TRANSACTION = True
 
@@ -15,15 +14,7 @@ RUN_IN_TRANSACTION = True
 # still under way after STALE seconds (its process died) counts as a failure.
 
 
-def _previous(pattern: str):
-    (path,) = Path(__file__).parent.glob(pattern)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_THROTTLE = _previous("11_*_sign_in_throttling.py")
+_THROTTLE = earlier("11_*_sign_in_throttling.py")
 
 _UP = """
 DROP FUNCTION walletql_signin_succeeded(char, bigint);

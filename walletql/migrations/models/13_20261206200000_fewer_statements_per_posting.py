@@ -1,7 +1,6 @@
-import importlib.util
-from pathlib import Path
-
 from tortoise import BaseDBAsyncClient
+
+from walletql.migration_history import earlier, replaced
 
 RUN_IN_TRANSACTION = True
 
@@ -21,22 +20,9 @@ RUN_IN_TRANSACTION = True
 #   neither is NULL, and every column in it is NOT NULL.
 
 
-def _previous(pattern: str):
-    (path,) = Path(__file__).parent.glob(pattern)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_HOLDS = _previous("8_*_holds_refunds.py")
-_BATCHES = _previous("9_*_batches.py")
-_LAST = _previous("12_*_sign_ins_under_way.py")
-
-
-def _replaced(text: str, old: str, new: str) -> str:
-    assert text.count(old) == 1, old
-    return text.replace(old, new)
+_HOLDS = earlier("8_*_holds_refunds.py")
+_BATCHES = earlier("9_*_batches.py")
+_LAST = earlier("12_*_sign_ins_under_way.py")
 
 
 # Migration 8's walletql_post, as it was made.
@@ -105,8 +91,8 @@ _WRITES = """    FOR moved IN
     END LOOP;
 """
 
-_POST = _replaced(
-    _replaced(_POST_BEFORE, _WRITES_BEFORE, _WRITES), "    moved wallets;\n", "    moved record;\n"
+_POST = replaced(
+    replaced(_POST_BEFORE, _WRITES_BEFORE, _WRITES), "    moved wallets;\n", "    moved record;\n"
 )
 
 # Migration 9's walletql_batch, as it was made.
@@ -158,7 +144,7 @@ _LOCKS = """        PERFORM FROM wallets AS l WHERE l.id = ANY (ARRAY(
         )) ORDER BY l.id FOR NO KEY UPDATE;
 """
 
-_BATCH = _replaced(_BATCH_BEFORE, _LOCKS_BEFORE, _LOCKS)
+_BATCH = replaced(_BATCH_BEFORE, _LOCKS_BEFORE, _LOCKS)
 
 _CHECKS = """
 ALTER TABLE "transactions"

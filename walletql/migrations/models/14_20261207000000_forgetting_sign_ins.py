@@ -1,7 +1,6 @@
-import importlib.util
-from pathlib import Path
-
 from tortoise import BaseDBAsyncClient
+
+from walletql.migration_history import earlier, replaced
 
 RUN_IN_TRANSACTION = True
 
@@ -18,27 +17,14 @@ RUN_IN_TRANSACTION = True
 # the row's last attempt, which is what forgetting goes by.
 
 
-def _previous(pattern: str):
-    (path,) = Path(__file__).parent.glob(pattern)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_LAST = _previous("12_*_sign_ins_under_way.py")
-
-
-def _replaced(text: str, old: str, new: str) -> str:
-    assert text.count(old) == 1, old
-    return text.replace(old, new)
+_LAST = earlier("12_*_sign_ins_under_way.py")
 
 
 # Migration 12's walletql_signin_begin, walletql_signin_failed and walletql_signin_succeeded.
 _FUNCTIONS_BEFORE = _LAST._UP[_LAST._UP.index("-- Begins a sign-in attempt") :]
 
-_BEGIN = _replaced(
-    _replaced(
+_BEGIN = replaced(
+    replaced(
         _FUNCTIONS_BEFORE[: _FUNCTIONS_BEFORE.index("-- A begun attempt failed")],
         """
         INSERT INTO signin_addresses AS a (address) VALUES (p_address) ON CONFLICT DO NOTHING;

@@ -1,7 +1,6 @@
-import importlib.util
-from pathlib import Path
-
 from tortoise import BaseDBAsyncClient
+
+from walletql.migration_history import earlier
 
 RUN_IN_TRANSACTION = True
 
@@ -336,25 +335,17 @@ def _drop(signatures: tuple[str, ...]) -> str:
     return "".join(f"DROP FUNCTION {signature};\n" for signature in signatures)
 
 
-def _previous(pattern: str):
-    (path,) = Path(__file__).parent.glob(pattern)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 async def upgrade(db: BaseDBAsyncClient) -> str:
     return _drop(_OLD) + _FUNCTIONS
 
 
 async def downgrade(db: BaseDBAsyncClient) -> str:
-    post = await _previous("4_*_posting_returns_state.py").upgrade(db)
+    post = await earlier("4_*_posting_returns_state.py").upgrade(db)
     # Migration 4's upgrade first drops migration 2's function: there is none to drop now.
     post = post.split(";\n", 1)[1]
-    payments = await _previous("5_*_payments_in_one_statement.py").upgrade(db)
+    payments = await earlier("5_*_payments_in_one_statement.py").upgrade(db)
     return _drop(_NEW) + post + payments
 
 
 # No model changes: the state is migration 6's.
-MODELS_STATE = _previous("6_*_id_keys.py").MODELS_STATE
+MODELS_STATE = earlier("6_*_id_keys.py").MODELS_STATE

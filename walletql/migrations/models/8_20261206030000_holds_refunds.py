@@ -1,7 +1,6 @@
-import importlib.util
-from pathlib import Path
-
 from tortoise import BaseDBAsyncClient
+
+from walletql.migration_history import earlier
 
 RUN_IN_TRANSACTION = True
 
@@ -11,15 +10,7 @@ RUN_IN_TRANSACTION = True
 # so every function is dropped and made again.
 
 
-def _previous(pattern: str):
-    (path,) = Path(__file__).parent.glob(pattern)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_ROUTE = _previous("7_*_one_posting_route.py")
+_ROUTE = earlier("7_*_one_posting_route.py")
 
 _NEW = (
     "walletql_outside(varchar, bigint, bigint, numeric, varchar[], varchar, varchar, varchar, "

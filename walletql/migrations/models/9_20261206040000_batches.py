@@ -1,7 +1,6 @@
-import importlib.util
-from pathlib import Path
-
 from tortoise import BaseDBAsyncClient
+
+from walletql.migration_history import earlier
 
 RUN_IN_TRANSACTION = True
 
@@ -10,15 +9,7 @@ RUN_IN_TRANSACTION = True
 # Posting), so an item answers exactly what its single mutation would.
 
 
-def _previous(pattern: str):
-    (path,) = Path(__file__).parent.glob(pattern)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_HOLDS = _previous("8_*_holds_refunds.py")
+_HOLDS = earlier("8_*_holds_refunds.py")
 
 # What a batch answers: one row per item it ran, in order (`item` is its index among them), each
 # the row its function answered. When an atomic batch fails, its last row is the failing item's,
