@@ -143,7 +143,7 @@ SELECT token_hash, pg_notify('{REVOKED_CHANNEL}', token_hash) FROM revoked
 class UserProfile:
     """A user as each process remembers the caller of a live secret, for minutes and for up to
     10,000 of them (LiveTokens): what `me` answers and the principal needs, without the
-    password hash, in a third of the memory of the users row as a model."""
+    password hash, and without the model's own per-instance state (slots, no __dict__)."""
 
     id: int
     email: str
